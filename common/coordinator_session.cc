@@ -1,0 +1,80 @@
+#include "common/coordinator_session.h"
+
+#include "spdlog/spdlog.h"
+
+namespace petrel {
+
+CoordinatorSession::CoordinatorSession(CoordinatorClient* client, Options options)
+    : client_(client), options_(std::move(options)) {}
+
+CoordinatorSession::~CoordinatorSession() { Stop(); }
+
+absl::Status CoordinatorSession::Register() {
+  auto response = options_.role == SERVER ? client_->RegisterServer(options_.registration)
+                                          : client_->RegisterWorker(options_.registration);
+  if (!response.ok()) return response.status();
+  {
+    absl::MutexLock lock(&mu_);
+    node_id_ = response->node_id();
+    if (response->heartbeat_interval_seconds() > 0) {
+      interval_ = absl::Seconds(response->heartbeat_interval_seconds());
+    }
+  }
+  if (options_.on_registered) options_.on_registered(response->node_id());
+  return absl::OkStatus();
+}
+
+absl::Status CoordinatorSession::Start(absl::Duration timeout) {
+  const absl::Time give_up = absl::Now() + timeout;
+  absl::Status status;
+  while (!(status = Register()).ok()) {
+    if (absl::Now() >= give_up || stop_.HasBeenNotified()) return status;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  thread_ = std::thread([this] { HeartbeatLoop(); });
+  return absl::OkStatus();
+}
+
+void CoordinatorSession::Stop() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string CoordinatorSession::node_id() const {
+  absl::MutexLock lock(&mu_);
+  return node_id_;
+}
+
+void CoordinatorSession::HeartbeatLoop() {
+  bool coordinator_reachable = true;
+  while (true) {
+    absl::Duration interval;
+    HeartbeatRequest request;
+    {
+      absl::MutexLock lock(&mu_);
+      interval = interval_;
+      request.set_node_id(node_id_);
+    }
+    if (stop_.WaitForNotificationWithTimeout(interval)) return;
+    auto response = client_->Heartbeat(request);
+    if (!response.ok()) {
+      // Logged once per outage, not once per beat.
+      if (coordinator_reachable) {
+        spdlog::warn("heartbeat failed: {}", response.status().ToString());
+      }
+      coordinator_reachable = false;
+      continue;
+    }
+    if (!coordinator_reachable) spdlog::info("coordinator reachable again");
+    coordinator_reachable = true;
+    if (response->reregister()) {
+      spdlog::warn("coordinator does not know {}; registering again", request.node_id());
+      absl::Status status = Register();
+      if (!status.ok()) spdlog::warn("re-registration failed: {}", status.ToString());
+      continue;
+    }
+    if (options_.on_heartbeat) options_.on_heartbeat(*response);
+  }
+}
+
+}  // namespace petrel

@@ -1,0 +1,58 @@
+// A daemon's membership in the cluster: registers with the coordinator, then
+// heartbeats on a thread of its own and hands each answer (the jobs this node
+// takes part in) to the daemon. Registers again when the coordinator has
+// forgotten the node (it restarted).
+#ifndef PETREL_COMMON_COORDINATOR_SESSION_H_
+#define PETREL_COMMON_COORDINATOR_SESSION_H_
+
+#include <functional>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "common/coordinator_client.h"
+
+namespace petrel {
+
+class CoordinatorSession {
+ public:
+  struct Options {
+    NodeRole role = SERVER;
+    RegisterRequest registration;
+    // Called on the session's thread with every heartbeat answer.
+    std::function<void(const HeartbeatResponse&)> on_heartbeat;
+    // Called after each (re-)registration with the id the node was given.
+    std::function<void(const std::string& node_id)> on_registered;
+  };
+
+  CoordinatorSession(CoordinatorClient* client, Options options);
+  ~CoordinatorSession();  // stops heartbeating
+
+  // Registers, retrying until `timeout` (the coordinator may still be
+  // starting), then starts heartbeating.
+  absl::Status Start(absl::Duration timeout);
+  void Stop();
+
+  std::string node_id() const;
+
+ private:
+  absl::Status Register();
+  void HeartbeatLoop();
+
+  CoordinatorClient* const client_;
+  const Options options_;
+  absl::Notification stop_;
+  std::thread thread_;
+
+  mutable absl::Mutex mu_;
+  std::string node_id_ ABSL_GUARDED_BY(mu_);
+  absl::Duration interval_ ABSL_GUARDED_BY(mu_) = absl::Milliseconds(200);
+};
+
+}  // namespace petrel
+
+#endif  // PETREL_COMMON_COORDINATOR_SESSION_H_

@@ -1,0 +1,21 @@
+// The one place where absl::Status and grpc::Status meet. Domain code speaks
+// absl::Status; gRPC adapters and clients convert at the edge.
+#ifndef PETREL_COMMON_GRPC_STATUS_H_
+#define PETREL_COMMON_GRPC_STATUS_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "grpcpp/support/status.h"
+
+namespace petrel {
+
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// `context` names the call and the peer, e.g. "Push to server-1 (127.0.0.1:4100)",
+// and is prefixed to the message so a failure says where it happened.
+absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& context = "");
+
+}  // namespace petrel
+
+#endif  // PETREL_COMMON_GRPC_STATUS_H_

@@ -1,0 +1,49 @@
+#include "common/http_status_server.h"
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "httplib.h"
+
+namespace petrel {
+
+absl::StatusOr<std::unique_ptr<HttpStatusServer>> HttpStatusServer::Start(Options options) {
+  auto self = std::unique_ptr<HttpStatusServer>(new HttpStatusServer());
+  self->server_ = std::make_unique<httplib::Server>();
+  httplib::Server& server = *self->server_;
+
+  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
+  auto status_json = options.status_json;
+  server.Get("/status", [status_json](const httplib::Request&, httplib::Response& res) {
+    res.set_content(status_json ? status_json() + "\n" : "{}\n", "application/json");
+  });
+  // Only GET exists: the endpoints never change state.
+  server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.status == 404) {
+      res.set_content(absl::StrCat("no such endpoint: ", req.path,
+                                   " (try /healthz or /status)\n"),
+                      "text/plain");
+    }
+  });
+
+  if (options.port == 0) {
+    self->port_ = server.bind_to_any_port(options.host);
+  } else {
+    self->port_ = server.bind_to_port(options.host, options.port) ? options.port : -1;
+  }
+  if (self->port_ <= 0) {
+    return absl::UnavailableError(absl::StrCat("cannot bind the HTTP status port ",
+                                               options.host, ":", options.port,
+                                               " (is it already in use?)"));
+  }
+  self->thread_ = std::thread([&server] { server.listen_after_bind(); });
+  return self;
+}
+
+HttpStatusServer::~HttpStatusServer() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace petrel

@@ -1,0 +1,39 @@
+#include "common/model_tables.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace petrel {
+
+std::vector<DenseTable> ModelTables(const ModelSpec& model) {
+  std::vector<int64_t> widths = {model.input_dim()};
+  for (int h : model.hidden()) widths.push_back(h);
+  widths.push_back(model.num_classes());
+
+  const std::string initializer =
+      model.initializer().empty() ? "glorot_uniform" : model.initializer();
+  std::vector<DenseTable> tables;
+  for (size_t i = 0; i + 1 < widths.size(); ++i) {
+    DenseTable weights;
+    weights.set_name(absl::StrCat("layer", i, "/weights"));
+    weights.add_shape(widths[i]);
+    weights.add_shape(widths[i + 1]);
+    weights.set_initializer(initializer);
+    weights.set_init_scale(model.init_scale());
+    tables.push_back(weights);
+
+    DenseTable bias;
+    bias.set_name(absl::StrCat("layer", i, "/bias"));
+    bias.add_shape(widths[i + 1]);
+    bias.set_initializer("zeros");
+    tables.push_back(bias);
+  }
+  return tables;
+}
+
+int64_t TableSize(const DenseTable& table) {
+  int64_t size = 1;
+  for (int64_t dim : table.shape()) size *= dim;
+  return size;
+}
+
+}  // namespace petrel

@@ -1,0 +1,27 @@
+// Placement of dense tables on server shards: each table, flattened, is cut
+// into contiguous ranges of near-equal size, one per server.
+#ifndef PETREL_COMMON_PARTITION_H_
+#define PETREL_COMMON_PARTITION_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "proto/job.pb.h"
+
+namespace petrel {
+
+struct ServerEndpoint {
+  std::string id;
+  std::string address;
+};
+
+// Range i of each table goes to servers[i]; a table with fewer elements than
+// there are servers gets no empty ranges. Ranges come out in table order, then
+// by begin. Fails when `servers` is empty.
+absl::StatusOr<std::vector<ShardRange>> PartitionDenseTables(
+    const std::vector<DenseTable>& tables, const std::vector<ServerEndpoint>& servers);
+
+}  // namespace petrel
+
+#endif  // PETREL_COMMON_PARTITION_H_

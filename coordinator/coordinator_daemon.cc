@@ -1,0 +1,34 @@
+#include "coordinator/coordinator_daemon.h"
+
+#include "common/status_macros.h"
+
+namespace petrel::coordinator {
+
+absl::StatusOr<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::Start(Options options) {
+  auto daemon = std::unique_ptr<CoordinatorDaemon>(new CoordinatorDaemon(std::move(options)));
+  CoordinatorDaemon* self = daemon.get();
+  const ListenOptions& listen = self->options_.listen;
+  PETREL_ASSIGN_OR_RETURN(self->grpc_,
+                          StartGrpcServer(listen.host, listen.port, {&self->grpc_service_}));
+  HttpStatusServer::Options http;
+  http.host = listen.http_host;
+  http.port = listen.http_port;
+  http.status_json = [self] { return self->service_.StatusJson().dump(2); };
+  PETREL_ASSIGN_OR_RETURN(self->http_, HttpStatusServer::Start(std::move(http)));
+  self->ports_ = {self->grpc_.port, self->http_->port()};
+  self->ticker_ = std::thread([self] {
+    while (!self->stop_.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
+      self->service_.Tick();
+    }
+  });
+  return daemon;
+}
+
+CoordinatorDaemon::~CoordinatorDaemon() {
+  stop_.Notify();
+  if (ticker_.joinable()) ticker_.join();
+  http_.reset();
+  if (grpc_.server) grpc_.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+}
+
+}  // namespace petrel::coordinator

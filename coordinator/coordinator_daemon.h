@@ -1,0 +1,51 @@
+// petrel-coordinator as an object: the coordinator service on gRPC, /status
+// on HTTP, and the ticker that detects dead nodes and starts queued jobs.
+#ifndef PETREL_COORDINATOR_COORDINATOR_DAEMON_H_
+#define PETREL_COORDINATOR_COORDINATOR_DAEMON_H_
+
+#include <memory>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "common/daemon_options.h"
+#include "common/daemon_util.h"
+#include "common/http_status_server.h"
+#include "common/rpc.h"
+#include "coordinator/coordinator_service.h"
+#include "coordinator/grpc_coordinator_service.h"
+
+namespace petrel::coordinator {
+
+class CoordinatorDaemon {
+ public:
+  struct Options {
+    ListenOptions listen;
+    CoordinatorService::Options service;
+  };
+
+  static absl::StatusOr<std::unique_ptr<CoordinatorDaemon>> Start(Options options);
+  ~CoordinatorDaemon();
+
+  DaemonPorts ports() const { return ports_; }
+  // host:port servers, workers and the CLI dial.
+  std::string address() const { return AdvertisedAddress(options_.listen, ports_.grpc_port); }
+  CoordinatorService& service() { return service_; }
+
+ private:
+  explicit CoordinatorDaemon(Options options)
+      : options_(std::move(options)), service_(options_.service) {}
+
+  const Options options_;
+  CoordinatorService service_;
+  GrpcCoordinatorService grpc_service_{&service_};
+  StartedGrpcServer grpc_;
+  std::unique_ptr<HttpStatusServer> http_;
+  DaemonPorts ports_;
+  absl::Notification stop_;
+  std::thread ticker_;
+};
+
+}  // namespace petrel::coordinator
+
+#endif  // PETREL_COORDINATOR_COORDINATOR_DAEMON_H_

@@ -1,0 +1,152 @@
+#include "coordinator/coordinator_service.h"
+
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "common/status_macros.h"
+#include "spdlog/spdlog.h"
+
+namespace petrel::coordinator {
+
+absl::Status CoordinatorService::Register(NodeRole role, const RegisterRequest& request,
+                                          RegisterResponse* response) {
+  if (request.grpc_address().empty()) {
+    return absl::InvalidArgumentError("registration needs the node's grpc_address");
+  }
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = absl::Now();
+  const std::string id = membership_.Register(role, request, now);
+  spdlog::info("{} registered from {} (grpc {}, status http://{}/status)", id, request.host(),
+               request.grpc_address(), request.http_address());
+  response->set_node_id(id);
+  response->set_heartbeat_interval_seconds(absl::ToDoubleSeconds(options_.heartbeat_interval));
+  TickLocked(now);
+  return absl::OkStatus();
+}
+
+absl::Status CoordinatorService::RegisterServer(const RegisterRequest& request,
+                                                RegisterResponse* response) {
+  return Register(SERVER, request, response);
+}
+
+absl::Status CoordinatorService::RegisterWorker(const RegisterRequest& request,
+                                                RegisterResponse* response) {
+  return Register(WORKER, request, response);
+}
+
+absl::Status CoordinatorService::Heartbeat(const HeartbeatRequest& request,
+                                           HeartbeatResponse* response) {
+  absl::MutexLock lock(&mu_);
+  if (!membership_.Heartbeat(request.node_id(), absl::Now())) {
+    response->set_reregister(true);
+    return absl::OkStatus();
+  }
+  for (JobAssignment& job : jobs_.AssignmentsFor(request.node_id())) {
+    *response->add_jobs() = std::move(job);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CoordinatorService::SubmitJob(const SubmitJobRequest& request,
+                                           SubmitJobResponse* response) {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = absl::Now();
+  PETREL_ASSIGN_OR_RETURN(std::string id, jobs_.Submit(request.spec(), now));
+  response->set_job_id(id);
+  TickLocked(now);
+  return absl::OkStatus();
+}
+
+absl::Status CoordinatorService::GetJob(const GetJobRequest& request, JobStatus* response) {
+  absl::MutexLock lock(&mu_);
+  PETREL_ASSIGN_OR_RETURN(*response, jobs_.Get(request.job_id(), absl::Now()));
+  return absl::OkStatus();
+}
+
+absl::Status CoordinatorService::ListJobs(const ListJobsRequest&, ListJobsResponse* response) {
+  absl::MutexLock lock(&mu_);
+  for (JobStatus& job : jobs_.List(absl::Now())) *response->add_jobs() = std::move(job);
+  return absl::OkStatus();
+}
+
+absl::Status CoordinatorService::CancelJob(const CancelJobRequest& request, JobStatus* response) {
+  absl::MutexLock lock(&mu_);
+  PETREL_ASSIGN_OR_RETURN(*response, jobs_.Cancel(request.job_id(), absl::Now()));
+  return absl::OkStatus();
+}
+
+absl::Status CoordinatorService::GetShardMap(const GetShardMapRequest& request,
+                                             ShardMap* response) {
+  absl::MutexLock lock(&mu_);
+  PETREL_ASSIGN_OR_RETURN(*response, jobs_.GetShardMap(request.job_id()));
+  return absl::OkStatus();
+}
+
+absl::Status CoordinatorService::ReportProgress(const ReportProgressRequest& request,
+                                                ReportProgressResponse* response) {
+  absl::MutexLock lock(&mu_);
+  PETREL_ASSIGN_OR_RETURN(*response, jobs_.ReportProgress(request, absl::Now()));
+  return absl::OkStatus();
+}
+
+absl::Status CoordinatorService::GetClusterStatus(const GetClusterStatusRequest&,
+                                                  ClusterStatus* response) {
+  absl::MutexLock lock(&mu_);
+  *response = membership_.Status(absl::Now(), options_.heartbeat_timeout);
+  return absl::OkStatus();
+}
+
+void CoordinatorService::Tick() {
+  absl::MutexLock lock(&mu_);
+  TickLocked(absl::Now());
+}
+
+void CoordinatorService::TickLocked(absl::Time now) {
+  const auto servers = membership_.Alive(SERVER, now, options_.heartbeat_timeout);
+  const auto workers = membership_.Alive(WORKER, now, options_.heartbeat_timeout);
+  std::set<std::string> alive;
+  for (const Node* node : servers) alive.insert(node->id);
+  for (const Node* node : workers) alive.insert(node->id);
+  jobs_.FailJobsOfDeadNodes(alive, membership_, now);
+  jobs_.Schedule(servers, workers, now);
+}
+
+nlohmann::json CoordinatorService::StatusJson() {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = absl::Now();
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const NodeStatus& node : membership_.Status(now, options_.heartbeat_timeout).nodes()) {
+    nodes.push_back({{"id", node.node_id()},
+                     {"role", NodeRole_Name(node.role())},
+                     {"host", node.host()},
+                     {"grpc_address", node.grpc_address()},
+                     {"status_url", absl::StrCat("http://", node.http_address(), "/status")},
+                     {"device", node.device()},
+                     {"alive", node.alive()},
+                     {"seconds_since_heartbeat", node.seconds_since_heartbeat()}});
+  }
+  nlohmann::json jobs = nlohmann::json::array();
+  for (const JobStatus& job : jobs_.List(now)) {
+    nlohmann::json workers = nlohmann::json::array();
+    for (const WorkerProgress& w : job.workers()) {
+      workers.push_back({{"worker", w.worker_id()}, {"rank", w.rank()}, {"epoch", w.epoch()},
+                         {"step", w.step()}, {"clock", w.clock()},
+                         {"train_loss", w.train_loss()},
+                         {"samples_per_second", w.samples_per_second()},
+                         {"finished_training", w.finished_training()}});
+    }
+    nlohmann::json entry = {{"job_id", job.job_id()},
+                            {"name", job.name()},
+                            {"state", JobState_Name(job.state())},
+                            {"epoch", job.epoch()},
+                            {"train_loss", job.train_loss()},
+                            {"samples_per_second", job.samples_per_second()},
+                            {"workers", workers}};
+    if (job.has_test_accuracy()) entry["test_accuracy"] = job.test_accuracy();
+    if (!job.error().empty()) entry["error"] = job.error();
+    jobs.push_back(entry);
+  }
+  return {{"role", "coordinator"}, {"id", "coordinator"}, {"nodes", nodes}, {"jobs", jobs}};
+}
+
+}  // namespace petrel::coordinator

@@ -1,0 +1,52 @@
+// petrel-coordinator: membership, jobs and placement for one cluster.
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "common/daemon_util.h"
+#include "coordinator/coordinator_daemon.h"
+#include "spdlog/spdlog.h"
+
+ABSL_FLAG(std::string, host, "127.0.0.1", "address to bind gRPC on (0.0.0.0 for all)");
+ABSL_FLAG(int, port, 7070, "gRPC port (0: any free port)");
+ABSL_FLAG(std::string, http_host, "127.0.0.1", "address to bind the HTTP status endpoints on");
+ABSL_FLAG(int, http_port, 0, "HTTP status port (0: any free port)");
+ABSL_FLAG(std::string, port_file, "", "write the chosen ports here as JSON");
+ABSL_FLAG(double, heartbeat_interval_seconds, 0.2, "how often nodes heartbeat");
+ABSL_FLAG(double, heartbeat_timeout_seconds, 10, "a node silent this long is dead");
+
+int main(int argc, char** argv) {
+  petrel::BlockShutdownSignals();
+  absl::SetProgramUsageMessage("petrel-coordinator [--port N] [--http_port N] [--port_file F]");
+  absl::ParseCommandLine(argc, argv);
+  petrel::InitLogging("coordinator");
+
+  petrel::coordinator::CoordinatorDaemon::Options options;
+  options.listen.host = absl::GetFlag(FLAGS_host);
+  options.listen.port = absl::GetFlag(FLAGS_port);
+  options.listen.http_host = absl::GetFlag(FLAGS_http_host);
+  options.listen.http_port = absl::GetFlag(FLAGS_http_port);
+  options.service.heartbeat_interval =
+      absl::Seconds(absl::GetFlag(FLAGS_heartbeat_interval_seconds));
+  options.service.heartbeat_timeout =
+      absl::Seconds(absl::GetFlag(FLAGS_heartbeat_timeout_seconds));
+
+  auto daemon = petrel::coordinator::CoordinatorDaemon::Start(options);
+  if (!daemon.ok()) {
+    spdlog::error("petrel-coordinator failed to start: {}", daemon.status().ToString());
+    return 1;
+  }
+  const petrel::DaemonPorts ports = (*daemon)->ports();
+  if (!absl::GetFlag(FLAGS_port_file).empty()) {
+    absl::Status written = petrel::WritePortFile(absl::GetFlag(FLAGS_port_file), ports);
+    if (!written.ok()) {
+      spdlog::error("{}", written.ToString());
+      return 1;
+    }
+  }
+  spdlog::info("coordinating on port {}, status on http://{}:{}/status", ports.grpc_port,
+               options.listen.http_host, ports.http_port);
+  int signal_number = petrel::WaitForShutdownSignal();
+  spdlog::info("signal {}: shutting down", signal_number);
+  daemon->reset();
+  return 0;
+}

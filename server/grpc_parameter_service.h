@@ -1,0 +1,26 @@
+// The gRPC face of ParameterService: a callback service that hands each call
+// to the domain object and finishes the reactor when it is done.
+#ifndef PETREL_SERVER_GRPC_PARAMETER_SERVICE_H_
+#define PETREL_SERVER_GRPC_PARAMETER_SERVICE_H_
+
+#include "proto/parameter.grpc.pb.h"
+#include "server/parameter_service.h"
+
+namespace petrel::server {
+
+class GrpcParameterService final : public Parameter::CallbackService {
+ public:
+  explicit GrpcParameterService(ParameterService* service) : service_(service) {}
+
+  grpc::ServerUnaryReactor* Pull(grpc::CallbackServerContext* context, const PullRequest* request,
+                                 PullResponse* response) override;
+  grpc::ServerUnaryReactor* Push(grpc::CallbackServerContext* context, const PushRequest* request,
+                                 PushResponse* response) override;
+
+ private:
+  ParameterService* const service_;
+};
+
+}  // namespace petrel::server
+
+#endif  // PETREL_SERVER_GRPC_PARAMETER_SERVICE_H_

@@ -1,0 +1,23 @@
+// Initial values of dense tables. Element i of a table is a pure function of
+// (seed, table name, i), so the values do not depend on how the table is cut
+// into shards, and a BSP run is reproducible for a given seed.
+#ifndef PETREL_SERVER_INITIALIZER_H_
+#define PETREL_SERVER_INITIALIZER_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+#include "proto/job.pb.h"
+
+namespace petrel::server {
+
+// Fills `out` with elements [begin, begin + out.size()) of `table`.
+// Initializers: "zeros", "glorot_uniform" (U(-l, l), l = sqrt(6 / (fan_in +
+// fan_out))), "normal" (N(0, init_scale), init_scale 0.01 when unset).
+absl::Status InitializeRange(const DenseTable& table, uint64_t seed, int64_t begin,
+                             absl::Span<float> out);
+
+}  // namespace petrel::server
+
+#endif  // PETREL_SERVER_INITIALIZER_H_

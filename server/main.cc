@@ -1,0 +1,55 @@
+// petrel-server: holds shards of the tables of running jobs and applies the
+// gradients workers push.
+#include <cstdio>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "common/daemon_util.h"
+#include "server/server_daemon.h"
+#include "spdlog/spdlog.h"
+
+ABSL_FLAG(std::string, coordinator, "127.0.0.1:7070", "host:port of the coordinator");
+ABSL_FLAG(std::string, host, "127.0.0.1", "address to bind gRPC on (0.0.0.0 for all)");
+ABSL_FLAG(int, port, 0, "gRPC port (0: any free port)");
+ABSL_FLAG(std::string, http_host, "127.0.0.1", "address to bind the HTTP status endpoints on");
+ABSL_FLAG(int, http_port, 0, "HTTP status port (0: any free port)");
+ABSL_FLAG(std::string, advertise_host, "", "host name others dial (default: --host)");
+ABSL_FLAG(std::string, port_file, "", "write the chosen ports here as JSON");
+ABSL_FLAG(double, register_timeout_seconds, 30, "give up if the coordinator is unreachable this long");
+
+int main(int argc, char** argv) {
+  petrel::BlockShutdownSignals();
+  absl::SetProgramUsageMessage("petrel-server --coordinator HOST:PORT [--port N] [--http_port N]");
+  absl::ParseCommandLine(argc, argv);
+  petrel::InitLogging("server");
+
+  petrel::server::ServerDaemon::Options options;
+  options.coordinator_address = absl::GetFlag(FLAGS_coordinator);
+  options.listen.host = absl::GetFlag(FLAGS_host);
+  options.listen.port = absl::GetFlag(FLAGS_port);
+  options.listen.http_host = absl::GetFlag(FLAGS_http_host);
+  options.listen.http_port = absl::GetFlag(FLAGS_http_port);
+  options.listen.advertise_host = absl::GetFlag(FLAGS_advertise_host);
+  options.register_timeout = absl::Seconds(absl::GetFlag(FLAGS_register_timeout_seconds));
+
+  auto daemon = petrel::server::ServerDaemon::Start(options);
+  if (!daemon.ok()) {
+    spdlog::error("petrel-server failed to start: {}", daemon.status().ToString());
+    return 1;
+  }
+  const petrel::DaemonPorts ports = (*daemon)->ports();
+  if (!absl::GetFlag(FLAGS_port_file).empty()) {
+    absl::Status written = petrel::WritePortFile(absl::GetFlag(FLAGS_port_file), ports);
+    if (!written.ok()) {
+      spdlog::error("{}", written.ToString());
+      return 1;
+    }
+  }
+  spdlog::info("serving parameters on port {}, status on http://{}:{}/status", ports.grpc_port,
+               options.listen.http_host, ports.http_port);
+  int signal_number = petrel::WaitForShutdownSignal();
+  spdlog::info("signal {}: shutting down", signal_number);
+  daemon->reset();
+  return 0;
+}

@@ -1,0 +1,17 @@
+#include "server/parameter_service.h"
+
+namespace petrel::server {
+
+void ParameterService::Pull(const PullRequest& request, PullResponse* response, Done done) {
+  auto shards = store_->Find(request.job_id());
+  if (!shards.ok()) return done(shards.status());
+  done((*shards)->Pull(request, response));
+}
+
+void ParameterService::Push(const PushRequest& request, PushResponse*, Done done) {
+  auto shards = store_->Find(request.job_id());
+  if (!shards.ok()) return done(shards.status());
+  done((*shards)->Push(request));
+}
+
+}  // namespace petrel::server

@@ -1,0 +1,65 @@
+#include "server/server_daemon.h"
+
+#include <unistd.h>
+
+#include "common/status_macros.h"
+#include "spdlog/spdlog.h"
+
+namespace petrel::server {
+
+ServerDaemon::ServerDaemon(Options options) : options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<ServerDaemon>> ServerDaemon::Start(Options options) {
+  auto daemon = std::unique_ptr<ServerDaemon>(new ServerDaemon(std::move(options)));
+  ServerDaemon* self = daemon.get();
+  const ListenOptions& listen = self->options_.listen;
+
+  PETREL_ASSIGN_OR_RETURN(self->grpc_,
+                          StartGrpcServer(listen.host, listen.port, {&self->grpc_service_}));
+  HttpStatusServer::Options http;
+  http.host = listen.http_host;
+  http.port = listen.http_port;
+  http.status_json = [self] { return self->StatusJson().dump(2); };
+  PETREL_ASSIGN_OR_RETURN(self->http_, HttpStatusServer::Start(std::move(http)));
+  self->ports_ = {self->grpc_.port, self->http_->port()};
+
+  CoordinatorSession::Options session;
+  session.role = SERVER;
+  session.registration.set_host(HostName());
+  session.registration.set_grpc_address(AdvertisedAddress(listen, self->ports_.grpc_port));
+  session.registration.set_http_address(
+      absl::StrCat(listen.http_host, ":", self->ports_.http_port));
+  session.registration.set_pid(getpid());
+  session.on_registered = [self](const std::string& id) {
+    self->store_.set_server_id(id);
+    SetLoggingId("server", id);
+    spdlog::info("registered as {}", id);
+  };
+  session.on_heartbeat = [self](const HeartbeatResponse& response) {
+    self->store_.Reconcile({response.jobs().begin(), response.jobs().end()});
+  };
+  self->coordinator_ = NewGrpcCoordinatorClient(self->options_.coordinator_address);
+  self->session_ = std::make_unique<CoordinatorSession>(self->coordinator_.get(), session);
+  PETREL_RETURN_IF_ERROR(self->session_->Start(self->options_.register_timeout));
+  return daemon;
+}
+
+ServerDaemon::~ServerDaemon() {
+  if (session_) session_->Stop();
+  http_.reset();
+  if (grpc_.server) grpc_.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
+}
+
+nlohmann::json ServerDaemon::StatusJson() const {
+  return {{"role", "server"},
+          {"id", id()},
+          {"host", HostName()},
+          {"pid", getpid()},
+          {"grpc_port", ports_.grpc_port},
+          {"http_port", ports_.http_port},
+          {"coordinator", options_.coordinator_address},
+          {"uptime_seconds", absl::ToDoubleSeconds(absl::Now() - started_)},
+          {"jobs", store_.StatusJson()}};
+}
+
+}  // namespace petrel::server
