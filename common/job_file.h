@@ -56,6 +56,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "common/job_validation.h"  // IWYU pragma: export
 #include "proto/job.pb.h"
 
 namespace petrel {
@@ -70,16 +71,8 @@ absl::StatusOr<JobSpec> ParseJobYaml(absl::string_view yaml_text,
 // file is NOT_FOUND naming the path.
 absl::StatusOr<JobSpec> ParseJobFile(const std::string& path);
 
-// The semantic checks on a complete JobSpec (model types and shapes, the
-// optimizer, training and cluster numbers, the device). The coordinator calls
-// it on submitted specs, so it checks values only and does not fill in
-// defaults. Errors are INVALID_ARGUMENT naming the field path.
-absl::Status ValidateJobSpec(const JobSpec& spec);
-
-// Checks that each of the four data files exists under data.path and can be
-// read. Otherwise NOT_FOUND naming the missing full paths (and, for the
-// Debian dataset directory, the package to install).
-absl::Status CheckDataFiles(const JobSpec& spec);
+// ValidateJobSpec(const JobSpec&) and CheckDataFiles(const JobSpec&), the
+// semantic checks, are declared in common/job_validation.h, included above.
 
 // Overrides cluster.servers / cluster.workers, as `petrel local --servers
 // --workers` do; a value <= 0 leaves the field as it is. Call ValidateJobSpec

@@ -1,0 +1,383 @@
+#include "common/job_validation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "common/status_macros.h"
+
+namespace petrel {
+namespace {
+
+constexpr char kFashionMnistDir[] = "/usr/share/datasets/fashion-mnist";
+
+}  // namespace
+
+namespace job_file_internal {
+namespace {
+
+// The checks behind CheckJobSpec, shared by ValidateJobSpec (no lines) and
+// ParseJobYaml (`where` maps a field path to "source:line: ").
+
+class SpecChecker {
+ public:
+  explicit SpecChecker(const FieldLocator& where) : where_(where) {}
+
+  absl::Status Check(const JobSpec& spec) {
+    PETREL_RETURN_IF_ERROR(CheckModel(spec.model()));
+    if (spec.data().format() != "idx") {
+      return Error("data.format", absl::StrCat("data.format must be \"idx\", got ",
+                                               Quote(spec.data().format())));
+    }
+    PETREL_RETURN_IF_ERROR(CheckOptimizer(spec.optimizer()));
+    PETREL_RETURN_IF_ERROR(CheckTraining(spec.training()));
+    PETREL_RETURN_IF_ERROR(CheckCluster(spec.cluster()));
+    const CheckpointSpec& ckpt = spec.checkpoint();
+    if (ckpt.every_clocks() < 0) {
+      return Error("checkpoint.every_clocks",
+                   absl::StrCat("checkpoint.every_clocks must be a non-negative "
+                                "integer (0 = no checkpoints), got ",
+                                ckpt.every_clocks()));
+    }
+    if (ckpt.every_clocks() > 0 && ckpt.dir().empty()) {
+      return Error("checkpoint.dir",
+                   "checkpoint.dir must name a directory when "
+                   "checkpoint.every_clocks is positive");
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Error(const std::string& path, absl::string_view message) {
+    return absl::InvalidArgumentError(absl::StrCat(where_(path), message));
+  }
+
+  absl::Status Positive(const std::string& path, int64_t value) {
+    if (value >= 1) return absl::OkStatus();
+    return Error(path,
+                 absl::StrCat(path, " must be a positive integer, got ", value));
+  }
+
+  absl::Status CheckModel(const ModelSpec& m) {
+    if (m.type() != "softmax" && m.type() != "mlp") {
+      return Error("model.type",
+                   absl::StrCat("model.type must be \"softmax\" or \"mlp\", got ",
+                                Quote(m.type())));
+    }
+    if (m.type() == "softmax" && m.hidden_size() > 0) {
+      return Error("model.hidden",
+                   absl::StrCat("model.hidden must be empty for model.type "
+                                "\"softmax\" (remove it, or use type \"mlp\"), "
+                                "got ",
+                                m.hidden_size(), " hidden layer(s)"));
+    }
+    if (m.type() == "mlp" && m.hidden_size() == 0) {
+      return Error("model.hidden",
+                   "model.hidden must list at least one layer width for "
+                   "model.type \"mlp\", e.g. \"hidden: [256]\"");
+    }
+    PETREL_RETURN_IF_ERROR(Positive("model.input_dim", m.input_dim()));
+    PETREL_RETURN_IF_ERROR(Positive("model.num_classes", m.num_classes()));
+    for (int i = 0; i < m.hidden_size(); ++i) {
+      PETREL_RETURN_IF_ERROR(
+          Positive(absl::StrCat("model.hidden[", i, "]"), m.hidden(i)));
+    }
+    const std::string& init = m.initializer();
+    if (init != "glorot_uniform" && init != "normal" && init != "zeros") {
+      return Error("model.initializer",
+                   absl::StrCat("model.initializer must be \"glorot_uniform\", "
+                                "\"normal\" or \"zeros\", got ",
+                                Quote(init)));
+    }
+    if (!std::isfinite(m.init_scale()) || m.init_scale() < 0) {
+      return Error("model.init_scale",
+                   absl::StrCat("model.init_scale must be a non-negative "
+                                "number, got ",
+                                m.init_scale()));
+    }
+    if (init == "normal" && m.init_scale() <= 0) {
+      return Error("model.init_scale",
+                   "model.init_scale must be positive for model.initializer "
+                   "\"normal\" (it is the standard deviation), e.g. "
+                   "\"init_scale: 0.01\"");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckOptimizer(const OptimizerSpec& o) {
+    if (o.type() != "sgd" && o.type() != "momentum") {
+      return Error("optimizer.type",
+                   absl::StrCat("optimizer.type must be \"sgd\" or "
+                                "\"momentum\", got ",
+                                Quote(o.type())));
+    }
+    if (!std::isfinite(o.learning_rate()) || !(o.learning_rate() > 0)) {
+      return Error("optimizer.learning_rate",
+                   absl::StrCat("optimizer.learning_rate must be a positive "
+                                "number, e.g. 0.05, got ",
+                                o.learning_rate()));
+    }
+    if (!(o.momentum() >= 0 && o.momentum() < 1)) {
+      return Error("optimizer.momentum",
+                   absl::StrCat("optimizer.momentum must be in [0, 1), e.g. "
+                                "0.9, got ",
+                                o.momentum()));
+    }
+    if (!std::isfinite(o.weight_decay()) || !(o.weight_decay() >= 0)) {
+      return Error("optimizer.weight_decay",
+                   absl::StrCat("optimizer.weight_decay must be a "
+                                "non-negative number, got ",
+                                o.weight_decay()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckTraining(const TrainingSpec& t) {
+    PETREL_RETURN_IF_ERROR(Positive("training.epochs", t.epochs()));
+    PETREL_RETURN_IF_ERROR(Positive("training.batch_size", t.batch_size()));
+    if (t.staleness() < -1) {
+      return Error("training.staleness",
+                   absl::StrCat("training.staleness must be a non-negative "
+                                "integer (0 = BSP, k = SSP(k)) or -1 (async), "
+                                "got ",
+                                t.staleness()));
+    }
+    PETREL_RETURN_IF_ERROR(
+        Positive("training.eval_every_steps", t.eval_every_steps()));
+    if (!std::isfinite(t.stall_timeout_seconds()) ||
+        !(t.stall_timeout_seconds() > 0)) {
+      return Error("training.stall_timeout_seconds",
+                   absl::StrCat("training.stall_timeout_seconds must be a "
+                                "positive number of seconds, got ",
+                                t.stall_timeout_seconds()));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckCluster(const ClusterSpec& c) {
+    PETREL_RETURN_IF_ERROR(Positive("cluster.servers", c.servers()));
+    PETREL_RETURN_IF_ERROR(Positive("cluster.workers", c.workers()));
+    if (c.replication() < 1 || c.replication() > c.servers()) {
+      return Error("cluster.replication",
+                   absl::StrCat("cluster.replication must be between 1 and "
+                                "cluster.servers (",
+                                c.servers(), "), got ", c.replication()));
+    }
+    const std::string& device = c.device();
+    bool ok = device == "auto" || device == "cpu";
+    if (absl::StartsWith(device, "cuda:")) {
+      const std::string index = device.substr(5);
+      int n = 0;
+      ok = !index.empty() &&
+           std::all_of(index.begin(), index.end(),
+                       [](char ch) { return ch >= '0' && ch <= '9'; }) &&
+           absl::SimpleAtoi(index, &n);
+    }
+    if (!ok) {
+      return Error("cluster.device",
+                   absl::StrCat("cluster.device must be \"auto\", \"cpu\" or "
+                                "\"cuda:N\" (e.g. \"cuda:0\"), got ",
+                                Quote(device)));
+    }
+    return absl::OkStatus();
+  }
+
+  const FieldLocator& where_;
+};
+
+int EditDistance(const std::string& a, const std::string& b) {
+  std::vector<int> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    int diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const int above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
+                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+}  // namespace
+
+const std::vector<std::string>& KnownSections() {
+  static const auto* names = new std::vector<std::string>{
+      "name",     "model",   "data",       "optimizer",
+      "training", "cluster", "checkpoint", "output"};
+  return *names;
+}
+
+const std::map<std::string, std::vector<std::string>>& KnownFields() {
+  static const auto* fields =
+      new std::map<std::string, std::vector<std::string>>{
+          {"model",
+           {"type", "hidden", "input_dim", "num_classes", "initializer",
+            "init_scale"}},
+          {"data",
+           {"format", "path", "train_images", "train_labels", "test_images",
+            "test_labels"}},
+          {"optimizer", {"type", "learning_rate", "momentum", "weight_decay"}},
+          {"training",
+           {"epochs", "batch_size", "staleness", "seed", "eval_every_steps",
+            "stall_timeout_seconds"}},
+          {"cluster", {"servers", "workers", "replication", "device"}},
+          {"checkpoint", {"dir", "every_clocks"}},
+          {"output", {"model_path"}},
+      };
+  return *fields;
+}
+
+absl::Status CheckJobSpec(const JobSpec& spec, const FieldLocator& where) {
+  return SpecChecker(where).Check(spec);
+}
+
+absl::Status CheckRequiredFields(const std::set<std::string>& given,
+                                 const FieldLocator& where) {
+  static const auto* required =
+      new std::vector<std::pair<std::string, std::string>>{
+          {"model.type", "type: mlp"},
+          {"model.input_dim", "input_dim: 784"},
+          {"model.num_classes", "num_classes: 10"},
+          {"data.path", "path: /usr/share/datasets/fashion-mnist"},
+          {"optimizer.learning_rate", "learning_rate: 0.05"},
+          {"training.batch_size", "batch_size: 64"},
+      };
+  for (const auto& [path, example] : *required) {
+    if (given.count(path)) continue;
+    const std::string section = path.substr(0, path.find('.'));
+    return absl::InvalidArgumentError(absl::StrCat(
+        where(path), "missing required field ", Quote(path), " (add e.g. ",
+        Quote(example), " under \"", section, ":\")"));
+  }
+  return absl::OkStatus();
+}
+
+void FillDefaults(const std::set<std::string>& given,
+                  absl::string_view source_name, JobSpec* spec) {
+  auto unset = [&given](const char* path) { return given.count(path) == 0; };
+  if (unset("name") || spec->name().empty()) {
+    std::string stem =
+        std::filesystem::path(std::string(source_name)).stem().string();
+    spec->set_name(stem.empty() ? "job" : stem);
+  }
+  ModelSpec* model = spec->mutable_model();
+  if (unset("model.initializer")) model->set_initializer("glorot_uniform");
+  DataSpec* data = spec->mutable_data();
+  if (unset("data.format")) data->set_format("idx");
+  if (unset("data.train_images")) {
+    data->set_train_images("train-images-idx3-ubyte.gz");
+  }
+  if (unset("data.train_labels")) {
+    data->set_train_labels("train-labels-idx1-ubyte.gz");
+  }
+  if (unset("data.test_images")) {
+    data->set_test_images("t10k-images-idx3-ubyte.gz");
+  }
+  if (unset("data.test_labels")) {
+    data->set_test_labels("t10k-labels-idx1-ubyte.gz");
+  }
+  OptimizerSpec* optimizer = spec->mutable_optimizer();
+  if (unset("optimizer.type")) optimizer->set_type("sgd");
+  if (optimizer->type() == "momentum" && unset("optimizer.momentum")) {
+    optimizer->set_momentum(0.9f);
+  }
+  TrainingSpec* training = spec->mutable_training();
+  if (unset("training.epochs")) training->set_epochs(1);
+  if (unset("training.staleness")) training->set_staleness(0);
+  if (unset("training.seed")) training->set_seed(1);
+  if (unset("training.eval_every_steps")) training->set_eval_every_steps(200);
+  if (unset("training.stall_timeout_seconds")) {
+    training->set_stall_timeout_seconds(30);
+  }
+  ClusterSpec* cluster = spec->mutable_cluster();
+  if (unset("cluster.servers")) cluster->set_servers(1);
+  if (unset("cluster.workers")) cluster->set_workers(1);
+  if (unset("cluster.replication")) cluster->set_replication(1);
+  if (unset("cluster.device")) cluster->set_device("auto");
+}
+
+std::string Quote(absl::string_view s) {
+  return absl::StrCat("\"", absl::CEscape(s), "\"");
+}
+
+std::string DidYouMean(const std::string& key,
+                       const std::vector<std::string>& known,
+                       const std::string& prefix) {
+  const std::string* best = nullptr;
+  int best_distance = 3;  // at most two edits away
+  for (const std::string& name : known) {
+    const int d = EditDistance(key, name);
+    if (d < best_distance) {
+      best_distance = d;
+      best = &name;
+    }
+  }
+  if (best == nullptr) return "";
+  return absl::StrCat("; did you mean ", Quote(prefix + *best), "?");
+}
+
+}  // namespace job_file_internal
+
+using job_file_internal::Quote;
+
+absl::Status ValidateJobSpec(const JobSpec& spec) {
+  return job_file_internal::CheckJobSpec(
+      spec, [](const std::string&) { return std::string(); });
+}
+
+absl::Status CheckDataFiles(const JobSpec& spec) {
+  const DataSpec& data = spec.data();
+  const std::pair<const char*, const std::string*> files[] = {
+      {"train_images", &data.train_images()},
+      {"train_labels", &data.train_labels()},
+      {"test_images", &data.test_images()},
+      {"test_labels", &data.test_labels()},
+  };
+  std::vector<std::string> missing;
+  for (const auto& [field, name] : files) {
+    const std::filesystem::path full =
+        std::filesystem::path(data.path()) / *name;
+    if (name->empty()) {
+      missing.push_back(absl::StrCat("data.", field, " (empty)"));
+      continue;
+    }
+    std::error_code ec;
+    std::ifstream in(full, std::ios::binary);
+    if (!std::filesystem::is_regular_file(full, ec) || !in) {
+      missing.push_back(
+          absl::StrCat(Quote(full.string()), " (data.", field, ")"));
+    }
+  }
+  if (missing.empty()) return absl::OkStatus();
+  std::string message =
+      absl::StrCat("data file", missing.size() > 1 ? "s" : "",
+                   " not found or unreadable: ", absl::StrJoin(missing, ", "));
+  std::string dir = data.path();
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  if (dir == kFashionMnistDir) {
+    absl::StrAppend(&message,
+                    "; install Debian's package dataset-fashion-mnist "
+                    "(tools/setup does)");
+  } else {
+    absl::StrAppend(&message, "; check data.path (", Quote(data.path()),
+                    ") and the data file names");
+  }
+  return absl::NotFoundError(message);
+}
+
+}  // namespace petrel

@@ -1,0 +1,74 @@
+// What a valid JobSpec is, apart from the YAML parsing in job_file.cc: the
+// fields a job has, which are required, their defaults, the values each may
+// take, and that the data files are there. Include "common/job_file.h" (which
+// includes this header) for the whole job-file API.
+#ifndef PETREL_COMMON_JOB_VALIDATION_H_
+#define PETREL_COMMON_JOB_VALIDATION_H_
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "proto/job.pb.h"
+
+namespace petrel {
+
+// The semantic checks on a complete JobSpec (model types and shapes, the
+// optimizer, training and cluster numbers, the device). The coordinator calls
+// it on submitted specs, so it checks values only and does not fill in
+// defaults. Errors are INVALID_ARGUMENT naming the field path.
+absl::Status ValidateJobSpec(const JobSpec& spec);
+
+// Checks that each of the four data files exists under data.path and can be
+// read. Otherwise NOT_FOUND naming the missing full paths (and, for the
+// Debian dataset directory, the package to install).
+absl::Status CheckDataFiles(const JobSpec& spec);
+
+// The rest of the job schema, which the YAML parser in job_file.cc uses and
+// nothing else should: the known fields, the required ones, the defaults,
+// and the helpers its error messages share with the checks above.
+namespace job_file_internal {
+
+// Maps a dotted field path ("training.batch_size", "model.hidden[1]") to the
+// prefix of an error about it: "job.yaml:12: " when parsing a file, "" when
+// validating a bare JobSpec.
+using FieldLocator = std::function<std::string(const std::string& path)>;
+
+// The top-level keys of a job file, and the known fields of each section
+// ("model", ..., "output"; not "name", a plain value), in the order the docs
+// list them.
+const std::vector<std::string>& KnownSections();
+const std::map<std::string, std::vector<std::string>>& KnownFields();
+
+// INVALID_ARGUMENT for the first required field (model.type, model.input_dim,
+// model.num_classes, data.path, optimizer.learning_rate, training.batch_size)
+// missing from `given`, the field paths the file gave a value.
+absl::Status CheckRequiredFields(const std::set<std::string>& given,
+                                 const FieldLocator& where);
+
+// Fills in the defaults listed in job_file.h for the fields not in `given`.
+// The job name defaults to the stem of `source_name`.
+void FillDefaults(const std::set<std::string>& given,
+                  absl::string_view source_name, JobSpec* spec);
+
+// ValidateJobSpec, with each message prefixed by `where(field path)`.
+absl::Status CheckJobSpec(const JobSpec& spec, const FieldLocator& where);
+
+// `s` in double quotes, C-escaped, as error messages show values.
+std::string Quote(absl::string_view s);
+
+// "; did you mean "model.hidden"?" when one of `known` is at most two edits
+// away from the unknown `key`, else "". `prefix` ("model.") goes before the
+// suggested name.
+std::string DidYouMean(const std::string& key,
+                       const std::vector<std::string>& known,
+                       const std::string& prefix);
+
+}  // namespace job_file_internal
+}  // namespace petrel
+
+#endif  // PETREL_COMMON_JOB_VALIDATION_H_

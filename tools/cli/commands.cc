@@ -1,0 +1,182 @@
+#include "tools/cli/commands.h"
+
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "common/coordinator_client.h"
+#include "common/job_file.h"
+#include "tools/cli/job_watch.h"
+#include "tools/cli/local_cluster.h"
+
+namespace petrel::cli {
+namespace {
+
+std::atomic<int> g_signal{0};
+void RecordSignal(int signal_number) { g_signal = signal_number; }
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "petrel: %s\n", message.c_str());
+  return 1;
+}
+
+int Fail(const absl::Status& status) { return Fail(std::string(status.message())); }
+
+// Reads, overrides and checks a job file; the error names the file, line and field.
+absl::StatusOr<JobSpec> LoadJob(const std::string& path, int servers, int workers,
+                                const std::string& device) {
+  auto spec = ParseJobFile(path);
+  if (!spec.ok()) return spec.status();
+  ApplyClusterOverrides(&*spec, servers, workers);
+  if (!device.empty()) spec->mutable_cluster()->set_device(device);
+  if (absl::Status valid = ValidateJobSpec(*spec); !valid.ok()) return valid;
+  if (absl::Status data = CheckDataFiles(*spec); !data.ok()) return data;
+  return spec;
+}
+
+void PrintJob(const JobStatus& job) {
+  std::printf("%s  %s  %s\n", job.job_id().c_str(), job.name().c_str(),
+              JobState_Name(job.state()).c_str());
+  if (job.state() == RUNNING || job.state() == SUCCEEDED) {
+    std::printf("  %s\n", ProgressLine(job).c_str());
+    for (const WorkerProgress& w : job.workers()) {
+      std::printf("  %-10s rank %d  epoch %d  step %ld  clock %ld  loss %.4f  %.0f samples/s%s\n",
+                  w.worker_id().c_str(), w.rank(), w.epoch(), static_cast<long>(w.step()),
+                  static_cast<long>(w.clock()), w.train_loss(), w.samples_per_second(),
+                  w.finished_training() ? "  (finished)" : "");
+    }
+  }
+  if (!job.error().empty()) std::printf("  error: %s\n", job.error().c_str());
+}
+
+}  // namespace
+
+int RunLocal(const LocalOptions& options) {
+  const absl::Time start = absl::Now();
+  auto spec = LoadJob(options.job_path, options.servers, options.workers, options.device);
+  if (!spec.ok()) return Fail(spec.status());
+
+  signal(SIGINT, RecordSignal);
+  signal(SIGTERM, RecordSignal);
+  signal(SIGHUP, RecordSignal);
+  LocalCluster::Options cluster_options;
+  cluster_options.servers = spec->cluster().servers();
+  cluster_options.workers = spec->cluster().workers();
+  cluster_options.device = spec->cluster().device();
+  cluster_options.bin_dir = options.bin_dir;
+  std::fprintf(stderr, "petrel local: starting a coordinator, %d servers and %d workers\n",
+               cluster_options.servers, cluster_options.workers);
+  auto cluster = LocalCluster::Start(cluster_options);
+  if (!cluster.ok()) return Fail(cluster.status());
+
+  auto coordinator = NewGrpcCoordinatorClient((*cluster)->coordinator_address());
+  SubmitJobRequest request;
+  *request.mutable_spec() = *spec;
+  auto submitted = coordinator->SubmitJob(request);
+  if (!submitted.ok()) return Fail(submitted.status());
+  std::fprintf(stderr, "petrel local: job %s submitted; logs in %s\n",
+               submitted->job_id().c_str(), (*cluster)->log_dir().c_str());
+
+  WatchOptions watch;
+  watch.interrupted = [&]() -> std::optional<std::string> {
+    if (int s = g_signal.load()) return absl::StrFormat("interrupted by signal %d; stopping", s);
+    return (*cluster)->CheckForDeadChild();
+  };
+  auto job = WatchJob(coordinator.get(), submitted->job_id(), watch);
+  const double wall_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  (*cluster)->Stop();
+  if (!job.ok()) return Fail(job.status());
+
+  std::printf("\njob %s (%s): %s\n", job->job_id().c_str(), job->name().c_str(),
+              JobState_Name(job->state()).c_str());
+  if (!job->error().empty()) std::printf("  error:            %s\n", job->error().c_str());
+  const nlohmann::json summary = SummaryJson(*job, wall_seconds);
+  if (job->has_test_accuracy()) std::printf("  test accuracy:    %.4f\n", job->test_accuracy());
+  std::printf("  train loss:       %.4f\n", job->train_loss());
+  std::printf("  samples/s:        %.0f\n", summary["samples_per_second"].get<double>());
+  if (auto t = SecondsToAccuracy(*job, 0.87)) std::printf("  time to 0.87:     %.1f s\n", *t);
+  std::printf("  training time:    %.1f s (wall %.1f s)\n",
+              summary["training_seconds"].get<double>(), wall_seconds);
+  std::printf("  cluster:          %d servers, %d workers\n", spec->cluster().servers(),
+              spec->cluster().workers());
+  std::printf("  daemons (status URLs were live while the cluster ran):\n");
+  for (const ChildProcess& child : (*cluster)->children()) {
+    std::printf("    %-12s http://127.0.0.1:%d/status   log %s\n", child.name.c_str(),
+                child.ports.http_port, child.log_path.c_str());
+  }
+  if (!options.summary_json.empty()) {
+    std::ofstream out(options.summary_json);
+    out << summary.dump(2) << "\n";
+    if (!out.good()) return Fail("cannot write " + options.summary_json);
+  }
+  return job->state() == SUCCEEDED ? 0 : 1;
+}
+
+int Submit(const std::string& job_path, const std::string& coordinator_address) {
+  auto spec = LoadJob(job_path, 0, 0, "");
+  if (!spec.ok()) return Fail(spec.status());
+  auto coordinator = NewGrpcCoordinatorClient(coordinator_address);
+  SubmitJobRequest request;
+  *request.mutable_spec() = *spec;
+  auto submitted = coordinator->SubmitJob(request);
+  if (!submitted.ok()) return Fail(submitted.status());
+  std::printf("%s\n", submitted->job_id().c_str());
+  return 0;
+}
+
+int Status(const std::string& coordinator_address, const std::string& job_id) {
+  auto coordinator = NewGrpcCoordinatorClient(coordinator_address);
+  if (!job_id.empty()) {
+    auto job = coordinator->GetJob(job_id);
+    if (!job.ok()) return Fail(job.status());
+    PrintJob(*job);
+    return 0;
+  }
+  auto cluster = coordinator->GetClusterStatus();
+  if (!cluster.ok()) return Fail(cluster.status());
+  std::printf("%-11s %-7s %-6s %-22s %-30s %s\n", "NODE", "ROLE", "ALIVE", "ADDRESS", "STATUS",
+              "DEVICE");
+  for (const NodeStatus& node : cluster->nodes()) {
+    std::printf("%-11s %-7s %-6s %-22s http://%-23s %s\n", node.node_id().c_str(),
+                NodeRole_Name(node.role()).c_str(), node.alive() ? "yes" : "NO",
+                node.grpc_address().c_str(), (node.http_address() + "/status").c_str(),
+                node.device().c_str());
+  }
+  auto jobs = coordinator->ListJobs();
+  if (!jobs.ok()) return Fail(jobs.status());
+  for (const JobStatus& job : jobs->jobs()) {
+    std::printf("\n");
+    PrintJob(job);
+  }
+  return 0;
+}
+
+int Jobs(const std::string& coordinator_address) {
+  auto coordinator = NewGrpcCoordinatorClient(coordinator_address);
+  auto jobs = coordinator->ListJobs();
+  if (!jobs.ok()) return Fail(jobs.status());
+  std::printf("%-8s %-24s %-10s %-6s %-8s %s\n", "JOB", "NAME", "STATE", "EPOCH", "TEST_ACC",
+              "ERROR");
+  for (const JobStatus& job : jobs->jobs()) {
+    std::string accuracy = job.has_test_accuracy() ? absl::StrFormat("%.4f", job.test_accuracy()) : "-";
+    std::printf("%-8s %-24s %-10s %-6d %-8s %s\n", job.job_id().c_str(), job.name().c_str(),
+                JobState_Name(job.state()).c_str(), job.epoch(), accuracy.c_str(),
+                job.error().c_str());
+  }
+  return 0;
+}
+
+int Cancel(const std::string& coordinator_address, const std::string& job_id) {
+  auto coordinator = NewGrpcCoordinatorClient(coordinator_address);
+  auto job = coordinator->CancelJob(job_id);
+  if (!job.ok()) return Fail(job.status());
+  std::printf("%s %s\n", job->job_id().c_str(), JobState_Name(job->state()).c_str());
+  return 0;
+}
+
+}  // namespace petrel::cli

@@ -1,0 +1,106 @@
+#include "tools/cli/job_watch.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+
+namespace petrel::cli {
+namespace {
+
+bool IsTerminal(JobState state) {
+  return state == SUCCEEDED || state == FAILED || state == CANCELLED;
+}
+
+// Total examples the workers trained on, per the last reports.
+double SamplesTrained(const JobStatus& job) {
+  double steps = 0;
+  for (const WorkerProgress& worker : job.workers()) steps += worker.step();
+  return steps * job.spec().training().batch_size();
+}
+
+}  // namespace
+
+std::string ProgressLine(const JobStatus& job) {
+  const int epochs = job.spec().training().epochs();
+  int64_t step = 0;
+  for (const WorkerProgress& worker : job.workers()) step = std::max(step, worker.step());
+  const int64_t total = job.steps_per_epoch() * epochs;
+  const double fraction = total > 0 ? std::min(1.0, static_cast<double>(step) / total) : 0.0;
+  const int width = 24;
+  const int filled = static_cast<int>(fraction * width);
+  std::string bar = std::string(filled, '#') + std::string(width - filled, '.');
+  std::string accuracy =
+      job.has_test_accuracy() ? absl::StrFormat("%.4f", job.test_accuracy()) : "  -   ";
+  return absl::StrFormat("%s [%s] %3.0f%%  epoch %d/%d  step %d/%d  loss %.4f  test acc %s  %.0f samples/s",
+                         job.job_id(), bar, fraction * 100, std::min(job.epoch() + 1, epochs),
+                         epochs, step, total, job.train_loss(), accuracy,
+                         job.samples_per_second());
+}
+
+absl::StatusOr<JobStatus> WatchJob(CoordinatorClient* coordinator, const std::string& job_id,
+                                   const WatchOptions& options) {
+  const bool tty = isatty(STDERR_FILENO);
+  absl::Time last_line = absl::InfinitePast();
+  while (true) {
+    if (auto reason = options.interrupted()) {
+      if (tty) std::fprintf(stderr, "\n");
+      return absl::AbortedError(*reason);
+    }
+    auto job = coordinator->GetJob(job_id);
+    if (!job.ok()) return job.status();
+    if (job->state() == RUNNING || IsTerminal(job->state())) {
+      // On a terminal the line redraws in place; in a log, one line every 5 s.
+      if (tty) {
+        std::fprintf(stderr, "\r%s\033[K", ProgressLine(*job).c_str());
+      } else if (absl::Now() - last_line >= absl::Seconds(5) || IsTerminal(job->state())) {
+        std::fprintf(stderr, "%s\n", ProgressLine(*job).c_str());
+        last_line = absl::Now();
+      }
+    }
+    if (IsTerminal(job->state())) {
+      if (tty) std::fprintf(stderr, "\n");
+      return *job;
+    }
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+}
+
+std::optional<double> SecondsToAccuracy(const JobStatus& job, double target) {
+  for (const AccuracyPoint& point : job.accuracy_history()) {
+    if (point.test_accuracy() >= target) return point.seconds();
+  }
+  return std::nullopt;
+}
+
+nlohmann::json SummaryJson(const JobStatus& job, double wall_seconds) {
+  const double training_seconds = job.finished_unix() - job.started_unix();
+  nlohmann::json history = nlohmann::json::array();
+  for (const AccuracyPoint& point : job.accuracy_history()) {
+    history.push_back({{"seconds", point.seconds()},
+                       {"step", point.step()},
+                       {"test_accuracy", point.test_accuracy()}});
+  }
+  nlohmann::json summary = {
+      {"job", job.job_id()},
+      {"name", job.name()},
+      {"state", JobState_Name(job.state())},
+      {"test_accuracy", job.has_test_accuracy() ? nlohmann::json(job.test_accuracy()) : nullptr},
+      {"train_loss", job.train_loss()},
+      {"epochs", job.spec().training().epochs()},
+      {"batch_size", job.spec().training().batch_size()},
+      {"samples_per_second",
+       training_seconds > 0 ? SamplesTrained(job) / training_seconds : 0.0},
+      {"training_seconds", training_seconds},
+      {"wall_seconds", wall_seconds},
+      {"servers", job.spec().cluster().servers()},
+      {"workers", job.spec().cluster().workers()},
+      {"accuracy_history", history}};
+  if (auto seconds = SecondsToAccuracy(job, 0.87)) summary["seconds_to_0.87"] = *seconds;
+  if (!job.error().empty()) summary["error"] = job.error();
+  return summary;
+}
+
+}  // namespace petrel::cli

@@ -1,0 +1,75 @@
+// A whole Petrel cluster on this machine, each daemon its own child process:
+// the coordinator, N servers and M workers on 127.0.0.1 with OS-chosen
+// ports. Stops every child on destruction, and notices when one dies.
+#ifndef PETREL_TOOLS_CLI_LOCAL_CLUSTER_H_
+#define PETREL_TOOLS_CLI_LOCAL_CLUSTER_H_
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "common/daemon_util.h"
+
+namespace petrel::cli {
+
+struct ChildProcess {
+  std::string name;      // "coordinator", "server-0", "worker-1" (launch order)
+  pid_t pid = -1;
+  std::string log_path;
+  DaemonPorts ports;
+};
+
+class LocalCluster {
+ public:
+  struct Options {
+    int servers = 1;
+    int workers = 1;
+    std::string bin_dir;   // where petrel-{coordinator,server,worker} are; empty: search
+    std::string device = "auto";
+    absl::Duration start_timeout = absl::Seconds(60);
+  };
+
+  // Starts every daemon and waits until all have registered.
+  static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(Options options);
+  ~LocalCluster();  // stops every child still running
+
+  std::string coordinator_address() const;
+  const std::vector<ChildProcess>& children() const { return children_; }
+  const std::string& log_dir() const { return log_dir_; }
+
+  // A child that exited on its own since the last call, if any, described
+  // with the end of its log.
+  std::optional<std::string> CheckForDeadChild();
+
+  // SIGTERM to every child (workers, then servers, then the coordinator),
+  // SIGKILL after a grace period. Idempotent.
+  void Stop();
+
+ private:
+  LocalCluster() = default;
+  absl::StatusOr<ChildProcess> Launch(const std::string& name, const std::string& binary,
+                                      std::vector<std::string> args);
+  absl::Status WaitForPorts(ChildProcess* child, const std::string& port_file,
+                            absl::Time deadline);
+  absl::Status WaitForRegistration(absl::Time deadline);
+
+  Options options_;
+  std::string log_dir_;
+  std::vector<ChildProcess> children_;
+};
+
+// Locates a daemon binary: --bin_dir, next to this executable, Bazel's
+// output tree, this executable's runfiles, then PATH.
+absl::StatusOr<std::string> FindDaemonBinary(const std::string& bin_dir, const std::string& name);
+
+// The last `lines` lines of a file, for error messages.
+std::string TailOfFile(const std::string& path, int lines);
+
+}  // namespace petrel::cli
+
+#endif  // PETREL_TOOLS_CLI_LOCAL_CLUSTER_H_

@@ -1,0 +1,111 @@
+// petrel: the command-line interface. `petrel local JOB.yaml` runs a whole
+// cluster on this machine; the other commands talk to a running coordinator.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "tools/cli/commands.h"
+
+ABSL_FLAG(std::string, coordinator, "127.0.0.1:7070", "host:port of the coordinator");
+ABSL_FLAG(int, servers, 0, "local: number of servers (overrides cluster.servers)");
+ABSL_FLAG(int, workers, 0, "local: number of workers (overrides cluster.workers)");
+ABSL_FLAG(std::string, device, "", "local: worker device auto|cpu|cuda:N (overrides cluster.device)");
+ABSL_FLAG(std::string, summary_json, "", "local: write the run's summary here as JSON");
+ABSL_FLAG(std::string, bin_dir, "", "local: directory holding the petrel-* daemons");
+
+namespace {
+
+constexpr char kUsage[] = R"(usage: petrel COMMAND [ARGS] [FLAGS]
+
+commands:
+  local JOB.yaml   run a whole cluster on this machine, train the job, print a summary
+  submit JOB.yaml  submit a job to a running cluster; prints its id
+  status [JOB]     the cluster's nodes and jobs, or one job in detail
+  jobs             every job with its state
+  cancel JOB       cancel a queued or running job
+
+`petrel COMMAND --help` shows the command's flags.
+)";
+
+struct Command {
+  const char* name;
+  const char* usage;
+  int positional;  // required positional arguments
+};
+
+constexpr Command kCommands[] = {
+    {"local", R"(usage: petrel local JOB.yaml [--servers N] [--workers M] [--device D]
+                    [--summary-json PATH] [--bin-dir DIR]
+
+Starts petrel-coordinator, N petrel-server and M petrel-worker processes on
+127.0.0.1 with ports the OS picks, submits JOB.yaml, shows live progress and
+prints a summary with every daemon's status URL and log. Stops every daemon at
+the end, on Ctrl-C, or when one of them dies. Flags override the job file's
+`cluster` section.
+)", 1},
+    {"submit", "usage: petrel submit JOB.yaml [--coordinator HOST:PORT]\n\nValidates JOB.yaml, submits it and prints the job id.\n", 1},
+    {"status", "usage: petrel status [JOB] [--coordinator HOST:PORT]\n\nWithout JOB: every node and job. With JOB: that job's progress per worker.\n", 0},
+    {"jobs", "usage: petrel jobs [--coordinator HOST:PORT]\n\nEvery job the coordinator knows, with its state.\n", 0},
+    {"cancel", "usage: petrel cancel JOB [--coordinator HOST:PORT]\n\nCancels a queued or running job.\n", 1},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Flags are spelled with dashes on the command line (--summary-json);
+  // Abseil's names use underscores.
+  std::vector<std::string> args(argv, argv + argc);
+  for (std::string& arg : args) {
+    if (arg.rfind("--", 0) != 0) continue;
+    const size_t end = arg.find('=') == std::string::npos ? arg.size() : arg.find('=');
+    for (size_t i = 2; i < end; ++i) {
+      if (arg[i] == '-') arg[i] = '_';
+    }
+  }
+  if (args.size() < 2 || args[1] == "--help" || args[1] == "-h" || args[1] == "help") {
+    std::fputs(kUsage, args.size() < 2 ? stderr : stdout);
+    return args.size() < 2 ? 2 : 0;
+  }
+  const Command* command = nullptr;
+  for (const Command& c : kCommands) {
+    if (args[1] == c.name) command = &c;
+  }
+  if (command == nullptr) {
+    std::fprintf(stderr, "petrel: unknown command \"%s\"\n\n%s", args[1].c_str(), kUsage);
+    return 2;
+  }
+  for (const std::string& arg : args) {
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(command->usage, stdout);
+      return 0;
+    }
+  }
+  std::vector<char*> flag_argv = {argv[0]};
+  for (size_t i = 2; i < args.size(); ++i) flag_argv.push_back(args[i].data());
+  std::vector<char*> rest = absl::ParseCommandLine(flag_argv.size(), flag_argv.data());
+  std::vector<std::string> positional(rest.begin() + 1, rest.end());
+  if (static_cast<int>(positional.size()) < command->positional) {
+    std::fprintf(stderr, "petrel %s: missing argument\n\n%s", command->name, command->usage);
+    return 2;
+  }
+  const std::string first = positional.empty() ? "" : positional[0];
+  const std::string coordinator = absl::GetFlag(FLAGS_coordinator);
+  const std::string name = command->name;
+  if (name == "local") {
+    petrel::cli::LocalOptions options;
+    options.job_path = first;
+    options.servers = absl::GetFlag(FLAGS_servers);
+    options.workers = absl::GetFlag(FLAGS_workers);
+    options.device = absl::GetFlag(FLAGS_device);
+    options.summary_json = absl::GetFlag(FLAGS_summary_json);
+    options.bin_dir = absl::GetFlag(FLAGS_bin_dir);
+    return petrel::cli::RunLocal(options);
+  }
+  if (name == "submit") return petrel::cli::Submit(first, coordinator);
+  if (name == "status") return petrel::cli::Status(coordinator, first);
+  if (name == "jobs") return petrel::cli::Jobs(coordinator);
+  return petrel::cli::Cancel(coordinator, first);
+}

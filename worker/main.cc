@@ -1,0 +1,56 @@
+// petrel-worker: trains its data shard of whatever job the coordinator
+// assigns to it.
+#include <cblas.h>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "common/daemon_util.h"
+#include "spdlog/spdlog.h"
+#include "worker/worker_daemon.h"
+
+ABSL_FLAG(std::string, coordinator, "127.0.0.1:7070", "host:port of the coordinator");
+ABSL_FLAG(std::string, host, "127.0.0.1", "the name this worker gives for itself");
+ABSL_FLAG(std::string, http_host, "127.0.0.1", "address to bind the HTTP status endpoints on");
+ABSL_FLAG(int, http_port, 0, "HTTP status port (0: any free port)");
+ABSL_FLAG(int, port, 0, "unused: workers serve no gRPC (accepted for uniform launch scripts)");
+ABSL_FLAG(std::string, port_file, "", "write the chosen ports here as JSON");
+ABSL_FLAG(std::string, device, "auto", "compute device: auto, cpu or cuda:N");
+ABSL_FLAG(int, compute_threads, 1,
+          "CPU threads for the math (OpenBLAS); 1 suits several workers per machine");
+ABSL_FLAG(double, register_timeout_seconds, 30, "give up if the coordinator is unreachable this long");
+
+int main(int argc, char** argv) {
+  petrel::BlockShutdownSignals();
+  absl::SetProgramUsageMessage("petrel-worker --coordinator HOST:PORT [--device auto|cpu|cuda:N]");
+  absl::ParseCommandLine(argc, argv);
+  petrel::InitLogging("worker");
+  openblas_set_num_threads(absl::GetFlag(FLAGS_compute_threads));
+
+  petrel::worker::WorkerDaemon::Options options;
+  options.coordinator_address = absl::GetFlag(FLAGS_coordinator);
+  options.listen.host = absl::GetFlag(FLAGS_host);
+  options.listen.http_host = absl::GetFlag(FLAGS_http_host);
+  options.listen.http_port = absl::GetFlag(FLAGS_http_port);
+  options.device = absl::GetFlag(FLAGS_device);
+  options.register_timeout = absl::Seconds(absl::GetFlag(FLAGS_register_timeout_seconds));
+
+  auto daemon = petrel::worker::WorkerDaemon::Start(options);
+  if (!daemon.ok()) {
+    spdlog::error("petrel-worker failed to start: {}", daemon.status().ToString());
+    return 1;
+  }
+  const petrel::DaemonPorts ports = (*daemon)->ports();
+  if (!absl::GetFlag(FLAGS_port_file).empty()) {
+    absl::Status written = petrel::WritePortFile(absl::GetFlag(FLAGS_port_file), ports);
+    if (!written.ok()) {
+      spdlog::error("{}", written.ToString());
+      return 1;
+    }
+  }
+  spdlog::info("ready; status on http://{}:{}/status", options.listen.http_host, ports.http_port);
+  int signal_number = petrel::WaitForShutdownSignal();
+  spdlog::info("signal {}: shutting down", signal_number);
+  daemon->reset();
+  return 0;
+}

@@ -1,0 +1,43 @@
+// A worker's view of the parameter servers: pull every table of its job and
+// push a gradient for every table, across all shards in parallel. The
+// interface lets the trainer run against a fake in tests.
+#ifndef PETREL_WORKER_PS_CLIENT_H_
+#define PETREL_WORKER_PS_CLIENT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "proto/job.pb.h"
+
+namespace petrel::worker {
+
+class PsClient {
+ public:
+  virtual ~PsClient() = default;
+
+  // Fills tables[i] with the values of the shard map's table i (resized to fit).
+  virtual absl::Status Pull(int64_t clock, std::vector<std::vector<float>>* tables) = 0;
+
+  // Sends gradients[i] for table i; returns once every shard applied its part.
+  virtual absl::Status Push(int64_t clock, const std::vector<std::vector<float>>& gradients) = 0;
+};
+
+struct PsClientOptions {
+  std::string job_id;
+  std::string worker_id;     // empty for observers
+  bool observer = false;     // read-only, outside the job's clock
+  absl::Duration call_timeout = absl::Seconds(120);
+  // How long to keep retrying a shard that is unreachable (UNAVAILABLE) or
+  // has not received the job's placement yet (NOT_FOUND before the first
+  // success).
+  absl::Duration retry_timeout = absl::Seconds(30);
+};
+
+std::unique_ptr<PsClient> NewGrpcPsClient(const ShardMap& shard_map, PsClientOptions options);
+
+}  // namespace petrel::worker
+
+#endif  // PETREL_WORKER_PS_CLIENT_H_

@@ -1,0 +1,197 @@
+#include "worker/trainer.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/status_macros.h"
+#include "spdlog/spdlog.h"
+#include "worker/data/dataset.h"
+#include "worker/model/mlp.h"
+
+namespace petrel::worker {
+namespace {
+
+// Evaluation runs in chunks this large, whatever the training batch.
+constexpr int kEvalChunk = 1000;
+// How often progress goes to the coordinator.
+constexpr absl::Duration kReportInterval = absl::Milliseconds(500);
+
+std::string DataFile(const DataSpec& data, const std::string& name) {
+  return absl::StrCat(data.path(), "/", name);
+}
+
+// Loss and throughput over the steps since the last report.
+class ProgressWindow {
+ public:
+  void Add(double loss, int samples) {
+    loss_sum_ += loss;
+    steps_ += 1;
+    samples_ += samples;
+  }
+  bool Due() const { return absl::Now() - start_ >= kReportInterval; }
+  void Fill(ReportProgressRequest* report) {
+    const double seconds = absl::ToDoubleSeconds(absl::Now() - start_);
+    if (steps_ > 0) report->set_train_loss(loss_sum_ / steps_);
+    if (seconds > 0) report->set_samples_per_second(samples_ / seconds);
+    loss_sum_ = 0;
+    steps_ = 0;
+    samples_ = 0;
+    start_ = absl::Now();
+  }
+
+ private:
+  absl::Time start_ = absl::Now();
+  double loss_sum_ = 0;
+  int64_t steps_ = 0;
+  int64_t samples_ = 0;
+};
+
+std::vector<absl::Span<const float>> Spans(const std::vector<std::vector<float>>& tables) {
+  return {tables.begin(), tables.end()};
+}
+
+}  // namespace
+
+absl::Status Trainer::Run() {
+  absl::Status status = Train();
+  if (!status.ok() && !absl::IsCancelled(status)) {
+    spdlog::error("job {} failed: {}", context_.assignment.job_id(), status.ToString());
+    ReportProgressRequest report;
+    report.set_job_id(context_.assignment.job_id());
+    report.set_worker_id(context_.worker_id);
+    report.set_rank(context_.assignment.rank());
+    report.set_error(status.ToString());
+    auto reported = context_.coordinator->ReportProgress(report);
+    if (!reported.ok()) spdlog::warn("could not report the failure: {}", reported.status().ToString());
+  }
+  return status;
+}
+
+absl::Status Trainer::Train() {
+  const JobAssignment& job = context_.assignment;
+  const JobSpec& spec = job.spec();
+  const int rank = job.rank();
+  const int batch = spec.training().batch_size();
+
+  PETREL_ASSIGN_OR_RETURN(
+      data::Dataset train,
+      data::LoadIdxDataset(DataFile(spec.data(), spec.data().train_images()),
+                           DataFile(spec.data(), spec.data().train_labels()), rank,
+                           job.num_workers()));
+  data::Dataset test;
+  if (rank == 0) {
+    PETREL_ASSIGN_OR_RETURN(
+        test, data::LoadIdxDataset(DataFile(spec.data(), spec.data().test_images()),
+                                   DataFile(spec.data(), spec.data().test_labels()), 0, 1));
+  }
+  if (train.feature_dim != spec.model().input_dim()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model.input_dim is ", spec.model().input_dim(), " but the examples in ",
+        spec.data().path(), " have ", train.feature_dim, " features"));
+  }
+  const int64_t steps_per_epoch = train.num_examples / batch;
+  if (steps_per_epoch == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("training.batch_size ", batch,
+                                                   " is larger than this worker's shard of ",
+                                                   train.num_examples, " examples"));
+  }
+  PETREL_ASSIGN_OR_RETURN(auto mlp, model::Mlp::Create(spec.model(), context_.backend,
+                                                       std::max(batch, kEvalChunk)));
+  spdlog::info("job {}: rank {} of {}, {} examples, {} steps per epoch, {} epochs, on {}",
+               job.job_id(), rank, job.num_workers(), train.num_examples, steps_per_epoch,
+               spec.training().epochs(), context_.backend->Description());
+
+  std::vector<std::vector<float>> params, gradients;
+  std::vector<float> batch_features(static_cast<size_t>(batch) * train.feature_dim);
+  std::vector<int32_t> batch_labels(batch);
+
+  ReportProgressRequest report;
+  report.set_job_id(job.job_id());
+  report.set_worker_id(context_.worker_id);
+  report.set_rank(rank);
+  report.set_steps_per_epoch(steps_per_epoch);
+  ProgressWindow window;
+  int64_t clock = 0;
+
+  // Sends `report` and clears its one-shot fields; stops the loop when the
+  // job is no longer running.
+  auto send_report = [&]() -> absl::Status {
+    report.set_clock(clock);
+    report.set_step(clock);
+    window.Fill(&report);
+    context_.on_report(report);
+    PETREL_ASSIGN_OR_RETURN(ReportProgressResponse response,
+                            context_.coordinator->ReportProgress(report));
+    report.set_has_test_accuracy(false);
+    if (response.state() != RUNNING) {
+      return absl::CancelledError(absl::StrCat("job ", job.job_id(), " is ",
+                                               JobState_Name(response.state())));
+    }
+    return absl::OkStatus();
+  };
+  auto evaluate = [&]() -> absl::StatusOr<double> {
+    PETREL_RETURN_IF_ERROR(mlp->SetParameters(Spans(params)));
+    PETREL_ASSIGN_OR_RETURN(model::EvalResult result,
+                            mlp->Evaluate(test.features.data(), test.labels.data(),
+                                          test.num_examples));
+    return result.accuracy;
+  };
+
+  for (int epoch = 0; epoch < spec.training().epochs(); ++epoch) {
+    report.set_epoch(epoch);
+    const std::vector<int64_t> order =
+        data::ShuffledOrder(train.num_examples, spec.training().seed(), epoch, rank);
+    for (int64_t step = 0; step < steps_per_epoch; ++step) {
+      if (context_.stop_requested()) return absl::CancelledError("worker stopping");
+      PETREL_RETURN_IF_ERROR(data::GatherBatch(
+          train, absl::MakeConstSpan(order).subspan(step * batch, batch),
+          absl::MakeSpan(batch_features), absl::MakeSpan(batch_labels)));
+      PETREL_RETURN_IF_ERROR(context_.ps->Pull(clock, &params));
+      PETREL_RETURN_IF_ERROR(mlp->SetParameters(Spans(params)));
+      PETREL_ASSIGN_OR_RETURN(model::StepResult result,
+                              mlp->ComputeGradients(batch_features.data(), batch_labels.data(),
+                                                    batch, &gradients));
+      PETREL_RETURN_IF_ERROR(context_.ps->Push(clock, gradients));
+      ++clock;
+      window.Add(result.loss, batch);
+
+      const bool eval_due = rank == 0 && clock % spec.training().eval_every_steps() == 0;
+      if (eval_due) {
+        PETREL_ASSIGN_OR_RETURN(double accuracy, evaluate());
+        report.set_has_test_accuracy(true);
+        report.set_test_accuracy(accuracy);
+      }
+      if (eval_due || window.Due()) PETREL_RETURN_IF_ERROR(send_report());
+    }
+  }
+
+  // Everyone reports the end of training; rank 0 then waits for the others,
+  // and evaluates the parameters they all produced.
+  report.set_finished_training(true);
+  PETREL_RETURN_IF_ERROR(send_report());
+  if (rank != 0) return absl::OkStatus();
+  while (true) {
+    report.set_clock(clock);
+    PETREL_ASSIGN_OR_RETURN(ReportProgressResponse response,
+                            context_.coordinator->ReportProgress(report));
+    if (response.state() != RUNNING) {
+      return absl::CancelledError(absl::StrCat("job is ", JobState_Name(response.state())));
+    }
+    if (response.workers_finished() >= job.num_workers()) break;
+    if (context_.stop_requested()) return absl::CancelledError("worker stopping");
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  PETREL_RETURN_IF_ERROR(context_.ps->Pull(clock, &params));
+  PETREL_ASSIGN_OR_RETURN(double accuracy, evaluate());
+  spdlog::info("job {}: final test accuracy {:.4f}", job.job_id(), accuracy);
+  report.set_has_test_accuracy(true);
+  report.set_test_accuracy(accuracy);
+  report.set_final(true);
+  report.set_clock(clock);
+  window.Fill(&report);
+  context_.on_report(report);
+  return context_.coordinator->ReportProgress(report).status();
+}
+
+}  // namespace petrel::worker

@@ -1,0 +1,130 @@
+#include "worker/worker_daemon.h"
+
+#include <unistd.h>
+
+#include "common/status_macros.h"
+#include "spdlog/spdlog.h"
+#include "worker/ps_client.h"
+#include "worker/trainer.h"
+
+namespace petrel::worker {
+
+absl::StatusOr<std::unique_ptr<WorkerDaemon>> WorkerDaemon::Start(Options options) {
+  auto daemon = std::unique_ptr<WorkerDaemon>(new WorkerDaemon(std::move(options)));
+  WorkerDaemon* self = daemon.get();
+  std::string why;
+  PETREL_ASSIGN_OR_RETURN(self->backend_, kernels::CreateBackend(self->options_.device, &why));
+  if (!why.empty()) spdlog::info("{}", why);
+
+  const ListenOptions& listen = self->options_.listen;
+  HttpStatusServer::Options http;
+  http.host = listen.http_host;
+  http.port = listen.http_port;
+  http.status_json = [self] { return self->StatusJson().dump(2); };
+  PETREL_ASSIGN_OR_RETURN(self->http_, HttpStatusServer::Start(std::move(http)));
+  self->ports_ = {0, self->http_->port()};
+
+  CoordinatorSession::Options session;
+  session.role = WORKER;
+  session.registration.set_host(HostName());
+  // Workers serve no gRPC; the address identifies them in status pages.
+  session.registration.set_grpc_address(AdvertisedAddress(listen, self->ports_.http_port));
+  session.registration.set_http_address(absl::StrCat(listen.http_host, ":", self->ports_.http_port));
+  session.registration.set_device(self->backend_->Description());
+  session.registration.set_pid(getpid());
+  session.on_registered = [](const std::string& id) {
+    SetLoggingId("worker", id);
+    spdlog::info("registered as {}", id);
+  };
+  session.on_heartbeat = [self](const HeartbeatResponse& response) { self->OnHeartbeat(response); };
+  self->coordinator_ = NewGrpcCoordinatorClient(self->options_.coordinator_address);
+  self->session_ = std::make_unique<CoordinatorSession>(self->coordinator_.get(), session);
+  PETREL_RETURN_IF_ERROR(self->session_->Start(self->options_.register_timeout));
+  return daemon;
+}
+
+WorkerDaemon::~WorkerDaemon() {
+  if (session_) session_->Stop();  // no new assignments from here on
+  StopTrainer();
+}
+
+void WorkerDaemon::StopTrainer() {
+  stop_trainer_ = true;
+  if (trainer_.joinable()) trainer_.join();
+  stop_trainer_ = false;
+}
+
+void WorkerDaemon::OnHeartbeat(const HeartbeatResponse& response) {
+  const JobAssignment* running = nullptr;
+  for (const JobAssignment& job : response.jobs()) {
+    if (job.state() == RUNNING) running = &job;
+  }
+  std::string current;
+  {
+    absl::MutexLock lock(&mu_);
+    current = job_id_;
+  }
+  if (!current.empty() && (running == nullptr || running->job_id() != current)) {
+    spdlog::info("job {} is no longer assigned here; stopping its trainer", current);
+    StopTrainer();
+    absl::MutexLock lock(&mu_);
+    job_id_.clear();
+    current.clear();
+  }
+  if (running == nullptr || !current.empty()) return;
+  // A finished trainer thread of an earlier job is joined before the next.
+  if (trainer_.joinable()) trainer_.join();
+  {
+    absl::MutexLock lock(&mu_);
+    if (last_outcome_ == running->job_id()) return;  // already trained this one
+    job_id_ = running->job_id();
+    rank_ = running->rank();
+    last_report_.Clear();
+  }
+  JobAssignment assignment = *running;
+  trainer_ = std::thread([this, assignment] {
+    PsClientOptions ps_options;
+    ps_options.job_id = assignment.job_id();
+    ps_options.worker_id = id();
+    auto ps = NewGrpcPsClient(assignment.shard_map(), ps_options);
+    TrainerContext context;
+    context.assignment = assignment;
+    context.worker_id = id();
+    context.backend = backend_.get();
+    context.ps = ps.get();
+    context.coordinator = coordinator_.get();
+    context.stop_requested = [this] { return stop_trainer_.load(); };
+    context.on_report = [this](const ReportProgressRequest& report) {
+      absl::MutexLock lock(&mu_);
+      last_report_ = report;
+    };
+    absl::Status status = Trainer(context).Run();
+    spdlog::info("job {} ended here: {}", assignment.job_id(), status.ToString());
+    absl::MutexLock lock(&mu_);
+    last_outcome_ = assignment.job_id();
+    job_id_.clear();
+  });
+}
+
+nlohmann::json WorkerDaemon::StatusJson() const {
+  absl::MutexLock lock(&mu_);
+  nlohmann::json status = {{"role", "worker"},
+                           {"id", id()},
+                           {"host", HostName()},
+                           {"pid", getpid()},
+                           {"http_port", ports_.http_port},
+                           {"coordinator", options_.coordinator_address},
+                           {"device", backend_->Description()},
+                           {"uptime_seconds", absl::ToDoubleSeconds(absl::Now() - started_)}};
+  if (!job_id_.empty()) {
+    status["job"] = {{"job_id", job_id_},
+                     {"rank", rank_},
+                     {"epoch", last_report_.epoch()},
+                     {"clock", last_report_.clock()},
+                     {"train_loss", last_report_.train_loss()},
+                     {"samples_per_second", last_report_.samples_per_second()}};
+  }
+  return status;
+}
+
+}  // namespace petrel::worker

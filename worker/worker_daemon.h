@@ -1,0 +1,67 @@
+// petrel-worker as an object: registers with the coordinator, and when a job
+// is assigned to it runs a Trainer on a thread of its own. Serves /status.
+#ifndef PETREL_WORKER_WORKER_DAEMON_H_
+#define PETREL_WORKER_WORKER_DAEMON_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/coordinator_client.h"
+#include "common/coordinator_session.h"
+#include "common/daemon_options.h"
+#include "common/daemon_util.h"
+#include "common/http_status_server.h"
+#include "kernels/backend.h"
+#include "nlohmann/json.hpp"
+
+namespace petrel::worker {
+
+class WorkerDaemon {
+ public:
+  struct Options {
+    std::string coordinator_address;
+    ListenOptions listen;     // only the HTTP part listens; host names this worker
+    std::string device = "auto";
+    absl::Duration register_timeout = absl::Seconds(30);
+  };
+
+  static absl::StatusOr<std::unique_ptr<WorkerDaemon>> Start(Options options);
+  ~WorkerDaemon();  // stops the running job's trainer and leaves the cluster
+
+  DaemonPorts ports() const { return ports_; }
+  std::string id() const { return session_ ? session_->node_id() : ""; }
+  nlohmann::json StatusJson() const;
+
+ private:
+  explicit WorkerDaemon(Options options) : options_(std::move(options)) {}
+
+  // Starts a trainer for a newly assigned job; stops one whose job is gone.
+  void OnHeartbeat(const HeartbeatResponse& response);
+  void StopTrainer();
+
+  const Options options_;
+  const absl::Time started_ = absl::Now();
+  std::unique_ptr<kernels::Backend> backend_;
+  std::unique_ptr<HttpStatusServer> http_;
+  std::unique_ptr<CoordinatorClient> coordinator_;
+  std::unique_ptr<CoordinatorSession> session_;
+  DaemonPorts ports_;
+
+  mutable absl::Mutex mu_;
+  std::string job_id_ ABSL_GUARDED_BY(mu_);   // the job being trained, if any
+  int rank_ ABSL_GUARDED_BY(mu_) = -1;
+  std::string last_outcome_ ABSL_GUARDED_BY(mu_);
+  ReportProgressRequest last_report_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> stop_trainer_{false};
+  std::thread trainer_;
+};
+
+}  // namespace petrel::worker
+
+#endif  // PETREL_WORKER_WORKER_DAEMON_H_
