@@ -141,8 +141,8 @@ class JobYamlParser {
     const std::string prefix = path.empty() ? "" : path + ".";
     std::map<std::string, int> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-      const YAML::Node& key_node = it->first;
-      const YAML::Node& value = it->second;
+      const YAML::Node key_node = it->first;
+      const YAML::Node value = it->second;
       if (!key_node.IsScalar()) {
         return ErrorAt(key_node, absl::StrCat("keys of ",
                                               path.empty() ? "a job file" : path,

@@ -62,13 +62,8 @@ TEST_CASE("the MLP example parses and validates") {
   CHECK(spec->model().num_classes() == 10);
   CHECK(spec->data().path() == "/usr/share/datasets/fashion-mnist");
   CHECK(spec->optimizer().type() == "momentum");
-  CHECK(spec->optimizer().learning_rate() == Approx(0.05));
   CHECK(spec->optimizer().momentum() == Approx(0.9));
-  CHECK(spec->training().epochs() == 4);
   CHECK(spec->training().batch_size() == 64);
-  CHECK(spec->training().staleness() == 0);
-  CHECK(spec->training().seed() == 1);
-  CHECK(spec->training().eval_every_steps() == 200);
   CHECK(spec->cluster().servers() == 2);
   CHECK(spec->cluster().workers() == 2);
   CHECK(spec->cluster().device() == "auto");
@@ -91,9 +86,7 @@ TEST_CASE("the softmax example parses and validates") {
   CHECK(spec->model().type() == "softmax");
   CHECK(spec->model().hidden_size() == 0);
   CHECK(spec->optimizer().type() == "sgd");
-  CHECK(spec->optimizer().learning_rate() == Approx(0.1));
   CHECK(spec->optimizer().momentum() == 0);
-  CHECK(spec->training().epochs() == 4);
   CHECK(spec->training().batch_size() == 64);
   CHECK(spec->cluster().servers() == 2);
   CHECK(spec->cluster().workers() == 2);

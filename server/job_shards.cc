@@ -1,5 +1,6 @@
 #include "server/job_shards.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -30,6 +31,12 @@ absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment
       return absl::InvalidArgumentError(
           absl::StrCat("shard map of job ", assignment.job_id(), " places unknown table ",
                        placed.table()));
+    }
+    const int64_t table_size = TableSize(*table_it);
+    if (placed.begin() < 0 || placed.end() > table_size || placed.begin() >= placed.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "shard map of job ", assignment.job_id(), " places [", placed.begin(), ", ",
+          placed.end(), ") of ", placed.table(), ", a table of size ", table_size));
     }
     Range range;
     range.begin = placed.begin();

@@ -39,9 +39,12 @@ std::string SelfPath() {
 absl::StatusOr<std::string> FindDaemonBinary(const std::string& bin_dir, const std::string& name) {
   const std::string package = name.substr(std::string("petrel-").size());  // server, ...
   std::vector<std::string> candidates;
-  if (!bin_dir.empty()) candidates.push_back(absl::StrCat(bin_dir, "/", name));
+  if (!bin_dir.empty()) {
+    candidates.push_back(absl::StrCat(bin_dir, "/", name));
+    candidates.push_back(absl::StrCat(bin_dir, "/", package, "/", name));  // a Bazel tree
+  }
   candidates.push_back(absl::StrCat(SelfDir(), "/", name));
-  candidates.push_back(absl::StrCat(SelfDir(), "/../", package, "/", name));
+  candidates.push_back(absl::StrCat(SelfDir(), "/../../", package, "/", name));  // bazel-bin
   candidates.push_back(absl::StrCat(SelfPath(), ".runfiles/petrel/", package, "/", name));
   if (const char* path = getenv("PATH")) {
     for (absl::string_view dir : absl::StrSplit(path, ':')) {

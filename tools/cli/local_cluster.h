@@ -63,8 +63,9 @@ class LocalCluster {
   std::vector<ChildProcess> children_;
 };
 
-// Locates a daemon binary: --bin_dir, next to this executable, Bazel's
-// output tree, this executable's runfiles, then PATH.
+// Locates a daemon binary: in --bin_dir (flat, or a Bazel tree such as
+// bazel-bin), next to this executable, in the Bazel tree this executable is
+// part of, in its runfiles, then on PATH.
 absl::StatusOr<std::string> FindDaemonBinary(const std::string& bin_dir, const std::string& name);
 
 // The last `lines` lines of a file, for error messages.

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The real binaries as separate processes: `petrel local` end to end, bad job
+# files, a port already in use, a worker killed mid-run, and Ctrl-C. Every
+# case also checks that no daemon outlives the CLI.
+set -uo pipefail
+
+RUNFILES="${TEST_SRCDIR:-$PWD/..}/petrel"
+PETREL="$RUNFILES/tools/cli/petrel"
+TMP="${TEST_TMPDIR:-$(mktemp -d)}"
+failures=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok: $*"; }
+
+# Daemons still running from the run whose log directory is $1.
+leftovers() { pgrep -f -- "$1/" || true; }
+
+log_dir_of() { sed -n 's/.*logs in \(\/tmp\/petrel-local-[A-Za-z0-9]*\).*/\1/p' "$1" | head -1; }
+
+# 1. A whole local cluster trains and writes its summary.
+out="$TMP/local.out"
+"$PETREL" local "$RUNFILES/tests/testdata/softmax_short.yaml" --bin-dir "$RUNFILES" \
+  --summary-json "$TMP/summary.json" >"$out" 2>&1
+code=$?
+if [ $code -ne 0 ]; then
+  fail "petrel local exited $code"; cat "$out"
+else
+  python3 - "$TMP/summary.json" <<'PY' && pass "petrel local trains and summarises" || fail "summary: $(cat "$TMP/summary.json")"
+import json, sys
+s = json.load(open(sys.argv[1]))
+assert s["state"] == "SUCCEEDED", s
+assert s["test_accuracy"] >= 0.78, s["test_accuracy"]
+assert s["servers"] == 2 and s["workers"] == 2, s
+assert s["epochs"] == 1 and s["samples_per_second"] > 0 and s["wall_seconds"] > 0, s
+assert 0 < s["train_loss"] < 1.0, s
+for key in ("job", "accuracy_history", "training_seconds"):
+    assert key in s, key
+PY
+  grep -q "status URLs" "$out" && grep -q "http://127.0.0.1:[0-9]*/status" "$out" \
+    && pass "summary lists status URLs" || fail "no status URLs in: $(cat "$out")"
+fi
+dir=$(log_dir_of "$out")
+[ -n "$dir" ] && [ -z "$(leftovers "$dir")" ] && pass "no daemons left after success" \
+  || fail "leftover daemons: $(leftovers "$dir")"
+
+# 2. A job file with an unknown field names the field and its line.
+"$PETREL" local "$RUNFILES/tests/testdata/unknown_field.yaml" --bin-dir "$RUNFILES" >"$out" 2>&1
+code=$?
+if [ $code -ne 0 ] && grep -q 'unknown_field.yaml:4' "$out" && grep -q 'model.hiden' "$out"; then
+  pass "unknown field is named with its line"
+else
+  fail "unknown field: exit $code, output: $(cat "$out")"
+fi
+
+# 3. A missing data directory names the path and the package that provides it.
+"$PETREL" submit "$RUNFILES/tests/testdata/missing_data.yaml" --coordinator 127.0.0.1:1 >"$out" 2>&1
+code=$?
+if [ $code -ne 0 ] && grep -q '/nonexistent/fashion-mnist/train-images-idx3-ubyte.gz' "$out"; then
+  pass "missing data path is named"
+else
+  fail "missing data: exit $code, output: $(cat "$out")"
+fi
+
+# 4. A port already in use: a clear error and a non-zero exit.
+python3 -c '
+import socket, time, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$TMP/port" &
+holder=$!
+for _ in $(seq 50); do [ -s "$TMP/port" ] && break; sleep 0.1; done
+port=$(cat "$TMP/port")
+for daemon in coordinator/petrel-coordinator server/petrel-server; do
+  extra=()
+  [ "$daemon" = server/petrel-server ] && extra=(--coordinator 127.0.0.1:1 --register_timeout_seconds 1)
+  timeout 20 "$RUNFILES/$daemon" --port "$port" "${extra[@]}" >"$out" 2>&1
+  code=$?
+  if [ $code -ne 0 ] && [ $code -ne 124 ] && grep -q "127.0.0.1:$port (is it already in use?)" "$out"; then
+    pass "$daemon refuses a port in use"
+  else
+    fail "$daemon with a busy port: exit $code, output: $(cat "$out")"
+  fi
+done
+kill "$holder" 2>/dev/null
+
+# 5. A worker killed mid-run: the CLI says which, stops everything, fails.
+"$PETREL" local "$RUNFILES/tests/testdata/mlp_long.yaml" --bin-dir "$RUNFILES" >"$out" 2>&1 &
+cli=$!
+dir=""
+for _ in $(seq 300); do
+  dir=$(log_dir_of "$out")
+  [ -n "$dir" ] && grep -q "step [1-9]" "$out" && break
+  sleep 0.1
+done
+victim=$(pgrep -f -- "$dir/worker-1.ports" | head -1)
+if [ -z "$victim" ]; then
+  fail "could not find worker-1 of $dir: $(cat "$out")"
+  kill "$cli" 2>/dev/null
+else
+  kill -9 "$victim"
+  timeout 30 tail --pid="$cli" -f /dev/null
+  wait "$cli"; code=$?
+  if [ $code -ne 0 ] && grep -q "worker-1 was killed by signal 9" "$out"; then
+    pass "a killed worker is named and the run fails"
+  else
+    fail "killed worker: exit $code, output: $(tail -20 "$out")"
+  fi
+  [ -z "$(leftovers "$dir")" ] && pass "no daemons left after a crash" \
+    || fail "leftover daemons after a crash: $(leftovers "$dir")"
+fi
+
+# 6. Ctrl-C (SIGINT) stops the run and every daemon.
+"$PETREL" local "$RUNFILES/tests/testdata/mlp_long.yaml" --bin-dir "$RUNFILES" >"$out" 2>&1 &
+cli=$!
+for _ in $(seq 300); do
+  dir=$(log_dir_of "$out")
+  [ -n "$dir" ] && grep -q "step [1-9]" "$out" && break
+  sleep 0.1
+done
+kill -INT "$cli"
+timeout 30 tail --pid="$cli" -f /dev/null
+wait "$cli"; code=$?
+if [ $code -ne 0 ] && grep -q "interrupted by signal 2" "$out"; then
+  pass "Ctrl-C stops the run"
+else
+  fail "Ctrl-C: exit $code, output: $(tail -20 "$out")"
+fi
+[ -n "$dir" ] && [ -z "$(leftovers "$dir")" ] && pass "no daemons left after Ctrl-C" \
+  || fail "leftover daemons after Ctrl-C: $(leftovers "$dir")"
+
+echo "$failures failure(s)"
+[ $failures -eq 0 ]

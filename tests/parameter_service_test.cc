@@ -1,0 +1,169 @@
+// The parameter service over real gRPC: pulls return the initial values,
+// pushes apply the optimizer exactly, and bad pushes get the right canonical
+// code and leave the parameters as they were.
+#define CATCH_CONFIG_MAIN
+#include <cmath>
+
+#include "catch2/catch.hpp"
+#include "common/float_bytes.h"
+#include "common/rpc.h"
+#include "proto/parameter.grpc.pb.h"
+#include "tests/in_process_cluster.h"
+
+namespace petrel::testing {
+namespace {
+
+class ParameterFixture {
+ public:
+  ParameterFixture() {
+    // Two servers and no worker daemon: the test plays the worker.
+    auto cluster = InProcessCluster::Start(
+        {.servers = 2, .workers = 0, .heartbeat_timeout = absl::Minutes(10)});
+    REQUIRE(cluster.ok());
+    cluster_ = std::move(*cluster);
+    RegisterRequest registration;
+    registration.set_grpc_address("127.0.0.1:1");
+    auto worker = cluster_->client().RegisterWorker(registration);
+    REQUIRE(worker.ok());
+    worker_id_ = worker->node_id();
+
+    SubmitJobRequest request;
+    *request.mutable_spec() = FashionMnistJob({}, 1, 2, 1);
+    request.mutable_spec()->mutable_optimizer()->set_type("sgd");
+    request.mutable_spec()->mutable_optimizer()->set_learning_rate(0.5f);
+    auto submitted = cluster_->client().SubmitJob(request);
+    REQUIRE(submitted.ok());
+    job_id_ = submitted->job_id();
+    auto map = cluster_->client().GetShardMap(job_id_);
+    REQUIRE(map.ok());
+    map_ = *map;
+    for (const ShardRange& range : map_.ranges()) {
+      if (!stubs_.count(range.server_address())) {
+        stubs_[range.server_address()] = Parameter::NewStub(MakeChannel(range.server_address()));
+      }
+    }
+    // The placement reaches the servers with their next heartbeat.
+    const ShardRange& first = map_.ranges(0);
+    for (int i = 0; i < 100; ++i) {
+      if (Pull(first).ok()) break;
+      absl::SleepFor(absl::Milliseconds(20));
+    }
+  }
+
+  const ShardRange& Range(int i) const { return map_.ranges(i); }
+
+  grpc::Status Pull(const ShardRange& range, std::vector<float>* values = nullptr) {
+    PullRequest request;
+    request.set_job_id(job_id_);
+    request.set_worker_id(worker_id_);
+    Slice* slice = request.add_slices();
+    slice->set_table(range.table());
+    slice->set_begin(range.begin());
+    slice->set_end(range.end());
+    PullResponse response;
+    grpc::ClientContext context;
+    grpc::Status status = stubs_[range.server_address()]->Pull(&context, request, &response);
+    if (status.ok() && values != nullptr) {
+      absl::Span<const float> floats = BytesAsFloats(response.values(0));
+      values->assign(floats.begin(), floats.end());
+    }
+    return status;
+  }
+
+  grpc::Status Push(const ShardRange& range, const std::string& table, int64_t begin,
+                    int64_t end, const std::vector<float>& gradient,
+                    const std::string& job_id = "") {
+    PushRequest request;
+    request.set_job_id(job_id.empty() ? job_id_ : job_id);
+    request.set_worker_id(worker_id_);
+    Slice* slice = request.add_slices();
+    slice->set_table(table);
+    slice->set_begin(begin);
+    slice->set_end(end);
+    FloatsToBytes(gradient, request.add_gradients());
+    PushResponse response;
+    grpc::ClientContext context;
+    return stubs_[range.server_address()]->Push(&context, request, &response);
+  }
+
+ private:
+  std::unique_ptr<InProcessCluster> cluster_;
+  std::string worker_id_, job_id_;
+  ShardMap map_;
+  std::map<std::string, std::unique_ptr<Parameter::Stub>> stubs_;
+};
+
+TEST_CASE("pushes apply SGD exactly and bad pushes change nothing") {
+  ParameterFixture f;
+  const ShardRange& range = f.Range(0);  // layer0/weights, first half, on server-0
+  REQUIRE(range.table() == "layer0/weights");
+  const int64_t n = range.end() - range.begin();
+  std::vector<float> initial;
+  REQUIRE(f.Pull(range, &initial).ok());
+  REQUIRE(static_cast<int64_t>(initial.size()) == n);
+
+  auto unchanged = [&] {
+    std::vector<float> now;
+    REQUIRE(f.Pull(range, &now).ok());
+    CHECK(now == initial);
+  };
+  std::vector<float> gradient(n);
+  for (int64_t i = 0; i < n; ++i) gradient[i] = std::sin(0.001 * i);
+
+  SECTION("wrong length") {
+    std::vector<float> short_gradient(gradient.begin(), gradient.end() - 1);
+    grpc::Status s = f.Push(range, range.table(), range.begin(), range.end(), short_gradient);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(s.error_message().find("expected") != std::string::npos);
+    unchanged();
+  }
+  SECTION("unknown job") {
+    grpc::Status s = f.Push(range, range.table(), range.begin(), range.end(), gradient, "job-99");
+    CHECK(s.error_code() == grpc::StatusCode::NOT_FOUND);
+    CHECK(s.error_message().find("job-99") != std::string::npos);
+    unchanged();
+  }
+  SECTION("unknown table") {
+    grpc::Status s = f.Push(range, "layer7/weights", 0, n, gradient);
+    CHECK(s.error_code() == grpc::StatusCode::NOT_FOUND);
+    CHECK(s.error_message().find("layer7/weights") != std::string::npos);
+    unchanged();
+  }
+  SECTION("range outside the table") {
+    grpc::Status s = f.Push(range, range.table(), 784 * 10 - 5, 784 * 10 + 5,
+                            std::vector<float>(10, 1.0f));
+    CHECK(s.error_code() == grpc::StatusCode::OUT_OF_RANGE);
+    unchanged();
+  }
+  SECTION("a non-finite gradient") {
+    std::vector<float> bad = gradient;
+    bad[n / 2] = std::nanf("");
+    grpc::Status s = f.Push(range, range.table(), range.begin(), range.end(), bad);
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    unchanged();
+  }
+  SECTION("a good push applies p -= lr * g") {
+    REQUIRE(f.Push(range, range.table(), range.begin(), range.end(), gradient).ok());
+    REQUIRE(f.Push(range, range.table(), range.begin(), range.end(), gradient).ok());
+    std::vector<float> now;
+    REQUIRE(f.Pull(range, &now).ok());
+    for (int64_t i = 0; i < n; ++i) {
+      float expected = initial[i] - 0.5f * gradient[i];
+      expected -= 0.5f * gradient[i];
+      REQUIRE(now[i] == Approx(expected).margin(1e-6));
+    }
+  }
+}
+
+TEST_CASE("pulls of bad slices are refused with canonical codes") {
+  ParameterFixture f;
+  ShardRange range = f.Range(0);
+  range.set_table("nope");
+  CHECK(f.Pull(range).error_code() == grpc::StatusCode::NOT_FOUND);
+  range = f.Range(0);
+  range.set_end(range.end() + 1);  // past what server-0 holds
+  CHECK(f.Pull(range).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+}  // namespace
+}  // namespace petrel::testing
