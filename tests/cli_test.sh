@@ -17,9 +17,11 @@ leftovers() { pgrep -f -- "$1/" || true; }
 
 log_dir_of() { sed -n 's/.*logs in \(\/tmp\/petrel-local-[A-Za-z0-9]*\).*/\1/p' "$1" | head -1; }
 
-# 1. A whole local cluster trains and writes its summary.
+# 1. A whole local cluster trains, writes its summary and exports the model.
 out="$TMP/local.out"
-"$PETREL" local "$RUNFILES/tests/testdata/softmax_short.yaml" --bin-dir "$RUNFILES" \
+sed "s|^  model_path:.*|  model_path: $TMP/model.safetensors|" \
+  "$RUNFILES/tests/testdata/softmax_short.yaml" >"$TMP/job.yaml"
+"$PETREL" local "$TMP/job.yaml" --bin-dir "$RUNFILES" \
   --summary-json "$TMP/summary.json" >"$out" 2>&1
 code=$?
 if [ $code -ne 0 ]; then
@@ -35,6 +37,18 @@ assert s["epochs"] == 1 and s["samples_per_second"] > 0 and s["wall_seconds"] > 
 assert 0 < s["train_loss"] < 1.0, s
 for key in ("job", "accuracy_history", "training_seconds"):
     assert key in s, key
+PY
+  python3 - "$TMP/model.safetensors" <<'PY' && pass "the model is exported as safetensors" || fail "bad safetensors export"
+import json, struct, sys, os
+data = open(sys.argv[1], "rb").read()
+(n,) = struct.unpack("<Q", data[:8])
+header = json.loads(data[8:8 + n])
+assert header["layer0/weights"]["shape"] == [784, 10], header
+assert header["layer0/bias"]["shape"] == [10], header
+assert header["layer0/weights"]["data_offsets"] == [0, 784 * 10 * 4], header
+assert len(data) == 8 + n + (7840 + 10) * 4, len(data)
+weights = struct.unpack("<7850f", data[8 + n:])
+assert any(abs(w) > 1e-3 for w in weights[7840:]), "biases never trained"
 PY
   grep -q "status URLs" "$out" && grep -q "http://127.0.0.1:[0-9]*/status" "$out" \
     && pass "summary lists status URLs" || fail "no status URLs in: $(cat "$out")"

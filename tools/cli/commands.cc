@@ -13,6 +13,7 @@
 #include "common/job_file.h"
 #include "tools/cli/job_watch.h"
 #include "tools/cli/local_cluster.h"
+#include "tools/cli/model_export.h"
 
 namespace petrel::cli {
 namespace {
@@ -37,6 +38,15 @@ absl::StatusOr<JobSpec> LoadJob(const std::string& path, int servers, int worker
   if (absl::Status valid = ValidateJobSpec(*spec); !valid.ok()) return valid;
   if (absl::Status data = CheckDataFiles(*spec); !data.ok()) return data;
   return spec;
+}
+
+absl::Status ExportModel(CoordinatorClient* coordinator, const std::string& job_id,
+                         const std::string& path) {
+  auto map = coordinator->GetShardMap(job_id);
+  if (!map.ok()) return map.status();
+  auto tables = FetchParameters(*map);
+  if (!tables.ok()) return tables.status();
+  return WriteSafetensors(path, *map, *tables);
 }
 
 void PrintJob(const JobStatus& job) {
@@ -89,6 +99,14 @@ int RunLocal(const LocalOptions& options) {
   };
   auto job = WatchJob(coordinator.get(), submitted->job_id(), watch);
   const double wall_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  if (job.ok() && job->state() == SUCCEEDED && !spec->output().model_path().empty()) {
+    // Read the parameters while the servers still run.
+    absl::Status exported = ExportModel(coordinator.get(), job->job_id(),
+                                        spec->output().model_path());
+    if (!exported.ok()) return Fail(exported);
+    std::fprintf(stderr, "petrel local: wrote the model to %s\n",
+                 spec->output().model_path().c_str());
+  }
   (*cluster)->Stop();
   if (!job.ok()) return Fail(job.status());
 

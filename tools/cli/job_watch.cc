@@ -24,6 +24,9 @@ double SamplesTrained(const JobStatus& job) {
 }  // namespace
 
 std::string ProgressLine(const JobStatus& job) {
+  if (job.steps_per_epoch() == 0 && job.state() == RUNNING) {
+    return absl::StrFormat("%s running: waiting for the workers' first reports", job.job_id());
+  }
   const int epochs = job.spec().training().epochs();
   int64_t step = 0;
   for (const WorkerProgress& worker : job.workers()) step = std::max(step, worker.step());
