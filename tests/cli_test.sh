@@ -141,5 +141,46 @@ fi
 [ -n "$dir" ] && [ -z "$(leftovers "$dir")" ] && pass "no daemons left after Ctrl-C" \
   || fail "leftover daemons after Ctrl-C: $(leftovers "$dir")"
 
+# 7. Daemons started by hand; submit, jobs, status, cancel against them; and
+#    a clean exit on SIGTERM.
+"$RUNFILES/coordinator/petrel-coordinator" --port 0 --port_file "$TMP/c.ports" >"$TMP/c.log" 2>&1 &
+coordinator=$!
+for _ in $(seq 100); do [ -s "$TMP/c.ports" ] && break; sleep 0.1; done
+address="127.0.0.1:$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["grpc_port"])' "$TMP/c.ports")"
+"$RUNFILES/server/petrel-server" --coordinator "$address" >"$TMP/s.log" 2>&1 &
+daemons=($!)
+for i in 0 1; do
+  "$RUNFILES/worker/petrel-worker" --coordinator "$address" --device cpu >"$TMP/w$i.log" 2>&1 &
+  daemons+=($!)
+done
+job=$("$PETREL" submit "$RUNFILES/tests/testdata/mlp_long.yaml" --coordinator "$address" 2>"$out")
+[[ "$job" =~ ^job-[0-9]+$ ]] && pass "submit prints the job id" || fail "submit: '$job' $(cat "$out")"
+for _ in $(seq 100); do
+  "$PETREL" jobs --coordinator "$address" >"$out" 2>&1
+  grep -q "^$job .*RUNNING" "$out" && break
+  sleep 0.1
+done
+grep -q "^$job .*RUNNING" "$out" && pass "jobs shows the job running" || fail "jobs: $(cat "$out")"
+"$PETREL" status --coordinator "$address" >"$out" 2>&1
+grep -q "server-0 *SERVER *yes" "$out" && grep -q "worker-1 *WORKER *yes" "$out" && grep -q "^$job" "$out" \
+  && pass "status lists nodes and jobs" || fail "status: $(cat "$out")"
+sleep 1
+"$PETREL" status "$job" --coordinator "$address" >"$out" 2>&1
+grep -q "worker-0 *rank 0" "$out" && grep -q "worker-1 *rank 1" "$out" \
+  && pass "status JOB shows each worker" || fail "status JOB: $(cat "$out")"
+"$PETREL" cancel "$job" --coordinator "$address" >"$out" 2>&1
+grep -q "$job CANCELLED" "$out" && pass "cancel cancels" || fail "cancel: $(cat "$out")"
+"$PETREL" cancel "$job" --coordinator "$address" >"$out" 2>&1 && fail "second cancel succeeded" \
+  || { grep -q "already ended" "$out" && pass "a second cancel is refused" || fail "second cancel: $(cat "$out")"; }
+"$PETREL" status job-404 --coordinator "$address" >"$out" 2>&1 && fail "unknown job succeeded" \
+  || { grep -q 'no job "job-404"' "$out" && pass "an unknown job is named" || fail "unknown job: $(cat "$out")"; }
+clean=0
+for pid in "${daemons[@]}" "$coordinator"; do
+  kill -TERM "$pid"
+  timeout 15 tail --pid="$pid" -f /dev/null
+  wait "$pid" || clean=1
+done
+[ $clean -eq 0 ] && pass "daemons exit cleanly on SIGTERM" || fail "a daemon exited non-zero on SIGTERM"
+
 echo "$failures failure(s)"
 [ $failures -eq 0 ]
