@@ -2,9 +2,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/daemon_main.h"
 #include "common/daemon_util.h"
 #include "coordinator/coordinator_daemon.h"
-#include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "address to bind gRPC on (0.0.0.0 for all)");
 ABSL_FLAG(int, port, 7070, "gRPC port (0: any free port)");
@@ -30,23 +30,6 @@ int main(int argc, char** argv) {
   options.service.heartbeat_timeout =
       absl::Seconds(absl::GetFlag(FLAGS_heartbeat_timeout_seconds));
 
-  auto daemon = petrel::coordinator::CoordinatorDaemon::Start(options);
-  if (!daemon.ok()) {
-    spdlog::error("petrel-coordinator failed to start: {}", daemon.status().ToString());
-    return 1;
-  }
-  const petrel::DaemonPorts ports = (*daemon)->ports();
-  if (!absl::GetFlag(FLAGS_port_file).empty()) {
-    absl::Status written = petrel::WritePortFile(absl::GetFlag(FLAGS_port_file), ports);
-    if (!written.ok()) {
-      spdlog::error("{}", written.ToString());
-      return 1;
-    }
-  }
-  spdlog::info("coordinating on port {}, status on http://{}:{}/status", ports.grpc_port,
-               options.listen.http_host, ports.http_port);
-  int signal_number = petrel::WaitForShutdownSignal();
-  spdlog::info("signal {}: shutting down", signal_number);
-  daemon->reset();
-  return 0;
+  return petrel::ServeUntilSignal(petrel::coordinator::CoordinatorDaemon::Start(options), "petrel-coordinator",
+                                  options.listen.http_host, absl::GetFlag(FLAGS_port_file));
 }

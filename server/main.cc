@@ -1,13 +1,12 @@
 // petrel-server: holds shards of the tables of running jobs and applies the
 // gradients workers push.
-#include <cstdio>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/daemon_main.h"
 #include "common/daemon_util.h"
 #include "server/server_daemon.h"
-#include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, coordinator, "127.0.0.1:7070", "host:port of the coordinator");
 ABSL_FLAG(std::string, host, "127.0.0.1", "address to bind gRPC on (0.0.0.0 for all)");
@@ -33,23 +32,6 @@ int main(int argc, char** argv) {
   options.listen.advertise_host = absl::GetFlag(FLAGS_advertise_host);
   options.register_timeout = absl::Seconds(absl::GetFlag(FLAGS_register_timeout_seconds));
 
-  auto daemon = petrel::server::ServerDaemon::Start(options);
-  if (!daemon.ok()) {
-    spdlog::error("petrel-server failed to start: {}", daemon.status().ToString());
-    return 1;
-  }
-  const petrel::DaemonPorts ports = (*daemon)->ports();
-  if (!absl::GetFlag(FLAGS_port_file).empty()) {
-    absl::Status written = petrel::WritePortFile(absl::GetFlag(FLAGS_port_file), ports);
-    if (!written.ok()) {
-      spdlog::error("{}", written.ToString());
-      return 1;
-    }
-  }
-  spdlog::info("serving parameters on port {}, status on http://{}:{}/status", ports.grpc_port,
-               options.listen.http_host, ports.http_port);
-  int signal_number = petrel::WaitForShutdownSignal();
-  spdlog::info("signal {}: shutting down", signal_number);
-  daemon->reset();
-  return 0;
+  return petrel::ServeUntilSignal(petrel::server::ServerDaemon::Start(options), "petrel-server",
+                                  options.listen.http_host, absl::GetFlag(FLAGS_port_file));
 }

@@ -5,8 +5,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/daemon_main.h"
 #include "common/daemon_util.h"
-#include "spdlog/spdlog.h"
 #include "worker/worker_daemon.h"
 
 ABSL_FLAG(std::string, coordinator, "127.0.0.1:7070", "host:port of the coordinator");
@@ -35,22 +35,6 @@ int main(int argc, char** argv) {
   options.device = absl::GetFlag(FLAGS_device);
   options.register_timeout = absl::Seconds(absl::GetFlag(FLAGS_register_timeout_seconds));
 
-  auto daemon = petrel::worker::WorkerDaemon::Start(options);
-  if (!daemon.ok()) {
-    spdlog::error("petrel-worker failed to start: {}", daemon.status().ToString());
-    return 1;
-  }
-  const petrel::DaemonPorts ports = (*daemon)->ports();
-  if (!absl::GetFlag(FLAGS_port_file).empty()) {
-    absl::Status written = petrel::WritePortFile(absl::GetFlag(FLAGS_port_file), ports);
-    if (!written.ok()) {
-      spdlog::error("{}", written.ToString());
-      return 1;
-    }
-  }
-  spdlog::info("ready; status on http://{}:{}/status", options.listen.http_host, ports.http_port);
-  int signal_number = petrel::WaitForShutdownSignal();
-  spdlog::info("signal {}: shutting down", signal_number);
-  daemon->reset();
-  return 0;
+  return petrel::ServeUntilSignal(petrel::worker::WorkerDaemon::Start(options), "petrel-worker",
+                                  options.listen.http_host, absl::GetFlag(FLAGS_port_file));
 }
