@@ -17,6 +17,25 @@ leftovers() { pgrep -f -- "$1/" || true; }
 
 log_dir_of() { sed -n 's/.*logs in \(\/tmp\/petrel-local-[A-Za-z0-9]*\).*/\1/p' "$1" | head -1; }
 
+# Waits until the `petrel local` writing to $1 trains; prints its log directory.
+wait_for_training() {
+  local dir=""
+  for _ in $(seq 300); do
+    dir=$(log_dir_of "$1")
+    [ -n "$dir" ] && grep -q "step [1-9]" "$1" && break
+    sleep 0.1
+  done
+  echo "$dir"
+}
+
+# Waits (30 s at most) for background child $1 to end; sets $code to its
+# exit status. (Not in a $(...) subshell: only this shell can wait for it.)
+wait_for_exit() {
+  timeout 30 tail --pid="$1" -f /dev/null
+  wait "$1"
+  code=$?
+}
+
 # 1. A whole local cluster trains, writes its summary and exports the model.
 out="$TMP/local.out"
 sed "s|^  model_path:.*|  model_path: $TMP/model.safetensors|" \
@@ -99,21 +118,15 @@ kill "$holder" 2>/dev/null
 # 5. A worker killed mid-run: the CLI says which, stops everything, fails.
 "$PETREL" local "$RUNFILES/tests/testdata/mlp_long.yaml" --bin-dir "$RUNFILES" >"$out" 2>&1 &
 cli=$!
-dir=""
-for _ in $(seq 300); do
-  dir=$(log_dir_of "$out")
-  [ -n "$dir" ] && grep -q "step [1-9]" "$out" && break
-  sleep 0.1
-done
+dir=$(wait_for_training "$out")
 victim=$(pgrep -f -- "$dir/worker-1.ports" | head -1)
 if [ -z "$victim" ]; then
   fail "could not find worker-1 of $dir: $(cat "$out")"
   kill "$cli" 2>/dev/null
 else
   kill -9 "$victim"
-  timeout 30 tail --pid="$cli" -f /dev/null
-  wait "$cli"; code=$?
-  if [ $code -ne 0 ] && grep -q "worker-1 was killed by signal 9" "$out"; then
+  wait_for_exit "$cli"
+  if [ $code -eq 1 ] && grep -q "worker-1 was killed by signal 9" "$out"; then
     pass "a killed worker is named and the run fails"
   else
     fail "killed worker: exit $code, output: $(tail -20 "$out")"
@@ -125,15 +138,10 @@ fi
 # 6. Ctrl-C (SIGINT) stops the run and every daemon.
 "$PETREL" local "$RUNFILES/tests/testdata/mlp_long.yaml" --bin-dir "$RUNFILES" >"$out" 2>&1 &
 cli=$!
-for _ in $(seq 300); do
-  dir=$(log_dir_of "$out")
-  [ -n "$dir" ] && grep -q "step [1-9]" "$out" && break
-  sleep 0.1
-done
+dir=$(wait_for_training "$out")
 kill -INT "$cli"
-timeout 30 tail --pid="$cli" -f /dev/null
-wait "$cli"; code=$?
-if [ $code -ne 0 ] && grep -q "interrupted by signal 2" "$out"; then
+wait_for_exit "$cli"
+if [ $code -eq 1 ] && grep -q "interrupted by signal 2" "$out"; then
   pass "Ctrl-C stops the run"
 else
   fail "Ctrl-C: exit $code, output: $(tail -20 "$out")"
