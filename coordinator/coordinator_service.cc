@@ -115,7 +115,8 @@ nlohmann::json CoordinatorService::StatusJson() {
   absl::MutexLock lock(&mu_);
   const absl::Time now = absl::Now();
   nlohmann::json nodes = nlohmann::json::array();
-  for (const NodeStatus& node : membership_.Status(now, options_.heartbeat_timeout).nodes()) {
+  const ClusterStatus cluster = membership_.Status(now, options_.heartbeat_timeout);
+  for (const NodeStatus& node : cluster.nodes()) {
     nodes.push_back({{"id", node.node_id()},
                      {"role", NodeRole_Name(node.role())},
                      {"host", node.host()},

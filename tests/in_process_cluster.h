@@ -29,6 +29,7 @@ class InProcessCluster {
   ~InProcessCluster();  // workers, then servers, then the coordinator
 
   std::string coordinator_address() const { return coordinator_->address(); }
+  int coordinator_http_port() const { return coordinator_->ports().http_port; }
   CoordinatorClient& client() { return *client_; }
   server::ServerDaemon& server(int i) { return *servers_[i]; }
   worker::WorkerDaemon& worker(int i) { return *workers_[i]; }

@@ -49,6 +49,13 @@ TEST_CASE("an MLP trains to real accuracy on 2 servers and 2 workers") {
     CHECK(held["bytes_in"].get<int64_t>() > 0);
     CHECK(held["worker_clocks"].size() == 2);
   }
+  nlohmann::json coordinator = GetStatus((*cluster)->coordinator_http_port());
+  CHECK(coordinator["role"] == "coordinator");
+  CHECK(coordinator["nodes"].size() == 4);
+  for (const nlohmann::json& node : coordinator["nodes"]) CHECK(node["alive"] == true);
+  REQUIRE(coordinator["jobs"].size() == 1);
+  CHECK(coordinator["jobs"][0]["state"] == "SUCCEEDED");
+  CHECK(coordinator["jobs"][0]["workers"].size() == 2);
   nlohmann::json worker = GetStatus((*cluster)->worker(0).ports().http_port);
   CHECK(worker["role"] == "worker");
   CHECK(worker["device"].get<std::string>().rfind("cpu", 0) == 0);
