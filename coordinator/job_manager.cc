@@ -1,5 +1,7 @@
 #include "coordinator/job_manager.h"
 
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/job_file.h"
@@ -128,7 +130,7 @@ std::vector<JobAssignment> JobManager::AssignmentsFor(const std::string& node_id
   return assignments;
 }
 
-absl::StatusOr<JobManager::Job*> JobManager::FindJob(const std::string& job_id) {
+absl::StatusOr<const JobManager::Job*> JobManager::FindJob(const std::string& job_id) const {
   auto it = jobs_.find(job_id);
   if (it == jobs_.end()) {
     return absl::NotFoundError(absl::StrCat("no job \"", job_id, "\" (petrel jobs lists them)"));
@@ -136,12 +138,14 @@ absl::StatusOr<JobManager::Job*> JobManager::FindJob(const std::string& job_id) 
   return &it->second;
 }
 
+absl::StatusOr<JobManager::Job*> JobManager::FindJob(const std::string& job_id) {
+  PETREL_ASSIGN_OR_RETURN(const Job* job, std::as_const(*this).FindJob(job_id));
+  return const_cast<Job*>(job);
+}
+
 absl::StatusOr<JobStatus> JobManager::Get(const std::string& job_id, absl::Time now) const {
-  auto it = jobs_.find(job_id);
-  if (it == jobs_.end()) {
-    return absl::NotFoundError(absl::StrCat("no job \"", job_id, "\" (petrel jobs lists them)"));
-  }
-  return Snapshot(it->second, now);
+  PETREL_ASSIGN_OR_RETURN(const Job* job, FindJob(job_id));
+  return Snapshot(*job, now);
 }
 
 std::vector<JobStatus> JobManager::List(absl::Time now) const {
@@ -161,12 +165,11 @@ absl::StatusOr<JobStatus> JobManager::Cancel(const std::string& job_id, absl::Ti
 }
 
 absl::StatusOr<ShardMap> JobManager::GetShardMap(const std::string& job_id) const {
-  auto it = jobs_.find(job_id);
-  if (it == jobs_.end()) return absl::NotFoundError(absl::StrCat("no job \"", job_id, "\""));
-  if (it->second.status.state() == QUEUED) {
+  PETREL_ASSIGN_OR_RETURN(const Job* job, FindJob(job_id));
+  if (job->status.state() == QUEUED) {
     return absl::UnavailableError(absl::StrCat("job ", job_id, " is queued; it has no placement yet"));
   }
-  return it->second.shard_map;
+  return job->shard_map;
 }
 
 absl::StatusOr<ReportProgressResponse> JobManager::ReportProgress(

@@ -63,6 +63,7 @@ class JobManager {
   static bool IsTerminal(JobState state);
   void Finish(Job& job, JobState state, const std::string& error, absl::Time now);
   JobStatus Snapshot(const Job& job, absl::Time now) const;
+  absl::StatusOr<const Job*> FindJob(const std::string& job_id) const;
   absl::StatusOr<Job*> FindJob(const std::string& job_id);
   bool WorkerBusy(const std::string& worker_id) const;
 

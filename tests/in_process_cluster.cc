@@ -49,6 +49,13 @@ absl::StatusOr<JobStatus> InProcessCluster::WaitForJob(const std::string& job_id
   }
 }
 
+absl::StatusOr<JobStatus> InProcessCluster::RunJob(const JobSpec& spec, absl::Duration timeout) {
+  SubmitJobRequest request;
+  *request.mutable_spec() = spec;
+  PETREL_ASSIGN_OR_RETURN(SubmitJobResponse submitted, client_->SubmitJob(request));
+  return WaitForJob(submitted.job_id(), timeout);
+}
+
 JobSpec FashionMnistJob(std::vector<int> hidden, int epochs, int servers, int workers) {
   JobSpec spec;
   spec.set_name(hidden.empty() ? "test-softmax" : "test-mlp");

@@ -37,6 +37,9 @@ class InProcessCluster {
   // Polls the job until it ends or `timeout` passes.
   absl::StatusOr<JobStatus> WaitForJob(const std::string& job_id, absl::Duration timeout);
 
+  // Submits `spec` and waits for the job to end.
+  absl::StatusOr<JobStatus> RunJob(const JobSpec& spec, absl::Duration timeout);
+
  private:
   InProcessCluster() = default;
 

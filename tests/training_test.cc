@@ -20,12 +20,7 @@ nlohmann::json GetStatus(int http_port) {
 TEST_CASE("an MLP trains to real accuracy on 2 servers and 2 workers") {
   auto cluster = InProcessCluster::Start({});
   REQUIRE(cluster.ok());
-  SubmitJobRequest request;
-  *request.mutable_spec() = FashionMnistJob({64}, /*epochs=*/2, 2, 2);
-  auto submitted = (*cluster)->client().SubmitJob(request);
-  REQUIRE(submitted.ok());
-
-  auto job = (*cluster)->WaitForJob(submitted->job_id(), absl::Minutes(4));
+  auto job = (*cluster)->RunJob(FashionMnistJob({64}, /*epochs=*/2, 2, 2), absl::Minutes(4));
   REQUIRE(job.ok());
   INFO(job->error());
   REQUIRE(job->state() == SUCCEEDED);
@@ -81,10 +76,7 @@ TEST_CASE("a cancelled job stops its workers and frees them for the next job") {
   auto again = (*cluster)->client().CancelJob(first->job_id());
   CHECK(again.status().code() == absl::StatusCode::kFailedPrecondition);
 
-  *request.mutable_spec() = FashionMnistJob({}, /*epochs=*/1, 1, 1);
-  auto second = (*cluster)->client().SubmitJob(request);
-  REQUIRE(second.ok());
-  auto job = (*cluster)->WaitForJob(second->job_id(), absl::Minutes(3));
+  auto job = (*cluster)->RunJob(FashionMnistJob({}, /*epochs=*/1, 1, 1), absl::Minutes(3));
   REQUIRE(job.ok());
   INFO(job->error());
   CHECK(job->state() == SUCCEEDED);

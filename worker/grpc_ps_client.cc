@@ -115,21 +115,22 @@ class GrpcPsClient : public PsClient {
     Call<PushRequest, PushResponse> push;
   };
 
+  // Records the call's status and counts it done.
+  template <typename Request, typename Response>
+  static std::function<void(grpc::Status)> Completion(Call<Request, Response>& call,
+                                                      absl::BlockingCounter* done) {
+    return [&call, done](grpc::Status status) {
+      call.status = std::move(status);
+      done->DecrementCount();
+    };
+  }
   void Issue(Server& server, Call<PullRequest, PullResponse>& call, grpc::ClientContext* context,
              absl::BlockingCounter* done) {
-    server.stub->async()->Pull(context, &call.request, &call.response,
-                               [&call, done](grpc::Status status) {
-                                 call.status = std::move(status);
-                                 done->DecrementCount();
-                               });
+    server.stub->async()->Pull(context, &call.request, &call.response, Completion(call, done));
   }
   void Issue(Server& server, Call<PushRequest, PushResponse>& call, grpc::ClientContext* context,
              absl::BlockingCounter* done) {
-    server.stub->async()->Push(context, &call.request, &call.response,
-                               [&call, done](grpc::Status status) {
-                                 call.status = std::move(status);
-                                 done->DecrementCount();
-                               });
+    server.stub->async()->Push(context, &call.request, &call.response, Completion(call, done));
   }
 
   // Calls every server at once and waits for all; retries the ones that

@@ -64,24 +64,25 @@ void WorkerDaemon::OnHeartbeat(const HeartbeatResponse& response) {
     absl::MutexLock lock(&mu_);
     current = job_id_;
   }
-  if (!current.empty() && (running == nullptr || running->job_id() != current)) {
+  if (!current.empty()) {
+    if (running != nullptr && running->job_id() == current) return;  // still training it
     spdlog::info("job {} is no longer assigned here; stopping its trainer", current);
     StopTrainer();
-    absl::MutexLock lock(&mu_);
-    job_id_.clear();
-    current.clear();
   }
-  if (running == nullptr || !current.empty()) return;
-  // A finished trainer thread of an earlier job is joined before the next.
+  if (running != nullptr) StartTrainer(*running);
+}
+
+void WorkerDaemon::StartTrainer(const JobAssignment& assignment) {
+  // A trainer that ended on its own is joined before the next starts.
   if (trainer_.joinable()) trainer_.join();
   {
     absl::MutexLock lock(&mu_);
-    if (last_outcome_ == running->job_id()) return;  // already trained this one
-    job_id_ = running->job_id();
-    rank_ = running->rank();
+    // A job stays RUNNING until every worker is done; train it only once.
+    if (last_trained_job_ == assignment.job_id()) return;
+    job_id_ = assignment.job_id();
+    rank_ = assignment.rank();
     last_report_.Clear();
   }
-  JobAssignment assignment = *running;
   trainer_ = std::thread([this, assignment] {
     PsClientOptions ps_options;
     ps_options.job_id = assignment.job_id();
@@ -101,7 +102,7 @@ void WorkerDaemon::OnHeartbeat(const HeartbeatResponse& response) {
     absl::Status status = Trainer(context).Run();
     spdlog::info("job {} ended here: {}", assignment.job_id(), status.ToString());
     absl::MutexLock lock(&mu_);
-    last_outcome_ = assignment.job_id();
+    last_trained_job_ = assignment.job_id();
     job_id_.clear();
   });
 }

@@ -43,6 +43,8 @@ class WorkerDaemon {
 
   // Starts a trainer for a newly assigned job; stops one whose job is gone.
   void OnHeartbeat(const HeartbeatResponse& response);
+  void StartTrainer(const JobAssignment& assignment);
+  // Asks the trainer to stop and joins it; the trainer clears job_id_.
   void StopTrainer();
 
   const Options options_;
@@ -56,7 +58,7 @@ class WorkerDaemon {
   mutable absl::Mutex mu_;
   std::string job_id_ ABSL_GUARDED_BY(mu_);   // the job being trained, if any
   int rank_ ABSL_GUARDED_BY(mu_) = -1;
-  std::string last_outcome_ ABSL_GUARDED_BY(mu_);
+  std::string last_trained_job_ ABSL_GUARDED_BY(mu_);
   ReportProgressRequest last_report_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> stop_trainer_{false};
   std::thread trainer_;

@@ -20,18 +20,15 @@ namespace {
 
 bool IsExecutable(const std::string& path) { return access(path.c_str(), X_OK) == 0; }
 
-std::string SelfDir() {
-  char buffer[4096] = {};
-  ssize_t n = readlink("/proc/self/exe", buffer, sizeof(buffer) - 1);
-  if (n <= 0) return ".";
-  std::string path(buffer, n);
-  return path.substr(0, path.rfind('/'));
-}
-
 std::string SelfPath() {
   char buffer[4096] = {};
   ssize_t n = readlink("/proc/self/exe", buffer, sizeof(buffer) - 1);
-  return n > 0 ? std::string(buffer, n) : "";
+  return n > 0 ? std::string(buffer, n) : "./petrel";
+}
+
+std::string SelfDir() {
+  const std::string path = SelfPath();
+  return path.substr(0, path.rfind('/'));
 }
 
 }  // namespace
