@@ -56,6 +56,7 @@ void CoordinatorSession::HeartbeatLoop() {
       request.set_node_id(node_id_);
     }
     if (stop_.WaitForNotificationWithTimeout(interval)) return;
+    if (options_.fill_heartbeat) options_.fill_heartbeat(&request);
     auto response = client_->Heartbeat(request);
     if (!response.ok()) {
       // Logged once per outage, not once per beat.

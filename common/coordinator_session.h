@@ -23,6 +23,8 @@ class CoordinatorSession {
   struct Options {
     NodeRole role = SERVER;
     RegisterRequest registration;
+    // Adds what this node reports to each heartbeat (optional).
+    std::function<void(HeartbeatRequest*)> fill_heartbeat;
     // Called on the session's thread with every heartbeat answer.
     std::function<void(const HeartbeatResponse&)> on_heartbeat;
     // Called after each (re-)registration with the id the node was given.

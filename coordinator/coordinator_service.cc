@@ -3,6 +3,8 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 
@@ -37,9 +39,26 @@ absl::Status CoordinatorService::RegisterWorker(const RegisterRequest& request,
 absl::Status CoordinatorService::Heartbeat(const HeartbeatRequest& request,
                                            HeartbeatResponse* response) {
   absl::MutexLock lock(&mu_);
-  if (!membership_.Heartbeat(request.node_id(), absl::Now())) {
+  const absl::Time now = absl::Now();
+  if (!membership_.Heartbeat(request.node_id(), now)) {
     response->set_reregister(true);
     return absl::OkStatus();
+  }
+  for (const GateReport& gate : request.gates()) {
+    for (const StalledPull& stall : jobs_.RecordGateReport(request.node_id(), gate)) {
+      std::vector<std::string> late;
+      for (const WorkerClock& worker : stall.late()) {
+        const Node* node = membership_.Find(worker.worker_id());
+        late.push_back(absl::StrCat(
+            worker.worker_id(), " on ", node ? node->info.host() : "?", " (pid ",
+            node ? node->info.pid() : 0, ", clock ", worker.clock(), ", last heartbeat ",
+            node ? absl::StrFormat("%.1f", absl::ToDoubleSeconds(now - node->last_heartbeat)) : "?",
+            " s ago)"));
+      }
+      spdlog::warn("job {} stalled: on {}, the pull of {} for clock {} has waited {:.1f} s for {}",
+                   gate.job_id(), request.node_id(), stall.worker_id(), stall.clock(),
+                   stall.seconds(), absl::StrJoin(late, ", "));
+    }
   }
   for (JobAssignment& job : jobs_.AssignmentsFor(request.node_id())) {
     *response->add_jobs() = std::move(job);
@@ -59,13 +78,19 @@ absl::Status CoordinatorService::SubmitJob(const SubmitJobRequest& request,
 
 absl::Status CoordinatorService::GetJob(const GetJobRequest& request, JobStatus* response) {
   absl::MutexLock lock(&mu_);
-  PETREL_ASSIGN_OR_RETURN(*response, jobs_.Get(request.job_id(), absl::Now()));
+  const absl::Time now = absl::Now();
+  PETREL_ASSIGN_OR_RETURN(*response, jobs_.Get(request.job_id(), now));
+  DescribeLateWorkers(response, now);
   return absl::OkStatus();
 }
 
 absl::Status CoordinatorService::ListJobs(const ListJobsRequest&, ListJobsResponse* response) {
   absl::MutexLock lock(&mu_);
-  for (JobStatus& job : jobs_.List(absl::Now())) *response->add_jobs() = std::move(job);
+  const absl::Time now = absl::Now();
+  for (JobStatus& job : jobs_.List(now)) {
+    DescribeLateWorkers(&job, now);
+    *response->add_jobs() = std::move(job);
+  }
   return absl::OkStatus();
 }
 
@@ -111,6 +136,15 @@ void CoordinatorService::TickLocked(absl::Time now) {
   jobs_.Schedule(servers, workers, now);
 }
 
+void CoordinatorService::DescribeLateWorkers(JobStatus* job, absl::Time now) {
+  for (LateWorker& worker : *job->mutable_late_workers()) {
+    if (const Node* node = membership_.Find(worker.worker_id())) {
+      worker.set_host(node->info.host());
+      worker.set_seconds_since_heartbeat(absl::ToDoubleSeconds(now - node->last_heartbeat));
+    }
+  }
+}
+
 nlohmann::json CoordinatorService::StatusJson() {
   absl::MutexLock lock(&mu_);
   const absl::Time now = absl::Now();
@@ -127,7 +161,8 @@ nlohmann::json CoordinatorService::StatusJson() {
                      {"seconds_since_heartbeat", node.seconds_since_heartbeat()}});
   }
   nlohmann::json jobs = nlohmann::json::array();
-  for (const JobStatus& job : jobs_.List(now)) {
+  for (JobStatus& job : jobs_.List(now)) {
+    DescribeLateWorkers(&job, now);
     nlohmann::json workers = nlohmann::json::array();
     for (const WorkerProgress& w : job.workers()) {
       workers.push_back({{"worker", w.worker_id()}, {"rank", w.rank()}, {"epoch", w.epoch()},
@@ -143,6 +178,17 @@ nlohmann::json CoordinatorService::StatusJson() {
                             {"train_loss", job.train_loss()},
                             {"samples_per_second", job.samples_per_second()},
                             {"workers", workers}};
+    entry["min_clock"] = job.min_clock();
+    entry["max_observed_staleness"] = job.max_observed_staleness();
+    entry["pulls_waited"] = job.pulls_waited();
+    if (job.late_workers_size() > 0) {
+      nlohmann::json late = nlohmann::json::array();
+      for (const LateWorker& w : job.late_workers()) {
+        late.push_back({{"worker", w.worker_id()}, {"host", w.host()}, {"clock", w.clock()},
+                        {"seconds_since_heartbeat", w.seconds_since_heartbeat()}});
+      }
+      entry["stall"] = {{"waiting_seconds", job.stalled_seconds()}, {"late_workers", late}};
+    }
     if (job.has_test_accuracy()) entry["test_accuracy"] = job.test_accuracy();
     if (!job.error().empty()) entry["error"] = job.error();
     jobs.push_back(entry);

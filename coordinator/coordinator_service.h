@@ -46,6 +46,8 @@ class CoordinatorService {
   absl::Status Register(NodeRole role, const RegisterRequest& request,
                         RegisterResponse* response);
   void TickLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Adds the host and heartbeat age of each late worker.
+  void DescribeLateWorkers(JobStatus* job, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   absl::Mutex mu_;

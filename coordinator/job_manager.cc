@@ -117,6 +117,7 @@ std::vector<JobAssignment> JobManager::AssignmentsFor(const std::string& node_id
     *assignment.mutable_shard_map() = job.shard_map;
     assignment.set_state(state);
     assignment.set_num_workers(job.worker_ids.size());
+    for (const std::string& worker : job.worker_ids) assignment.add_worker_ids(worker);
     bool member = false;
     for (const std::string& server : job.server_ids) member |= server == node_id;
     for (size_t rank = 0; rank < job.worker_ids.size(); ++rank) {
@@ -208,6 +209,19 @@ absl::StatusOr<ReportProgressResponse> JobManager::ReportProgress(
   return response;
 }
 
+std::vector<StalledPull> JobManager::RecordGateReport(const std::string& server_id,
+                                                      const GateReport& report) {
+  auto job = FindJob(report.job_id());
+  if (!job.ok()) return {};
+  (*job)->gates[server_id] = report;
+  std::vector<StalledPull> fresh;
+  for (const StalledPull& stall : report.stalls()) {
+    const std::string key = absl::StrCat(stall.worker_id(), "@", stall.clock());
+    if ((*job)->stalls_seen.insert(key).second) fresh.push_back(stall);
+  }
+  return fresh;
+}
+
 void JobManager::Finish(Job& job, JobState state, const std::string& error, absl::Time now) {
   job.status.set_state(state);
   job.status.set_error(error);
@@ -241,6 +255,8 @@ JobStatus JobManager::Snapshot(const Job& job, absl::Time now) const {
     out->set_samples_per_second(last.samples_per_second());
     out->set_finished_training(last.finished_training());
     out->set_seconds_since_report(absl::ToDoubleSeconds(now - it->second.last_report_time));
+    out->set_pull_seconds(last.pull_seconds());
+    out->set_train_seconds(last.train_seconds());
     min_epoch = min_epoch < 0 ? last.epoch() : std::min(min_epoch, last.epoch());
     finished += last.finished_training() ? 1 : 0;
     loss_sum += last.train_loss();
@@ -251,6 +267,32 @@ JobStatus JobManager::Snapshot(const Job& job, absl::Time now) const {
   status.set_workers_finished(finished);
   if (!job.workers.empty()) status.set_train_loss(loss_sum / job.workers.size());
   status.set_samples_per_second(throughput);
+
+  // The staleness gate over all servers: the slowest clock, the largest
+  // staleness any pull saw, and who a stalled pull waits for.
+  int64_t min_clock = -1;
+  std::map<std::string, int64_t> late;
+  for (const auto& [server, gate] : job.gates) {
+    if (gate.min_clock() >= 0) {
+      min_clock = min_clock < 0 ? gate.min_clock() : std::min(min_clock, gate.min_clock());
+    }
+    status.set_max_observed_staleness(
+        std::max(status.max_observed_staleness(), gate.max_observed_staleness()));
+    status.set_pulls_waited(status.pulls_waited() + gate.pulls_waited());
+    for (const StalledPull& stall : gate.stalls()) {
+      status.set_stalled_seconds(std::max(status.stalled_seconds(), stall.seconds()));
+      for (const WorkerClock& worker : stall.late()) {
+        auto [it, added] = late.emplace(worker.worker_id(), worker.clock());
+        if (!added) it->second = std::min(it->second, worker.clock());
+      }
+    }
+  }
+  status.set_min_clock(min_clock);
+  for (const auto& [worker, clock] : late) {
+    LateWorker* out = status.add_late_workers();
+    out->set_worker_id(worker);
+    out->set_clock(clock);
+  }
   return status;
 }
 

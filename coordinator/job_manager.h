@@ -47,6 +47,11 @@ class JobManager {
   absl::StatusOr<ReportProgressResponse> ReportProgress(const ReportProgressRequest& report,
                                                         absl::Time now);
 
+  // Keeps a server's view of a job's staleness gate; returns the stalled
+  // pulls it reports for the first time (to be logged once).
+  std::vector<StalledPull> RecordGateReport(const std::string& server_id,
+                                            const GateReport& report);
+
  private:
   struct WorkerState {
     ReportProgressRequest last_report;
@@ -58,6 +63,8 @@ class JobManager {
     std::vector<std::string> server_ids;
     std::vector<std::string> worker_ids;  // index = rank
     std::map<std::string, WorkerState> workers;
+    std::map<std::string, GateReport> gates;  // by server
+    std::set<std::string> stalls_seen;        // "worker@clock"
   };
 
   static bool IsTerminal(JobState state);

@@ -4,20 +4,40 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/float_bytes.h"
 #include "common/model_tables.h"
 #include "common/status_macros.h"
 #include "server/initializer.h"
+#include "spdlog/spdlog.h"
 
 namespace petrel::server {
+namespace {
+
+std::string DescribeLate(const std::vector<WorkerClock>& late) {
+  std::vector<std::string> parts;
+  for (const WorkerClock& worker : late) {
+    parts.push_back(absl::StrCat(worker.worker_id(), " (clock ", worker.clock(), ")"));
+  }
+  return parts.empty() ? "nobody" : absl::StrJoin(parts, ", ");
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment& assignment,
                                                              const std::string& server_id) {
-  PETREL_ASSIGN_OR_RETURN(auto optimizer, CreateOptimizer(assignment.spec().optimizer()));
+  const JobSpec& spec = assignment.spec();
+  PETREL_ASSIGN_OR_RETURN(auto optimizer, CreateOptimizer(spec.optimizer()));
+  StalenessGate gate({assignment.worker_ids().begin(), assignment.worker_ids().end()},
+                     spec.training().staleness());
+  const double stall_seconds = spec.training().stall_timeout_seconds() > 0
+                                   ? spec.training().stall_timeout_seconds()
+                                   : 30;
   auto shards = std::unique_ptr<JobShards>(
-      new JobShards(assignment.job_id(), server_id, std::move(optimizer)));
+      new JobShards(assignment.job_id(), server_id, std::move(optimizer), std::move(gate),
+                    absl::Seconds(stall_seconds)));
   const ShardMap& map = assignment.shard_map();
-  const uint64_t seed = assignment.spec().training().seed();
+  const uint64_t seed = spec.training().seed();
   absl::MutexLock lock(&shards->mu_);
   shards->state_ = assignment.state();
   for (const DenseTable& table : map.tables()) {
@@ -45,6 +65,7 @@ absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment
     PETREL_RETURN_IF_ERROR(InitializeRange(*table_it, seed, placed.begin(),
                                            absl::MakeSpan(range.values)));
     range.optimizer_state.assign(range.values.size() * shards->optimizer_->StateSlots(), 0.0f);
+    if (shards->gate_.bsp()) range.bsp_sum.assign(range.values.size(), 0.0f);
     shards->tables_[placed.table()].ranges.push_back(std::move(range));
   }
   for (auto& [name, table] : shards->tables_) {
@@ -54,14 +75,31 @@ absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment
   return shards;
 }
 
+JobShards::~JobShards() { Close(absl::CancelledError("the job's shards were dropped")); }
+
 JobState JobShards::state() const {
-  absl::ReaderMutexLock lock(&mu_);
+  absl::MutexLock lock(&mu_);
   return state_;
 }
 
 void JobShards::set_state(JobState state) {
-  absl::MutexLock lock(&mu_);
-  state_ = state;
+  {
+    absl::MutexLock lock(&mu_);
+    state_ = state;
+  }
+  if (state == FAILED || state == CANCELLED) {
+    Close(absl::AbortedError(absl::StrCat("job ", job_id_, " is ", JobState_Name(state))));
+  }
+}
+
+void JobShards::Close(const absl::Status& why) {
+  std::list<WaitingPull> failed;
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_.ok()) closed_ = why;
+    failed.swap(waiting_);
+  }
+  for (WaitingPull& pull : failed) pull.done(why);
 }
 
 absl::StatusOr<JobShards::Range*> JobShards::FindRange(const Slice& slice) {
@@ -88,8 +126,7 @@ absl::StatusOr<JobShards::Range*> JobShards::FindRange(const Slice& slice) {
       " (it holds ", held.empty() ? "nothing" : held, "); refresh the shard map"));
 }
 
-absl::Status JobShards::Pull(const PullRequest& request, PullResponse* response) {
-  absl::ReaderMutexLock lock(&mu_);
+absl::Status JobShards::Serve(const PullRequest& request, PullResponse* response) {
   std::vector<const Range*> ranges;
   for (const Slice& slice : request.slices()) {
     PETREL_ASSIGN_OR_RETURN(const Range* range, FindRange(slice));
@@ -108,22 +145,44 @@ absl::Status JobShards::Pull(const PullRequest& request, PullResponse* response)
   return absl::OkStatus();
 }
 
-absl::Status JobShards::Push(const PushRequest& request) {
+void JobShards::Pull(const PullRequest& request, PullResponse* response, Done done) {
+  absl::Status status;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!closed_.ok()) {
+      status = closed_;
+    } else if (request.observer()) {
+      status = Serve(request, response);
+    } else {
+      // Bad slices are refused before the pull may wait.
+      for (const Slice& slice : request.slices()) {
+        if (auto range = FindRange(slice); !range.ok()) status = range.status();
+      }
+      absl::StatusOr<int> rank = gate_.RankOf(request.worker_id());
+      if (status.ok() && !rank.ok()) status = rank.status();
+      if (status.ok()) status = gate_.CheckPull(*rank, request.clock());
+      if (status.ok()) {
+        if (!gate_.Ready(request.clock())) {
+          waiting_.push_back({&request, response, std::move(done), absl::Now()});
+          return;
+        }
+        gate_.RecordServed(request.clock(), /*waited=*/false);
+        status = Serve(request, response);
+      }
+    }
+  }
+  done(status);
+}
+
+absl::Status JobShards::CheckGradients(const PushRequest& request) {
   if (request.gradients_size() != request.slices_size()) {
     return absl::InvalidArgumentError(absl::StrCat("push carries ", request.slices_size(),
                                                    " slices but ", request.gradients_size(),
                                                    " gradients"));
   }
-  absl::MutexLock lock(&mu_);
-  if (state_ != RUNNING) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("job ", job_id_, " is ", JobState_Name(state_), "; pushes are closed"));
-  }
-  // Check everything first: a bad request must change nothing.
-  std::vector<Range*> ranges;
   for (int i = 0; i < request.slices_size(); ++i) {
     const Slice& slice = request.slices(i);
-    PETREL_ASSIGN_OR_RETURN(Range * range, FindRange(slice));
+    PETREL_RETURN_IF_ERROR(FindRange(slice).status());
     const std::string& bytes = request.gradients(i);
     const int64_t expected = (slice.end() - slice.begin()) * sizeof(float);
     if (static_cast<int64_t>(bytes.size()) != expected) {
@@ -139,29 +198,141 @@ absl::Status JobShards::Push(const PushRequest& request) {
                          gradient[j], "; refusing a non-finite gradient"));
       }
     }
-    ranges.push_back(range);
   }
-  int64_t bytes_in = 0;
+  return absl::OkStatus();
+}
+
+absl::Status JobShards::Push(const PushRequest& request) {
+  Released released;
+  {
+    absl::MutexLock lock(&mu_);
+    if (state_ != RUNNING) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("job ", job_id_, " is ", JobState_Name(state_), "; pushes are closed"));
+    }
+    PETREL_ASSIGN_OR_RETURN(const int rank, gate_.RankOf(request.worker_id()));
+    if (request.leave()) {
+      gate_.Leave(rank);
+    } else {
+      // Check everything first: a bad request must change nothing.
+      PETREL_RETURN_IF_ERROR(CheckGradients(request));
+      PETREL_RETURN_IF_ERROR(gate_.CheckPush(rank, request.clock()));
+      if (gate_.bsp()) {
+        auto& by_rank = held_[request.clock()];
+        by_rank.resize(gate_.num_workers());
+        by_rank[rank] = std::make_unique<PushRequest>(request);
+      } else {
+        ApplyNow(request);
+      }
+      gate_.RecordPush(rank);
+      counters_.pushes += 1;
+      for (const std::string& bytes : request.gradients()) counters_.bytes_in += bytes.size();
+    }
+    if (gate_.bsp()) ApplyCompleteClocks();
+    ReleaseReady(&released);
+  }
+  for (auto& callback : released) callback();
+  return absl::OkStatus();
+}
+
+void JobShards::ApplyNow(const PushRequest& request) {
   const int slots = optimizer_->StateSlots();
   for (int i = 0; i < request.slices_size(); ++i) {
     const Slice& slice = request.slices(i);
-    Range& range = *ranges[i];
+    Range& range = **FindRange(slice);  // checked by CheckGradients
     const int64_t offset = slice.begin() - range.begin;
     const int64_t count = slice.end() - slice.begin();
     optimizer_->Apply(absl::MakeSpan(range.values.data() + offset, count),
                       BytesAsFloats(request.gradients(i)),
                       absl::MakeSpan(range.optimizer_state.data() + offset * slots, count * slots));
-    bytes_in += request.gradients(i).size();
   }
-  counters_.pushes += 1;
-  counters_.bytes_in += bytes_in;
-  int64_t& clock = worker_clocks_[request.worker_id()];
-  clock = std::max(clock, request.clock() + 1);
-  return absl::OkStatus();
+}
+
+void JobShards::ApplyCompleteClocks() {
+  const int slots = optimizer_->StateSlots();
+  while (!held_.empty() && gate_.Complete(held_.begin()->first)) {
+    // Sum in rank order, whatever order the pushes came in.
+    std::vector<Range*> touched;
+    for (const std::unique_ptr<PushRequest>& push : held_.begin()->second) {
+      if (push == nullptr) continue;  // that worker left before this clock
+      for (int i = 0; i < push->slices_size(); ++i) {
+        const Slice& slice = push->slices(i);
+        Range& range = **FindRange(slice);
+        if (range.sum_lo == range.sum_hi) {
+          touched.push_back(&range);
+          range.sum_lo = slice.begin() - range.begin;
+          range.sum_hi = slice.end() - range.begin;
+        }
+        range.sum_lo = std::min(range.sum_lo, slice.begin() - range.begin);
+        range.sum_hi = std::max(range.sum_hi, slice.end() - range.begin);
+        absl::Span<const float> gradient = BytesAsFloats(push->gradients(i));
+        float* sum = range.bsp_sum.data() + (slice.begin() - range.begin);
+        for (size_t j = 0; j < gradient.size(); ++j) sum[j] += gradient[j];
+      }
+    }
+    for (Range* range : touched) {
+      const int64_t lo = range->sum_lo, count = range->sum_hi - range->sum_lo;
+      optimizer_->Apply(absl::MakeSpan(range->values.data() + lo, count),
+                        absl::MakeConstSpan(range->bsp_sum.data() + lo, count),
+                        absl::MakeSpan(range->optimizer_state.data() + lo * slots, count * slots));
+      std::fill_n(range->bsp_sum.data() + lo, count, 0.0f);
+      range->sum_lo = range->sum_hi = 0;
+    }
+    held_.erase(held_.begin());
+  }
+}
+
+void JobShards::ReleaseReady(Released* released) {
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (!gate_.Ready(it->request->clock())) {
+      ++it;
+      continue;
+    }
+    gate_.RecordServed(it->request->clock(), /*waited=*/true);
+    absl::Status status = Serve(*it->request, it->response);
+    released->push_back([done = std::move(it->done), status] { done(status); });
+    it = waiting_.erase(it);
+  }
+}
+
+void JobShards::CheckStalls(absl::Time now) {
+  absl::MutexLock lock(&mu_);
+  for (WaitingPull& pull : waiting_) {
+    if (pull.stall_logged || now - pull.since < stall_timeout_) continue;
+    pull.stall_logged = true;
+    spdlog::warn("job {}: the pull of {} for clock {} has waited {:.1f} s (stall timeout {:.0f} s) "
+                 "for {}",
+                 job_id_, pull.request->worker_id(), pull.request->clock(),
+                 absl::ToDoubleSeconds(now - pull.since), absl::ToDoubleSeconds(stall_timeout_),
+                 DescribeLate(gate_.LateFor(pull.request->clock())));
+  }
+}
+
+GateReport JobShards::Report(absl::Time now) const {
+  absl::MutexLock lock(&mu_);
+  GateReport report;
+  report.set_job_id(job_id_);
+  for (WorkerClock& clock : gate_.Clocks()) *report.add_clocks() = std::move(clock);
+  const int64_t min = gate_.MinClock();
+  report.set_min_clock(min == std::numeric_limits<int64_t>::max() ? -1 : min);
+  report.set_max_observed_staleness(gate_.max_observed_staleness());
+  report.set_pulls_waited(gate_.pulls_waited());
+  for (const WaitingPull& pull : waiting_) {
+    if (now - pull.since < stall_timeout_) continue;
+    StalledPull* stall = report.add_stalls();
+    stall->set_worker_id(pull.request->worker_id());
+    stall->set_clock(pull.request->clock());
+    stall->set_seconds(absl::ToDoubleSeconds(now - pull.since));
+    for (WorkerClock& late : gate_.LateFor(pull.request->clock())) {
+      *stall->add_late() = std::move(late);
+    }
+  }
+  return report;
 }
 
 nlohmann::json JobShards::StatusJson() const {
-  absl::ReaderMutexLock lock(&mu_);
+  const GateReport gate = Report(absl::Now());
+  absl::MutexLock lock(&mu_);
   nlohmann::json shards = nlohmann::json::array();
   for (const auto& [name, table] : tables_) {
     for (const Range& range : table.ranges) {
@@ -170,11 +341,26 @@ nlohmann::json JobShards::StatusJson() const {
     }
   }
   nlohmann::json clocks = nlohmann::json::object();
-  for (const auto& [worker, clock] : worker_clocks_) clocks[worker] = clock;
+  for (const WorkerClock& clock : gate.clocks()) clocks[clock.worker_id()] = clock.clock();
+  nlohmann::json stalls = nlohmann::json::array();
+  for (const StalledPull& stall : gate.stalls()) {
+    nlohmann::json late = nlohmann::json::array();
+    for (const WorkerClock& worker : stall.late()) {
+      late.push_back({{"worker", worker.worker_id()}, {"clock", worker.clock()}});
+    }
+    stalls.push_back({{"waiting_worker", stall.worker_id()}, {"clock", stall.clock()},
+                      {"seconds", stall.seconds()}, {"late", late}});
+  }
   return {{"job_id", job_id_},
           {"state", JobState_Name(state_)},
           {"shards", shards},
+          {"staleness", gate_.staleness()},
           {"worker_clocks", clocks},
+          {"min_clock", gate.min_clock()},
+          {"max_observed_staleness", gate.max_observed_staleness()},
+          {"pulls_waiting", waiting_.size()},
+          {"pulls_waited", gate.pulls_waited()},
+          {"stalls", stalls},
           {"pulls_served", counters_.pulls.load()},
           {"pushes_served", counters_.pushes.load()},
           {"bytes_in", counters_.bytes_in.load()},

@@ -1,12 +1,19 @@
 // The shards of one job held by one server: the ranges of its dense tables
-// placed here, their optimizer state, and what has been served. Pull and Push
-// check the whole request before touching anything, so a bad request changes
-// no state.
+// placed here, their optimizer state, the job's staleness gate and the pulls
+// waiting on it. Pull and Push check the whole request before touching
+// anything, so a bad request changes no state.
+//
+// Under BSP (staleness 0) a clock's pushes are held until every worker still
+// in the clock set has pushed that clock, then summed in rank order and
+// applied once: the result does not depend on arrival order. Otherwise each
+// push is applied as it arrives.
 #ifndef PETREL_SERVER_JOB_SHARDS_H_
 #define PETREL_SERVER_JOB_SHARDS_H_
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <string>
@@ -16,25 +23,40 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 #include "proto/coordinator.pb.h"
 #include "proto/parameter.pb.h"
 #include "server/optimizer.h"
+#include "server/staleness_gate.h"
 
 namespace petrel::server {
 
 class JobShards {
  public:
+  using Done = std::function<void(absl::Status)>;
+
   // Builds and initialises the ranges of `assignment` that `server_id` holds.
   static absl::StatusOr<std::unique_ptr<JobShards>> Create(const JobAssignment& assignment,
                                                            const std::string& server_id);
+  ~JobShards();  // fails the pulls still waiting
 
   const std::string& job_id() const { return job_id_; }
   JobState state() const;
+  // A job that FAILED or was CANCELLED fails its waiting pulls.
   void set_state(JobState state);
 
-  absl::Status Pull(const PullRequest& request, PullResponse* response);
+  // Answers at once when the gate allows (observers always), otherwise when
+  // a push or a departure opens it; `done` then runs on that caller's thread.
+  // `request` and `response` must live until `done` runs.
+  void Pull(const PullRequest& request, PullResponse* response, Done done);
   absl::Status Push(const PushRequest& request);
+
+  // Logs each pull that has waited past the job's stall timeout, once.
+  void CheckStalls(absl::Time now);
+  GateReport Report(absl::Time now) const;
+  // Fails every waiting pull with `why` and every later one too.
+  void Close(const absl::Status& why);
 
   nlohmann::json StatusJson() const;
 
@@ -44,36 +66,62 @@ class JobShards {
     int64_t end = 0;
     std::vector<float> values;
     std::vector<float> optimizer_state;
+    std::vector<float> bsp_sum;              // BSP: the clock's summed gradient
+    int64_t sum_lo = 0, sum_hi = 0;          // the part of bsp_sum written
   };
   struct Table {
     int64_t size = 0;
     std::vector<Range> ranges;  // by begin
   };
-  // Atomic so that pulls, which only read the tables, can share the lock.
   struct Counters {
     std::atomic<int64_t> pulls{0};
     std::atomic<int64_t> pushes{0};
     std::atomic<int64_t> bytes_in{0};
     std::atomic<int64_t> bytes_out{0};
   };
+  struct WaitingPull {
+    const PullRequest* request;
+    PullResponse* response;
+    Done done;
+    absl::Time since;
+    bool stall_logged = false;
+  };
+  using Released = std::vector<std::function<void()>>;
 
-  JobShards(std::string job_id, std::string server_id, std::unique_ptr<Optimizer> optimizer)
+  JobShards(std::string job_id, std::string server_id, std::unique_ptr<Optimizer> optimizer,
+            StalenessGate gate, absl::Duration stall_timeout)
       : job_id_(std::move(job_id)),
         server_id_(std::move(server_id)),
-        optimizer_(std::move(optimizer)) {}
+        optimizer_(std::move(optimizer)),
+        stall_timeout_(stall_timeout),
+        gate_(std::move(gate)) {}
 
   // The held range that contains `slice`, or the error that says why none does.
-  absl::StatusOr<Range*> FindRange(const Slice& slice) ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Range*> FindRange(const Slice& slice) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckGradients(const PushRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Serve(const PullRequest& request, PullResponse* response)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyNow(const PushRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // BSP: applies, oldest first, every held clock that all workers have pushed.
+  void ApplyCompleteClocks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Answers the waiting pulls the gate now lets through; the callbacks are
+  // returned to run after the lock is released.
+  void ReleaseReady(Released* released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string job_id_;
   const std::string server_id_;
   const std::unique_ptr<Optimizer> optimizer_;
+  const absl::Duration stall_timeout_;
+  Counters counters_;
 
   mutable absl::Mutex mu_;
   JobState state_ ABSL_GUARDED_BY(mu_) = RUNNING;
+  absl::Status closed_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Table> tables_ ABSL_GUARDED_BY(mu_);
-  Counters counters_;
-  std::map<std::string, int64_t> worker_clocks_ ABSL_GUARDED_BY(mu_);  // last clock pushed
+  StalenessGate gate_ ABSL_GUARDED_BY(mu_);
+  std::list<WaitingPull> waiting_ ABSL_GUARDED_BY(mu_);
+  // BSP: clock -> the pushes of that clock held so far, by rank.
+  std::map<int64_t, std::vector<std::unique_ptr<PushRequest>>> held_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace petrel::server

@@ -1,4 +1,5 @@
 #define CATCH_CONFIG_MAIN
+#include <optional>
 #include "server/job_shards.h"
 
 #include <cmath>
@@ -56,6 +57,7 @@ JobAssignment Assignment(const std::string& job_id = "job-1") {
   spec->mutable_optimizer()->set_type("sgd");
   spec->mutable_optimizer()->set_learning_rate(kLearningRate);
   spec->mutable_training()->set_seed(kSeed);
+  assignment.add_worker_ids("worker-0");  // staleness 0: BSP with one worker
   ShardMap* map = assignment.mutable_shard_map();
   map->set_job_id(job_id);
   map->set_epoch(1);
@@ -101,10 +103,13 @@ absl::StatusOr<std::vector<std::vector<float>>> Pull(JobShards& shards,
                                                      const std::vector<Slice>& slices) {
   PullRequest request;
   request.set_job_id(shards.job_id());
+  request.set_observer(true);  // reads the current values, outside the clock
   for (const Slice& slice : slices) *request.add_slices() = slice;
   PullResponse response;
-  absl::Status status = shards.Pull(request, &response);
-  if (!status.ok()) return status;
+  std::optional<absl::Status> answered;
+  shards.Pull(request, &response, [&](absl::Status status) { answered = status; });
+  REQUIRE(answered.has_value());  // observers never wait
+  if (!answered->ok()) return *answered;
   std::vector<std::vector<float>> values;
   for (const std::string& bytes : response.values()) {
     REQUIRE(bytes.size() % sizeof(float) == 0);

@@ -1,7 +1,6 @@
 // The parameter service's domain logic on proto types; no gRPC here
 // (server/grpc_parameter_service.h adapts it). Calls complete through `done`
-// so that a pull can later be held back by the staleness gate without
-// occupying a thread.
+// so that a pull held back by the staleness gate occupies no thread.
 #ifndef PETREL_SERVER_PARAMETER_SERVICE_H_
 #define PETREL_SERVER_PARAMETER_SERVICE_H_
 

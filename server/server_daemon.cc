@@ -35,8 +35,14 @@ absl::StatusOr<std::unique_ptr<ServerDaemon>> ServerDaemon::Start(Options option
     SetLoggingId("server", id);
     spdlog::info("registered as {}", id);
   };
+  session.fill_heartbeat = [self](HeartbeatRequest* request) {
+    for (GateReport& report : self->store_.GateReports(absl::Now())) {
+      *request->add_gates() = std::move(report);
+    }
+  };
   session.on_heartbeat = [self](const HeartbeatResponse& response) {
     self->store_.Reconcile({response.jobs().begin(), response.jobs().end()});
+    self->store_.CheckStalls(absl::Now());
   };
   self->coordinator_ = NewGrpcCoordinatorClient(self->options_.coordinator_address);
   self->session_ = std::make_unique<CoordinatorSession>(self->coordinator_.get(), session);
@@ -46,6 +52,8 @@ absl::StatusOr<std::unique_ptr<ServerDaemon>> ServerDaemon::Start(Options option
 
 ServerDaemon::~ServerDaemon() {
   if (session_) session_->Stop();
+  // Waiting pulls must finish before gRPC can shut down.
+  store_.CloseAll(absl::UnavailableError("the server is shutting down"));
   http_.reset();
   if (grpc_.server) grpc_.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(2)));
 }

@@ -8,6 +8,7 @@
 namespace petrel::server {
 
 void ShardStore::Reconcile(const std::vector<JobAssignment>& jobs) {
+  std::vector<std::shared_ptr<JobShards>> dropped;  // destroyed after the lock is released
   absl::MutexLock lock(&mu_);
   std::set<std::string> listed;
   for (const JobAssignment& job : jobs) {
@@ -29,6 +30,7 @@ void ShardStore::Reconcile(const std::vector<JobAssignment>& jobs) {
   for (auto it = jobs_.begin(); it != jobs_.end();) {
     if (listed.count(it->first) == 0) {
       spdlog::info("dropping shards of job {}: no longer assigned", it->first);
+      dropped.push_back(std::move(it->second));
       it = jobs_.erase(it);
     } else {
       ++it;
@@ -50,6 +52,23 @@ absl::StatusOr<std::shared_ptr<JobShards>> ShardStore::Find(const std::string& j
 void ShardStore::set_server_id(std::string server_id) {
   absl::MutexLock lock(&mu_);
   server_id_ = std::move(server_id);
+}
+
+std::vector<GateReport> ShardStore::GateReports(absl::Time now) const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<GateReport> reports;
+  for (const auto& [id, shards] : jobs_) reports.push_back(shards->Report(now));
+  return reports;
+}
+
+void ShardStore::CheckStalls(absl::Time now) const {
+  absl::ReaderMutexLock lock(&mu_);
+  for (const auto& [id, shards] : jobs_) shards->CheckStalls(now);
+}
+
+void ShardStore::CloseAll(const absl::Status& why) const {
+  absl::ReaderMutexLock lock(&mu_);
+  for (const auto& [id, shards] : jobs_) shards->Close(why);
 }
 
 nlohmann::json ShardStore::StatusJson() const {

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "nlohmann/json.hpp"
 #include "proto/coordinator.pb.h"
 #include "server/job_shards.h"
@@ -29,6 +30,13 @@ class ShardStore {
   absl::StatusOr<std::shared_ptr<JobShards>> Find(const std::string& job_id) const;
 
   void set_server_id(std::string server_id);
+
+  // The staleness gate of every job held, for the coordinator's heartbeat.
+  std::vector<GateReport> GateReports(absl::Time now) const;
+  // Logs pulls waiting past their job's stall timeout.
+  void CheckStalls(absl::Time now) const;
+  // Fails every waiting pull (the server is stopping).
+  void CloseAll(const absl::Status& why) const;
   nlohmann::json StatusJson() const;
 
  private:

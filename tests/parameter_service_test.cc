@@ -72,9 +72,10 @@ class ParameterFixture {
 
   grpc::Status Push(const ShardRange& range, const std::string& table, int64_t begin,
                     int64_t end, const std::vector<float>& gradient,
-                    const std::string& job_id = "") {
+                    const std::string& job_id = "", int64_t clock = 0) {
     PushRequest request;
     request.set_job_id(job_id.empty() ? job_id_ : job_id);
+    request.set_clock(clock);
     request.set_worker_id(worker_id_);
     Slice* slice = request.add_slices();
     slice->set_table(table);
@@ -143,8 +144,8 @@ TEST_CASE("pushes apply SGD exactly and bad pushes change nothing") {
     unchanged();
   }
   SECTION("a good push applies p -= lr * g") {
-    REQUIRE(f.Push(range, range.table(), range.begin(), range.end(), gradient).ok());
-    REQUIRE(f.Push(range, range.table(), range.begin(), range.end(), gradient).ok());
+    REQUIRE(f.Push(range, range.table(), range.begin(), range.end(), gradient, "", 0).ok());
+    REQUIRE(f.Push(range, range.table(), range.begin(), range.end(), gradient, "", 1).ok());
     std::vector<float> now;
     REQUIRE(f.Pull(range, &now).ok());
     for (int64_t i = 0; i < n; ++i) {

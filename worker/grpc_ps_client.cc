@@ -96,6 +96,17 @@ class GrpcPsClient : public PsClient {
     return CallAll(&Server::push, "Push");
   }
 
+  absl::Status Leave(int64_t clock) override {
+    for (Server& server : servers_) {
+      PushRequest& request = server.push.request;
+      request.clear_slices();
+      request.clear_gradients();
+      request.set_clock(clock);
+      request.set_leave(true);
+    }
+    return CallAll(&Server::push, "Leave");
+  }
+
  private:
   struct Placement {
     size_t table;

@@ -23,6 +23,10 @@ class PsClient {
 
   // Sends gradients[i] for table i; returns once every shard applied its part.
   virtual absl::Status Push(int64_t clock, const std::vector<std::vector<float>>& gradients) = 0;
+
+  // Tells every shard this worker has pushed its last clock, so no one waits
+  // for it any more. Pulls still work afterwards; pushes do not.
+  virtual absl::Status Leave(int64_t clock) = 0;
 };
 
 struct PsClientOptions {

@@ -113,12 +113,22 @@ absl::Status Trainer::Train() {
   report.set_steps_per_epoch(steps_per_epoch);
   ProgressWindow window;
   int64_t clock = 0;
+  const absl::Time started = absl::Now();
+  absl::Duration pulling;  // waiting on the staleness gate included
+  auto timed_pull = [&]() -> absl::Status {
+    const absl::Time start = absl::Now();
+    absl::Status status = context_.ps->Pull(clock, &params);
+    pulling += absl::Now() - start;
+    return status;
+  };
 
   // Sends `report` and clears its one-shot fields; stops the loop when the
   // job is no longer running.
   auto send_report = [&]() -> absl::Status {
     report.set_clock(clock);
     report.set_step(clock);
+    report.set_pull_seconds(absl::ToDoubleSeconds(pulling));
+    report.set_train_seconds(absl::ToDoubleSeconds(absl::Now() - started));
     window.Fill(&report);
     context_.on_report(report);
     PETREL_ASSIGN_OR_RETURN(ReportProgressResponse response,
@@ -147,7 +157,7 @@ absl::Status Trainer::Train() {
       PETREL_RETURN_IF_ERROR(data::GatherBatch(
           train, absl::MakeConstSpan(order).subspan(step * batch, batch),
           absl::MakeSpan(batch_features), absl::MakeSpan(batch_labels)));
-      PETREL_RETURN_IF_ERROR(context_.ps->Pull(clock, &params));
+      PETREL_RETURN_IF_ERROR(timed_pull());
       PETREL_RETURN_IF_ERROR(mlp->SetParameters(Spans(params)));
       PETREL_ASSIGN_OR_RETURN(model::StepResult result,
                               mlp->ComputeGradients(batch_features.data(), batch_labels.data(),
@@ -166,8 +176,10 @@ absl::Status Trainer::Train() {
     }
   }
 
-  // Everyone reports the end of training; rank 0 then waits for the others,
-  // and evaluates the parameters they all produced.
+  // Everyone leaves the clock set (so no one waits for this worker) and
+  // reports the end of training; rank 0 then waits for the others, and
+  // evaluates the parameters they all produced.
+  PETREL_RETURN_IF_ERROR(context_.ps->Leave(clock));
   report.set_finished_training(true);
   PETREL_RETURN_IF_ERROR(send_report());
   if (rank != 0) return absl::OkStatus();
@@ -182,7 +194,7 @@ absl::Status Trainer::Train() {
     if (context_.stop_requested()) return absl::CancelledError("worker stopping");
     absl::SleepFor(absl::Milliseconds(100));
   }
-  PETREL_RETURN_IF_ERROR(context_.ps->Pull(clock, &params));
+  PETREL_RETURN_IF_ERROR(timed_pull());
   PETREL_ASSIGN_OR_RETURN(double accuracy, evaluate());
   spdlog::info("job {}: final test accuracy {:.4f}", job.job_id(), accuracy);
   report.set_has_test_accuracy(true);

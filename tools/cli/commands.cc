@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -40,13 +41,26 @@ absl::StatusOr<JobSpec> LoadJob(const std::string& path, int servers, int worker
   return spec;
 }
 
-absl::Status ExportModel(CoordinatorClient* coordinator, const std::string& job_id,
-                         const std::string& path) {
+// Reads the finished job's parameters off the servers (while they still
+// run): returns their SHA-256 and writes the model file when asked to.
+absl::StatusOr<std::string> FinishModel(CoordinatorClient* coordinator, const std::string& job_id,
+                                        const std::string& model_path) {
   auto map = coordinator->GetShardMap(job_id);
   if (!map.ok()) return map.status();
   auto tables = FetchParameters(*map);
   if (!tables.ok()) return tables.status();
-  return WriteSafetensors(path, *map, *tables);
+  if (!model_path.empty()) {
+    if (absl::Status written = WriteSafetensors(model_path, *map, *tables); !written.ok()) {
+      return written;
+    }
+    std::fprintf(stderr, "petrel local: wrote the model to %s\n", model_path.c_str());
+  }
+  return ParamsSha256(*map, *tables);
+}
+
+std::string Consistency(int staleness) {
+  if (staleness < 0) return "async";
+  return staleness == 0 ? "BSP" : absl::StrFormat("SSP(%d)", staleness);
 }
 
 void PrintJob(const JobStatus& job) {
@@ -59,6 +73,20 @@ void PrintJob(const JobStatus& job) {
                   w.worker_id().c_str(), w.rank(), w.epoch(), static_cast<long>(w.step()),
                   static_cast<long>(w.clock()), w.train_loss(), w.samples_per_second(),
                   w.finished_training() ? "  (finished)" : "");
+    }
+  }
+  if (job.state() == RUNNING) {
+    std::printf("  consistency %s: min clock %ld, largest staleness observed %ld, %ld pulls waited\n",
+                Consistency(job.spec().training().staleness()).c_str(),
+                static_cast<long>(job.min_clock()), static_cast<long>(job.max_observed_staleness()),
+                static_cast<long>(job.pulls_waited()));
+  }
+  if (job.late_workers_size() > 0) {
+    std::printf("  STALLED: a pull has waited %.1f s (stall timeout %.0f s) for:\n",
+                job.stalled_seconds(), job.spec().training().stall_timeout_seconds());
+    for (const LateWorker& w : job.late_workers()) {
+      std::printf("    %-10s on %s, clock %ld, last heartbeat %.1f s ago\n", w.worker_id().c_str(),
+                  w.host().c_str(), static_cast<long>(w.clock()), w.seconds_since_heartbeat());
     }
   }
   if (!job.error().empty()) std::printf("  error: %s\n", job.error().c_str());
@@ -99,13 +127,11 @@ int RunLocal(const LocalOptions& options) {
   };
   auto job = WatchJob(coordinator.get(), submitted->job_id(), watch);
   const double wall_seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  if (job.ok() && job->state() == SUCCEEDED && !spec->output().model_path().empty()) {
-    // Read the parameters while the servers still run.
-    absl::Status exported = ExportModel(coordinator.get(), job->job_id(),
-                                        spec->output().model_path());
-    if (!exported.ok()) return Fail(exported);
-    std::fprintf(stderr, "petrel local: wrote the model to %s\n",
-                 spec->output().model_path().c_str());
+  std::optional<std::string> params_sha256;
+  if (job.ok() && job->state() == SUCCEEDED) {
+    auto sha = FinishModel(coordinator.get(), job->job_id(), spec->output().model_path());
+    if (!sha.ok()) return Fail(sha.status());
+    params_sha256 = *sha;
   }
   (*cluster)->Stop();
   if (!job.ok()) return Fail(job.status());
@@ -113,7 +139,8 @@ int RunLocal(const LocalOptions& options) {
   std::printf("\njob %s (%s): %s\n", job->job_id().c_str(), job->name().c_str(),
               JobState_Name(job->state()).c_str());
   if (!job->error().empty()) std::printf("  error:            %s\n", job->error().c_str());
-  const nlohmann::json summary = SummaryJson(*job, wall_seconds);
+  nlohmann::json summary = SummaryJson(*job, wall_seconds);
+  if (params_sha256) summary["params_sha256"] = *params_sha256;
   if (job->has_test_accuracy()) std::printf("  test accuracy:    %.4f\n", job->test_accuracy());
   std::printf("  train loss:       %.4f\n", job->train_loss());
   std::printf("  samples/s:        %.0f\n", summary["samples_per_second"].get<double>());
@@ -122,6 +149,11 @@ int RunLocal(const LocalOptions& options) {
               summary["training_seconds"].get<double>(), wall_seconds);
   std::printf("  cluster:          %d servers, %d workers\n", spec->cluster().servers(),
               spec->cluster().workers());
+  std::printf("  consistency:      %s; largest staleness observed %ld; %.0f%% of worker time in pulls\n",
+              Consistency(spec->training().staleness()).c_str(),
+              static_cast<long>(job->max_observed_staleness()),
+              100 * summary["pull_wait_fraction"].get<double>());
+  if (params_sha256) std::printf("  params sha256:    %s\n", params_sha256->c_str());
   std::printf("  daemons (status URLs were live while the cluster ran):\n");
   for (const ChildProcess& child : (*cluster)->children()) {
     std::printf("    %-12s http://127.0.0.1:%d/status   log %s\n", child.name.c_str(),

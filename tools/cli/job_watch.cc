@@ -101,7 +101,20 @@ nlohmann::json SummaryJson(const JobStatus& job, double wall_seconds) {
       {"servers", job.spec().cluster().servers()},
       {"workers", job.spec().cluster().workers()},
       {"accuracy_history", history}};
-  if (auto seconds = SecondsToAccuracy(job, 0.87)) summary["seconds_to_0.87"] = *seconds;
+  for (double target : {0.85, 0.87}) {
+    if (auto seconds = SecondsToAccuracy(job, target)) {
+      summary[absl::StrFormat("seconds_to_%.2f", target)] = *seconds;
+    }
+  }
+  double pull_seconds = 0, train_seconds = 0;
+  for (const WorkerProgress& worker : job.workers()) {
+    pull_seconds += worker.pull_seconds();
+    train_seconds += worker.train_seconds();
+  }
+  summary["staleness"] = job.spec().training().staleness();  // -1: async
+  summary["max_observed_staleness"] = job.max_observed_staleness();
+  summary["pulls_waited"] = job.pulls_waited();
+  summary["pull_wait_fraction"] = train_seconds > 0 ? pull_seconds / train_seconds : 0.0;
   if (!job.error().empty()) summary["error"] = job.error();
   return summary;
 }

@@ -1,9 +1,13 @@
 #include "tools/cli/model_export.h"
 
+#include <openssl/evp.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "worker/ps_client.h"
@@ -18,6 +22,27 @@ absl::StatusOr<std::vector<std::vector<float>>> FetchParameters(const ShardMap& 
   std::vector<std::vector<float>> tables;
   PETREL_RETURN_IF_ERROR(client->Pull(/*clock=*/0, &tables));
   return tables;
+}
+
+std::string ParamsSha256(const ShardMap& shard_map,
+                         const std::vector<std::vector<float>>& tables) {
+  std::vector<int> order(shard_map.tables_size());
+  for (int i = 0; i < shard_map.tables_size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    return shard_map.tables(a).name() < shard_map.tables(b).name();
+  });
+  EVP_MD_CTX* context = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(context, EVP_sha256(), nullptr);
+  for (int i : order) {
+    EVP_DigestUpdate(context, tables[i].data(), tables[i].size() * sizeof(float));
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(context, digest, &length);
+  EVP_MD_CTX_free(context);
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) absl::StrAppendFormat(&hex, "%02x", digest[i]);
+  return hex;
 }
 
 absl::Status WriteSafetensors(const std::string& path, const ShardMap& shard_map,

@@ -16,6 +16,11 @@ namespace petrel::cli {
 // tables[i] belongs to shard_map.tables(i).
 absl::StatusOr<std::vector<std::vector<float>>> FetchParameters(const ShardMap& shard_map);
 
+// SHA-256 (hex) of the parameters in a canonical order: tables by name, then
+// elements by index, each as little-endian float32. Equal for bit-identical
+// models whatever their placement.
+std::string ParamsSha256(const ShardMap& shard_map, const std::vector<std::vector<float>>& tables);
+
 // Writes `tables` (in shard_map order) to `path` atomically.
 absl::Status WriteSafetensors(const std::string& path, const ShardMap& shard_map,
                               const std::vector<std::vector<float>>& tables);

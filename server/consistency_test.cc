@@ -1,0 +1,247 @@
+// The staleness gate inside JobShards with several workers: the bound holds
+// under random schedules, BSP is independent of arrival order, departures
+// release waiters, stalls are reported, and bad clocks are refused.
+#define CATCH_CONFIG_MAIN
+#include <optional>
+#include <random>
+
+#include "catch2/catch.hpp"
+#include "common/float_bytes.h"
+#include "server/job_shards.h"
+
+namespace petrel::server {
+namespace {
+
+constexpr int kWorkers = 3;
+constexpr int64_t kSize = 8;
+
+std::string Worker(int rank) { return "worker-" + std::to_string(rank); }
+
+JobAssignment Assignment(int staleness, double stall_seconds = 30) {
+  JobAssignment assignment;
+  assignment.set_job_id("job-1");
+  assignment.set_state(RUNNING);
+  JobSpec* spec = assignment.mutable_spec();
+  spec->mutable_optimizer()->set_type("momentum");
+  spec->mutable_optimizer()->set_learning_rate(0.1f);
+  spec->mutable_optimizer()->set_momentum(0.9f);
+  spec->mutable_training()->set_seed(7);
+  spec->mutable_training()->set_staleness(staleness);
+  spec->mutable_training()->set_stall_timeout_seconds(stall_seconds);
+  for (int r = 0; r < kWorkers; ++r) assignment.add_worker_ids(Worker(r));
+  ShardMap* map = assignment.mutable_shard_map();
+  DenseTable* table = map->add_tables();
+  table->set_name("w");
+  table->add_shape(kSize);
+  table->set_initializer("glorot_uniform");
+  ShardRange* range = map->add_ranges();
+  range->set_table("w");
+  range->set_begin(0);
+  range->set_end(kSize);
+  range->set_server_id("server-0");
+  return assignment;
+}
+
+std::unique_ptr<JobShards> Create(const JobAssignment& assignment) {
+  auto shards = JobShards::Create(assignment, "server-0");
+  REQUIRE(shards.ok());
+  return std::move(*shards);
+}
+
+// One worker's pull: the request and response outlive the call, as gRPC's do.
+struct PendingPull {
+  PullRequest request;
+  PullResponse response;
+  std::optional<absl::Status> answer;
+  int64_t min_clock_when_answered = -1;
+};
+
+void StartPull(JobShards& shards, int rank, int64_t clock, PendingPull* pull,
+               const int64_t* min_clock) {
+  pull->request.set_job_id("job-1");
+  pull->request.set_worker_id(Worker(rank));
+  pull->request.set_clock(clock);
+  Slice* slice = pull->request.add_slices();
+  slice->set_table("w");
+  slice->set_begin(0);
+  slice->set_end(kSize);
+  shards.Pull(pull->request, &pull->response, [pull, min_clock](absl::Status status) {
+    pull->answer = status;
+    pull->min_clock_when_answered = *min_clock;
+  });
+}
+
+PushRequest Push(int rank, int64_t clock, float value) {
+  PushRequest request;
+  request.set_job_id("job-1");
+  request.set_worker_id(Worker(rank));
+  request.set_clock(clock);
+  Slice* slice = request.add_slices();
+  slice->set_table("w");
+  slice->set_begin(0);
+  slice->set_end(kSize);
+  std::vector<float> gradient(kSize);
+  for (int64_t i = 0; i < kSize; ++i) gradient[i] = value * (i + 1);
+  FloatsToBytes(gradient, request.add_gradients());
+  return request;
+}
+
+std::vector<float> Values(JobShards& shards) {
+  PendingPull pull;
+  pull.request.set_observer(true);
+  int64_t unused = 0;
+  StartPull(shards, 0, 0, &pull, &unused);
+  REQUIRE(pull.answer.has_value());
+  REQUIRE(pull.answer->ok());
+  absl::Span<const float> floats = BytesAsFloats(pull.response.values(0));
+  return {floats.begin(), floats.end()};
+}
+
+TEST_CASE("no pull ever sees more staleness than the bound, under random pauses") {
+  for (int staleness : {0, 1, 2, 4, StalenessGate::kAsync}) {
+    INFO("staleness " << staleness);
+    auto shards = Create(Assignment(staleness));
+    std::mt19937 random(staleness + 100);
+    const int64_t steps = 30;
+    std::vector<int64_t> clock(kWorkers, 0);          // each worker's next clock
+    std::vector<std::unique_ptr<PendingPull>> pull(kWorkers);
+    std::vector<int> paused_for(kWorkers, 0);
+    int64_t min_pushed = 0;  // what the server's gate should hold as its min clock
+    int64_t max_seen = 0;
+    int answered = 0;
+    while (answered < kWorkers * steps) {
+      const int rank = random() % kWorkers;
+      if (paused_for[rank] > 0) {
+        --paused_for[rank];
+        continue;
+      }
+      if (random() % 10 == 0) paused_for[rank] = random() % 40;  // a straggler
+      if (clock[rank] == steps) continue;
+      if (pull[rank] == nullptr) {
+        pull[rank] = std::make_unique<PendingPull>();
+        StartPull(*shards, rank, clock[rank], pull[rank].get(), &min_pushed);
+        continue;
+      }
+      if (!pull[rank]->answer.has_value()) continue;  // blocked on the gate
+      REQUIRE(pull[rank]->answer->ok());
+      const int64_t seen = clock[rank] - pull[rank]->min_clock_when_answered;
+      if (staleness != StalenessGate::kAsync) REQUIRE(seen <= staleness);
+      max_seen = std::max(max_seen, seen);
+      ++answered;
+      // Pulls this push releases see the clocks after it.
+      const int64_t pushed = clock[rank]++;
+      min_pushed = *std::min_element(clock.begin(), clock.end());
+      REQUIRE(shards->Push(Push(rank, pushed, 0.01f)).ok());
+      pull[rank].reset();
+    }
+    const GateReport report = shards->Report(absl::Now());
+    if (staleness == StalenessGate::kAsync) {
+      CHECK(report.pulls_waited() == 0);  // async never waits
+    } else {
+      CHECK(report.max_observed_staleness() <= staleness);
+      CHECK(report.pulls_waited() > 0);    // the pauses did hold pulls back
+    }
+    CHECK(report.max_observed_staleness() >= 0);
+    CHECK(report.min_clock() == steps);
+  }
+}
+
+TEST_CASE("BSP sums a clock's pushes in rank order, whatever order they arrive in") {
+  auto in_order = Create(Assignment(0));
+  auto shuffled = Create(Assignment(0));
+  for (int64_t c = 0; c < 5; ++c) {
+    for (int rank : {0, 1, 2}) REQUIRE(in_order->Push(Push(rank, c, 0.1f * (rank + 1) + c)).ok());
+    for (int rank : {2, 0, 1}) REQUIRE(shuffled->Push(Push(rank, c, 0.1f * (rank + 1) + c)).ok());
+  }
+  const std::vector<float> a = Values(*in_order), b = Values(*shuffled);
+  REQUIRE(a.size() == b.size());
+  CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+
+  // A clock is applied once, as the sum: held until the last worker pushes.
+  auto bsp = Create(Assignment(0));
+  const std::vector<float> initial = Values(*bsp);
+  REQUIRE(bsp->Push(Push(0, 0, 1.0f)).ok());
+  REQUIRE(bsp->Push(Push(1, 0, 1.0f)).ok());
+  CHECK(Values(*bsp) == initial);
+  REQUIRE(bsp->Push(Push(2, 0, 1.0f)).ok());
+  const std::vector<float> after = Values(*bsp);
+  for (int64_t i = 0; i < kSize; ++i) {
+    const float sum = (1.0f * (i + 1) + 1.0f * (i + 1)) + 1.0f * (i + 1);
+    CHECK(after[i] == Approx(initial[i] - 0.1f * sum).margin(1e-6));
+  }
+}
+
+TEST_CASE("a worker that leaves no longer holds the others back") {
+  auto shards = Create(Assignment(0));
+  int64_t min = 0;
+  REQUIRE(shards->Push(Push(0, 0, 1.0f)).ok());
+  REQUIRE(shards->Push(Push(1, 0, 1.0f)).ok());
+  PendingPull waiting;
+  StartPull(*shards, 0, 1, &waiting, &min);
+  CHECK_FALSE(waiting.answer.has_value());  // worker-2 has not pushed clock 0
+  PushRequest leave;
+  leave.set_job_id("job-1");
+  leave.set_worker_id(Worker(2));
+  leave.set_leave(true);
+  REQUIRE(shards->Push(leave).ok());
+  REQUIRE(waiting.answer.has_value());
+  CHECK(waiting.answer->ok());
+  CHECK(shards->Push(Push(2, 0, 1.0f)).code() == absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_CASE("a stalled pull is reported with the workers it waits for") {
+  auto shards = Create(Assignment(1, /*stall_seconds=*/0.05));
+  int64_t min = 0;
+  for (int rank : {0, 1}) {
+    REQUIRE(shards->Push(Push(rank, 0, 1.0f)).ok());
+    REQUIRE(shards->Push(Push(rank, 1, 1.0f)).ok());
+  }
+  PendingPull waiting;
+  StartPull(*shards, 0, 2, &waiting, &min);  // needs worker-2 at clock >= 1
+  CHECK_FALSE(waiting.answer.has_value());
+  CHECK(shards->Report(absl::Now()).stalls_size() == 0);
+  absl::SleepFor(absl::Milliseconds(80));
+  shards->CheckStalls(absl::Now());
+  const GateReport report = shards->Report(absl::Now());
+  REQUIRE(report.stalls_size() == 1);
+  CHECK(report.stalls(0).worker_id() == "worker-0");
+  CHECK(report.stalls(0).clock() == 2);
+  REQUIRE(report.stalls(0).late_size() == 1);
+  CHECK(report.stalls(0).late(0).worker_id() == "worker-2");
+  CHECK(report.stalls(0).late(0).clock() == 0);
+  REQUIRE(shards->Push(Push(2, 0, 1.0f)).ok());
+  CHECK(waiting.answer.has_value());
+  CHECK(shards->Report(absl::Now()).stalls_size() == 0);
+}
+
+TEST_CASE("bad clocks are refused and change nothing") {
+  auto shards = Create(Assignment(2));
+  int64_t min = 0;
+  const std::vector<float> initial = Values(*shards);
+  PendingPull ahead;
+  StartPull(*shards, 0, 1, &ahead, &min);  // worker-0 has pushed nothing yet
+  REQUIRE(ahead.answer.has_value());
+  CHECK(ahead.answer->code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(std::string(ahead.answer->message()).find("has pushed 0 clocks") != std::string::npos);
+  CHECK(shards->Push(Push(0, 1, 1.0f)).code() == absl::StatusCode::kFailedPrecondition);
+  PushRequest stranger = Push(0, 0, 1.0f);
+  stranger.set_worker_id("worker-9");
+  CHECK(shards->Push(stranger).code() == absl::StatusCode::kNotFound);
+  CHECK(Values(*shards) == initial);
+  CHECK(shards->Report(absl::Now()).clocks(0).clock() == 0);
+}
+
+TEST_CASE("closing fails the waiting pulls") {
+  auto shards = Create(Assignment(0));
+  int64_t min = 0;
+  REQUIRE(shards->Push(Push(0, 0, 1.0f)).ok());
+  PendingPull waiting;
+  StartPull(*shards, 0, 1, &waiting, &min);
+  CHECK_FALSE(waiting.answer.has_value());
+  shards->set_state(CANCELLED);
+  REQUIRE(waiting.answer.has_value());
+  CHECK(waiting.answer->code() == absl::StatusCode::kAborted);
+}
+
+}  // namespace
+}  // namespace petrel::server
