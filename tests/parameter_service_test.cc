@@ -52,10 +52,12 @@ class ParameterFixture {
 
   const ShardRange& Range(int i) const { return map_.ranges(i); }
 
-  grpc::Status Pull(const ShardRange& range, std::vector<float>* values = nullptr) {
+  grpc::Status Pull(const ShardRange& range, std::vector<float>* values = nullptr,
+                    int64_t clock = 0) {
     PullRequest request;
     request.set_job_id(job_id_);
     request.set_worker_id(worker_id_);
+    request.set_clock(clock);
     Slice* slice = request.add_slices();
     slice->set_table(range.table());
     slice->set_begin(range.begin());
@@ -164,6 +166,10 @@ TEST_CASE("pulls of bad slices are refused with canonical codes") {
   range = f.Range(0);
   range.set_end(range.end() + 1);  // past what server-0 holds
   CHECK(f.Pull(range).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  // A pull claiming a clock the worker has not pushed is refused.
+  grpc::Status ahead = f.Pull(f.Range(0), nullptr, /*clock=*/5);
+  CHECK(ahead.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(ahead.error_message().find("has pushed 0 clocks") != std::string::npos);
 }
 
 }  // namespace

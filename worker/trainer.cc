@@ -55,7 +55,9 @@ std::vector<absl::Span<const float>> Spans(const std::vector<std::vector<float>>
 
 absl::Status Trainer::Run() {
   absl::Status status = Train();
-  if (!status.ok() && !absl::IsCancelled(status)) {
+  // CANCELLED: this worker was told to stop; ABORTED: the servers closed the
+  // job (cancelled or failed elsewhere). Neither is this worker's failure.
+  if (!status.ok() && !absl::IsCancelled(status) && !absl::IsAborted(status)) {
     spdlog::error("job {} failed: {}", context_.assignment.job_id(), status.ToString());
     ReportProgressRequest report;
     report.set_job_id(context_.assignment.job_id());

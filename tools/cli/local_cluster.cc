@@ -93,9 +93,11 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
       cluster->WaitForPorts(&cluster->children_.back(), coordinator_ports, deadline));
   const std::string coordinator_flag = "--coordinator=" + cluster->coordinator_address();
 
+  // One at a time: a daemon writes its port file only once it has
+  // registered, so the coordinator's ids (server-0, worker-1, ...) follow
+  // launch order and match the log file names.
   auto launch_all = [&](const std::string& role, const std::string& binary, int count,
                         std::vector<std::string> extra) -> absl::Status {
-    std::vector<std::pair<size_t, std::string>> pending;
     for (int i = 0; i < count; ++i) {
       const std::string name = absl::StrCat(role, "-", i);
       const std::string port_file = absl::StrCat(cluster->log_dir_, "/", name, ".ports");
@@ -104,10 +106,7 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
       args.insert(args.end(), extra.begin(), extra.end());
       PETREL_ASSIGN_OR_RETURN(ChildProcess child, cluster->Launch(name, binary, args));
       cluster->children_.push_back(child);
-      pending.push_back({cluster->children_.size() - 1, port_file});
-    }
-    for (auto& [index, port_file] : pending) {
-      PETREL_RETURN_IF_ERROR(cluster->WaitForPorts(&cluster->children_[index], port_file, deadline));
+      PETREL_RETURN_IF_ERROR(cluster->WaitForPorts(&cluster->children_.back(), port_file, deadline));
     }
     return absl::OkStatus();
   };
