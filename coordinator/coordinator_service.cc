@@ -134,6 +134,7 @@ void CoordinatorService::TickLocked(absl::Time now) {
   for (const Node* node : workers) alive.insert(node->id);
   jobs_.FailJobsOfDeadNodes(alive, membership_, now);
   jobs_.Schedule(servers, workers, now);
+  for (const std::string& stall : jobs_.NewBarrierStalls(now)) spdlog::warn("{}", stall);
 }
 
 void CoordinatorService::DescribeLateWorkers(JobStatus* job, absl::Time now) {

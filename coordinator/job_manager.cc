@@ -209,6 +209,30 @@ absl::StatusOr<ReportProgressResponse> JobManager::ReportProgress(
   return response;
 }
 
+absl::Duration JobManager::StallTimeout(const Job& job) {
+  const double seconds = job.status.spec().training().stall_timeout_seconds();
+  return absl::Seconds(seconds > 0 ? seconds : 30);
+}
+
+std::vector<std::string> JobManager::NewBarrierStalls(absl::Time now) {
+  std::vector<std::string> stalls;
+  for (auto& [id, job] : jobs_) {
+    if (job.status.state() != RUNNING) continue;
+    const JobStatus status = Snapshot(job, now);
+    if (status.workers_finished() == 0) continue;
+    for (const LateWorker& late : status.late_workers()) {
+      const std::string key = absl::StrCat("barrier:", late.worker_id(), "@", late.clock());
+      if (!job.stalls_seen.insert(key).second) continue;
+      stalls.push_back(absl::StrCat("job ", id, " stalled at the end of training: ",
+                                    status.workers_finished(), " of ",
+                                    job.worker_ids.size(), " workers finished, waiting for ",
+                                    late.worker_id(), " (last reported clock ", late.clock(),
+                                    ")"));
+    }
+  }
+  return stalls;
+}
+
 std::vector<StalledPull> JobManager::RecordGateReport(const std::string& server_id,
                                                       const GateReport& report) {
   auto job = FindJob(report.job_id());
@@ -288,6 +312,24 @@ JobStatus JobManager::Snapshot(const Job& job, absl::Time now) const {
     }
   }
   status.set_min_clock(min_clock);
+  // The end-of-training barrier: rank 0 waits until every worker reports it
+  // finished. A worker silent past the stall timeout while others wait there
+  // is late too.
+  const absl::Duration stall_timeout = StallTimeout(job);
+  if (finished > 0 && job.status.state() == RUNNING) {
+    for (const WorkerProgress& worker : status.workers()) {
+      if (worker.finished_training()) continue;
+      const auto it = job.workers.find(worker.worker_id());
+      // A worker that never reported has been silent since the job started.
+      const absl::Time last_heard =
+          it != job.workers.end() ? it->second.last_report_time
+                                  : absl::UnixEpoch() + absl::Seconds(job.status.started_unix());
+      const absl::Duration silent = now - last_heard;
+      if (silent < stall_timeout) continue;
+      status.set_stalled_seconds(std::max(status.stalled_seconds(), absl::ToDoubleSeconds(silent)));
+      late.emplace(worker.worker_id(), worker.clock());
+    }
+  }
   for (const auto& [worker, clock] : late) {
     LateWorker* out = status.add_late_workers();
     out->set_worker_id(worker);

@@ -52,6 +52,10 @@ class JobManager {
   std::vector<StalledPull> RecordGateReport(const std::string& server_id,
                                             const GateReport& report);
 
+  // Workers silent past the stall timeout while others wait at the end of
+  // training, each described once (to be logged).
+  std::vector<std::string> NewBarrierStalls(absl::Time now);
+
  private:
   struct WorkerState {
     ReportProgressRequest last_report;
@@ -68,6 +72,7 @@ class JobManager {
   };
 
   static bool IsTerminal(JobState state);
+  static absl::Duration StallTimeout(const Job& job);
   void Finish(Job& job, JobState state, const std::string& error, absl::Time now);
   JobStatus Snapshot(const Job& job, absl::Time now) const;
   absl::StatusOr<const Job*> FindJob(const std::string& job_id) const;

@@ -1,6 +1,8 @@
 // Whole jobs under BSP are bit-for-bit reproducible for a given seed and
 // cluster shape, and a different seed gives a different model.
 #define CATCH_CONFIG_MAIN
+#include <optional>
+
 #include "catch2/catch.hpp"
 #include "tests/in_process_cluster.h"
 #include "tools/cli/model_export.h"
@@ -42,6 +44,42 @@ TEST_CASE("two BSP runs with one seed give the same parameters; another seed doe
   CHECK(first.sha256 != other_seed.sha256);
   CHECK(first.max_observed_staleness == 0);
   CHECK(first.test_accuracy > 0.75f);
+}
+
+TEST_CASE("a worker silent at the end-of-training barrier is named as late") {
+  // One real worker (rank 0) and one registered by the test that never
+  // trains: under async the real one finishes, then waits for the other.
+  auto cluster = InProcessCluster::Start(
+      {.servers = 1, .workers = 1, .heartbeat_timeout = absl::Minutes(10)});
+  REQUIRE(cluster.ok());
+  RegisterRequest silent;
+  silent.set_host("silent-host");
+  silent.set_grpc_address("127.0.0.1:1");
+  auto registered = (*cluster)->client().RegisterWorker(silent);
+  REQUIRE(registered.ok());
+  JobSpec spec = FashionMnistJob({}, /*epochs=*/1, 1, 2);
+  spec.mutable_training()->set_staleness(-1);
+  spec.mutable_training()->set_stall_timeout_seconds(1);
+  SubmitJobRequest request;
+  *request.mutable_spec() = spec;
+  auto submitted = (*cluster)->client().SubmitJob(request);
+  REQUIRE(submitted.ok());
+  // The silent worker never reports, so it is late once rank 0 has finished
+  // and the stall timeout has passed.
+  std::optional<JobStatus> stalled;
+  for (int i = 0; i < 600 && !stalled; ++i) {
+    auto job = (*cluster)->client().GetJob(submitted->job_id());
+    REQUIRE(job.ok());
+    REQUIRE(job->state() == RUNNING);
+    if (job->late_workers_size() > 0) stalled = *job;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  REQUIRE(stalled.has_value());
+  CHECK(stalled->workers_finished() == 1);
+  REQUIRE(stalled->late_workers_size() == 1);
+  CHECK(stalled->late_workers(0).worker_id() == registered->node_id());
+  CHECK(stalled->late_workers(0).host() == "silent-host");
+  CHECK(stalled->stalled_seconds() >= 1.0);
 }
 
 }  // namespace
