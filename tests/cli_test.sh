@@ -4,18 +4,10 @@
 # case also checks that no daemon outlives the CLI.
 set -uo pipefail
 
-RUNFILES="${TEST_SRCDIR:-$PWD/..}/petrel"
-PETREL="$RUNFILES/tools/cli/petrel"
-TMP="${TEST_TMPDIR:-$(mktemp -d)}"
-failures=0
-
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
+source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/process_test_lib.sh"
 
 # Daemons still running from the run whose log directory is $1.
 leftovers() { pgrep -f -- "$1/" || true; }
-
-log_dir_of() { sed -n 's/.*logs in \(\/tmp\/petrel-local-[A-Za-z0-9]*\).*/\1/p' "$1" | head -1; }
 
 # Waits until the `petrel local` writing to $1 trains; prints its log directory.
 wait_for_training() {
@@ -119,7 +111,7 @@ kill "$holder" 2>/dev/null
 "$PETREL" local "$RUNFILES/tests/testdata/mlp_long.yaml" --bin-dir "$RUNFILES" >"$out" 2>&1 &
 cli=$!
 dir=$(wait_for_training "$out")
-victim=$(pgrep -f -- "$dir/worker-1.ports" | head -1)
+victim=$(worker_pid "$dir" 1)
 if [ -z "$victim" ]; then
   fail "could not find worker-1 of $dir: $(cat "$out")"
   kill "$cli" 2>/dev/null
@@ -190,5 +182,4 @@ for pid in "${daemons[@]}" "$coordinator"; do
 done
 [ $clean -eq 0 ] && pass "daemons exit cleanly on SIGTERM" || fail "a daemon exited non-zero on SIGTERM"
 
-echo "$failures failure(s)"
-[ $failures -eq 0 ]
+finish

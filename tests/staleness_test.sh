@@ -5,15 +5,7 @@
 # detector within stall_timeout + a few seconds.
 set -uo pipefail
 
-RUNFILES="${TEST_SRCDIR:-$PWD/..}/petrel"
-PETREL="$RUNFILES/tools/cli/petrel"
-TMP="${TEST_TMPDIR:-$(mktemp -d)}"
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-
-log_dir_of() { sed -n 's/.*logs in \(\/tmp\/petrel-local-[A-Za-z0-9]*\).*/\1/p' "$1" | head -1; }
-worker_pid() { pgrep -f -- "$1/worker-$2.ports" | head -1; }
+source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/process_test_lib.sh"
 
 job_file() {  # staleness stall_timeout epochs -> path
   local path="$TMP/job-$1-$3.yaml"
@@ -113,5 +105,4 @@ grep -q "RUNNING" "$TMP/status.out" && ! grep -q "STALLED" "$TMP/status.out" \
 kill -INT "$cli"
 wait "$cli"
 
-echo "$failures failure(s)"
-[ $failures -eq 0 ]
+finish
