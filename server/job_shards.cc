@@ -28,14 +28,13 @@ absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment
                                                              const std::string& server_id) {
   const JobSpec& spec = assignment.spec();
   PETREL_ASSIGN_OR_RETURN(auto optimizer, CreateOptimizer(spec.optimizer()));
-  StalenessGate gate({assignment.worker_ids().begin(), assignment.worker_ids().end()},
-                     spec.training().staleness());
   const double stall_seconds = spec.training().stall_timeout_seconds() > 0
                                    ? spec.training().stall_timeout_seconds()
                                    : 30;
-  auto shards = std::unique_ptr<JobShards>(
-      new JobShards(assignment.job_id(), server_id, std::move(optimizer), std::move(gate),
-                    absl::Seconds(stall_seconds)));
+  auto shards = std::unique_ptr<JobShards>(new JobShards(
+      assignment.job_id(), server_id, std::move(optimizer),
+      {assignment.worker_ids().begin(), assignment.worker_ids().end()},
+      spec.training().staleness(), absl::Seconds(stall_seconds)));
   const ShardMap& map = assignment.shard_map();
   const uint64_t seed = spec.training().seed();
   absl::MutexLock lock(&shards->mu_);
@@ -78,7 +77,7 @@ absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment
 JobShards::~JobShards() { Close(absl::CancelledError("the job's shards were dropped")); }
 
 JobState JobShards::state() const {
-  absl::MutexLock lock(&mu_);
+  absl::ReaderMutexLock lock(&mu_);
   return state_;
 }
 
@@ -145,30 +144,47 @@ absl::Status JobShards::Serve(const PullRequest& request, PullResponse* response
   return absl::OkStatus();
 }
 
+bool JobShards::TryAnswer(const PullRequest& request, PullResponse* response,
+                          absl::Status* status) {
+  if (!closed_.ok()) {
+    *status = closed_;
+    return true;
+  }
+  if (request.observer()) {
+    *status = Serve(request, response);
+    return true;
+  }
+  // Bad slices and clocks are refused before the pull may wait.
+  for (const Slice& slice : request.slices()) {
+    if (auto range = FindRange(slice); !range.ok()) {
+      *status = range.status();
+      return true;
+    }
+  }
+  absl::StatusOr<int> rank = gate_.RankOf(request.worker_id());
+  *status = rank.ok() ? gate_.CheckPull(*rank, request.clock()) : rank.status();
+  if (!status->ok()) return true;
+  if (!gate_.Ready(request.clock())) return false;
+  gate_.RecordServed(request.clock(), /*waited=*/false);
+  *status = Serve(request, response);
+  return true;
+}
+
 void JobShards::Pull(const PullRequest& request, PullResponse* response, Done done) {
   absl::Status status;
+  bool answered;
   {
+    // Most pulls are answered at once: under a shared lock, in parallel.
+    absl::ReaderMutexLock lock(&mu_);
+    answered = TryAnswer(request, response, &status);
+  }
+  if (!answered) {
     absl::MutexLock lock(&mu_);
-    if (!closed_.ok()) {
-      status = closed_;
-    } else if (request.observer()) {
-      status = Serve(request, response);
-    } else {
-      // Bad slices are refused before the pull may wait.
-      for (const Slice& slice : request.slices()) {
-        if (auto range = FindRange(slice); !range.ok()) status = range.status();
-      }
-      absl::StatusOr<int> rank = gate_.RankOf(request.worker_id());
-      if (status.ok() && !rank.ok()) status = rank.status();
-      if (status.ok()) status = gate_.CheckPull(*rank, request.clock());
-      if (status.ok()) {
-        if (!gate_.Ready(request.clock())) {
-          waiting_.push_back({&request, response, std::move(done), absl::Now()});
-          return;
-        }
-        gate_.RecordServed(request.clock(), /*waited=*/false);
-        status = Serve(request, response);
-      }
+    // A push may have opened the gate in between.
+    answered = TryAnswer(request, response, &status);
+    if (!answered) {
+      waiting_.push_back({&request, response, std::move(done), absl::Now()});
+      return;
     }
   }
   done(status);

@@ -89,18 +89,22 @@ class JobShards {
   using Released = std::vector<std::function<void()>>;
 
   JobShards(std::string job_id, std::string server_id, std::unique_ptr<Optimizer> optimizer,
-            StalenessGate gate, absl::Duration stall_timeout)
+            std::vector<std::string> worker_ids, int staleness, absl::Duration stall_timeout)
       : job_id_(std::move(job_id)),
         server_id_(std::move(server_id)),
         optimizer_(std::move(optimizer)),
         stall_timeout_(stall_timeout),
-        gate_(std::move(gate)) {}
+        gate_(std::move(worker_ids), staleness) {}
 
   // The held range that contains `slice`, or the error that says why none does.
-  absl::StatusOr<Range*> FindRange(const Slice& slice) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Only reads the tables: a shared lock suffices.
+  absl::StatusOr<Range*> FindRange(const Slice& slice) ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status CheckGradients(const PushRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status Serve(const PullRequest& request, PullResponse* response)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Answers `request` now if nothing makes it wait: true, with `status` set.
+  bool TryAnswer(const PullRequest& request, PullResponse* response, absl::Status* status)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void ApplyNow(const PushRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // BSP: applies, oldest first, every held clock that all workers have pushed.
   void ApplyCompleteClocks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -57,7 +57,9 @@ bool StalenessGate::Ready(int64_t clock) const {
 void StalenessGate::RecordServed(int64_t clock, bool waited) {
   const int64_t min = MinClock();
   if (min != std::numeric_limits<int64_t>::max()) {
-    max_observed_ = std::max(max_observed_, clock - min);
+    int64_t seen = max_observed_.load();
+    while (clock - min > seen && !max_observed_.compare_exchange_weak(seen, clock - min)) {
+    }
   }
   if (waited) ++pulls_waited_;
 }

@@ -4,10 +4,13 @@
 // worker still in the clock set has c_q >= c - s (s = 0: BSP, s = k: SSP(k);
 // async never waits). A worker that finished leaves the set. This class only
 // keeps the clocks and decides; JobShards holds the data and the waiting
-// calls. Not thread-safe: JobShards serialises access.
+// calls. Not thread-safe: JobShards serialises access, except that
+// RecordServed and the const calls may run under a shared lock (answering
+// pulls in parallel), so the statistics it updates are atomic.
 #ifndef PETREL_SERVER_STALENESS_GATE_H_
 #define PETREL_SERVER_STALENESS_GATE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -50,8 +53,8 @@ class StalenessGate {
   // `clock` waits for.
   std::vector<WorkerClock> LateFor(int64_t clock) const;
 
-  int64_t max_observed_staleness() const { return max_observed_; }
-  int64_t pulls_waited() const { return pulls_waited_; }
+  int64_t max_observed_staleness() const { return max_observed_.load(); }
+  int64_t pulls_waited() const { return pulls_waited_.load(); }
   std::vector<WorkerClock> Clocks() const;
 
  private:
@@ -59,8 +62,8 @@ class StalenessGate {
   const int staleness_;
   std::vector<int64_t> clocks_;
   std::vector<bool> left_;
-  int64_t max_observed_ = 0;
-  int64_t pulls_waited_ = 0;
+  std::atomic<int64_t> max_observed_{0};
+  std::atomic<int64_t> pulls_waited_{0};
 };
 
 }  // namespace petrel::server
