@@ -31,6 +31,7 @@ using job_file_internal::FieldLocator;
 using job_file_internal::FillDefaults;
 using job_file_internal::KnownFields;
 using job_file_internal::KnownSections;
+using job_file_internal::KnownTableOptimizerFields;
 using job_file_internal::Quote;
 
 // YAML -> JobSpec: walks the file, records the line of every field and
@@ -76,7 +77,7 @@ class JobYamlParser {
     const FieldLocator where = [this](const std::string& path) {
       return Where(path);
     };
-    PETREL_RETURN_IF_ERROR(CheckRequiredFields(set_, where));
+    PETREL_RETURN_IF_ERROR(CheckRequiredFields(set_, spec, where));
     FillDefaults(set_, source_, &spec);
     PETREL_RETURN_IF_ERROR(CheckJobSpec(spec, where));
     return spec;
@@ -339,21 +340,94 @@ class JobYamlParser {
     return absl::OkStatus();
   }
 
+  // A field of the top-level optimizer block or of an optimizer.tables entry
+  // (which has no "tables").
   absl::Status OptimizerField(const std::string& key, const YAML::Node& v,
                               const std::string& p, OptimizerSpec* o) {
     if (key == "type") {
       return SetIfOk(String(v, p), [o](std::string s) { o->set_type(s); });
     }
-    if (key == "learning_rate") {
-      return SetIfOk(Number(v, p, "a positive number, e.g. 0.05"),
-                     [o](double x) { o->set_learning_rate(x); });
+    if (key == "tables") return TableOptimizers(v, p, o);
+    using Setter = void (OptimizerSpec::*)(float);
+    struct NumberField {
+      const char* key;
+      Setter set;
+      const char* expected;
+    };
+    static const NumberField kNumbers[] = {
+        {"learning_rate", &OptimizerSpec::set_learning_rate,
+         "a positive number, e.g. 0.05"},
+        {"momentum", &OptimizerSpec::set_momentum,
+         "a number in [0, 1), e.g. 0.9"},
+        {"weight_decay", &OptimizerSpec::set_weight_decay,
+         "a non-negative number, e.g. 0.0001"},
+        {"beta1", &OptimizerSpec::set_beta1, "a number in [0, 1), e.g. 0.9"},
+        {"beta2", &OptimizerSpec::set_beta2, "a number in [0, 1), e.g. 0.999"},
+        {"epsilon", &OptimizerSpec::set_epsilon,
+         "a positive number, e.g. 1e-8"},
+        {"initial_accumulator_value",
+         &OptimizerSpec::set_initial_accumulator_value,
+         "a non-negative number, e.g. 0.1"},
+        {"l1", &OptimizerSpec::set_l1, "a non-negative number, e.g. 0.001"},
+        {"l2", &OptimizerSpec::set_l2, "a non-negative number, e.g. 0.001"},
+        {"beta", &OptimizerSpec::set_beta, "a non-negative number, e.g. 1"},
+    };
+    for (const NumberField& field : kNumbers) {
+      if (key != field.key) continue;
+      return SetIfOk(Number(v, p, field.expected),
+                     [o, &field](double x) { (o->*field.set)(x); });
     }
-    if (key == "momentum") {
-      return SetIfOk(Number(v, p, "a number in [0, 1), e.g. 0.9"),
-                     [o](double x) { o->set_momentum(x); });
+    return ErrorAt(v, absl::StrCat("no parser for field ", p));  // unreachable
+  }
+
+  // optimizer.tables: table name -> an optimizer block, each parsed like the
+  // top-level one at path "optimizer.tables.<name>".
+  absl::Status TableOptimizers(const YAML::Node& node, const std::string& path,
+                               OptimizerSpec* o) {
+    if (!node.IsMap()) {
+      return ErrorAt(node, absl::StrCat(path,
+                                        " must be a mapping of table name to "
+                                        "optimizer fields, e.g. \"layer0/bias: "
+                                        "{type: sgd, learning_rate: 0.1}\", "
+                                        "got ",
+                                        Describe(node)));
     }
-    return SetIfOk(Number(v, p, "a non-negative number, e.g. 0.0001"),
-                   [o](double x) { o->set_weight_decay(x); });
+    std::map<std::string, int> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      const YAML::Node key_node = it->first;
+      const YAML::Node value = it->second;
+      if (!key_node.IsScalar()) {
+        return ErrorAt(key_node, absl::StrCat("keys of ", path,
+                                              " must be table names, got ",
+                                              Describe(key_node)));
+      }
+      const std::string name = key_node.Scalar();
+      const std::string entry = absl::StrCat(path, ".", name);
+      const int line = LineOf(key_node);
+      auto [previous, inserted] = seen.emplace(name, line);
+      if (!inserted) {
+        return ErrorAt(line, absl::StrCat(Quote(entry),
+                                          " is given twice (first on line ",
+                                          previous->second,
+                                          "); keep one of them"));
+      }
+      lines_[entry] = line;
+      if (!value.IsMap()) {
+        return ErrorAt(line, absl::StrCat(entry,
+                                          " must be a mapping of optimizer "
+                                          "fields (type, learning_rate, ...), "
+                                          "got ",
+                                          value.IsNull() ? "nothing"
+                                                         : Describe(value)));
+      }
+      set_.insert(entry);
+      OptimizerSpec* table = &(*o->mutable_per_table())[name];
+      PETREL_RETURN_IF_ERROR(ForEachField(
+          value, entry, KnownTableOptimizerFields(),
+          [&](const std::string& key, const YAML::Node& v,
+              const std::string& p) { return OptimizerField(key, v, p, table); }));
+    }
+    return absl::OkStatus();
   }
 
   absl::Status TrainingField(const std::string& key, const YAML::Node& v,

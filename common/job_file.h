@@ -8,7 +8,9 @@
 //   model:      {type, hidden, input_dim, num_classes, initializer, init_scale}
 //   data:       {format, path, train_images, train_labels, test_images,
 //                test_labels}
-//   optimizer:  {type, learning_rate, momentum, weight_decay}
+//   optimizer:  {type, learning_rate, momentum, weight_decay, beta1, beta2,
+//                epsilon, initial_accumulator_value, l1, l2, beta,
+//                tables: {TABLE: {an optimizer block}}}
 //   training:   {epochs, batch_size, staleness, seed, eval_every_steps,
 //                stall_timeout_seconds}
 //   cluster:    {servers, workers, replication, device}
@@ -32,6 +34,7 @@
 //   optimizer.type                  "sgd"
 //   optimizer.momentum              0.9 when optimizer.type is "momentum",
 //                                   else 0
+//   optimizer.* of adam, adagrad and ftrl: see common/job_validation.h
 //   training.epochs                 1
 //   training.staleness              0 (BSP); "async" in YAML is stored as -1
 //   training.seed                   1

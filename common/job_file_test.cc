@@ -390,5 +390,249 @@ TEST_CASE("ApplyClusterOverrides changes only positive values") {
   CHECK(spec.cluster().workers() == 4);
 }
 
+// kMinimal with its optimizer block (lines 8-9) replaced by `block`, which
+// starts at line 8 with "optimizer:".
+std::string WithOptimizer(const std::string& block) {
+  return Replace(kMinimal, "optimizer:\n  learning_rate: 0.1\n", block);
+}
+
+TEST_CASE("optimizer defaults depend on the optimizer type") {
+  absl::StatusOr<JobSpec> spec = ParseJobYaml(kMinimal, "job.yaml");
+  REQUIRE(spec.ok());
+  CHECK(spec->optimizer().beta1() == 0);
+  CHECK(spec->optimizer().epsilon() == 0);
+  CHECK(spec->optimizer().initial_accumulator_value() == 0);
+  CHECK(spec->optimizer().beta() == 0);
+  CHECK(spec->optimizer().per_table().empty());
+
+  spec = ParseJobYaml(
+      WithOptimizer("optimizer:\n  type: adam\n  learning_rate: 0.001\n"),
+      "job.yaml");
+  INFO(spec.status().ToString());
+  REQUIRE(spec.ok());
+  CHECK(spec->optimizer().type() == "adam");
+  CHECK(spec->optimizer().beta1() == 0.9f);
+  CHECK(spec->optimizer().beta2() == 0.999f);
+  CHECK(spec->optimizer().epsilon() == 1e-8f);
+  CHECK(spec->optimizer().momentum() == 0);
+
+  spec = ParseJobYaml(
+      WithOptimizer("optimizer:\n  type: adagrad\n  learning_rate: 0.1\n"),
+      "job.yaml");
+  REQUIRE(spec.ok());
+  CHECK(spec->optimizer().initial_accumulator_value() == 0.1f);
+  CHECK(spec->optimizer().epsilon() == 1e-10f);
+
+  spec = ParseJobYaml(
+      WithOptimizer("optimizer:\n  type: ftrl\n  learning_rate: 0.1\n"),
+      "job.yaml");
+  REQUIRE(spec.ok());
+  CHECK(spec->optimizer().beta() == 1.0f);
+  CHECK(spec->optimizer().l1() == 0);
+  CHECK(spec->optimizer().l2() == 0);
+}
+
+TEST_CASE("optimizer fields given in the file are kept") {
+  absl::StatusOr<JobSpec> spec = ParseJobYaml(
+      WithOptimizer("optimizer:\n  type: adam\n  learning_rate: 0.001\n"
+                    "  beta1: 0.8\n  beta2: 0.99\n  epsilon: 1e-6\n"
+                    "  weight_decay: 0.01\n"),
+      "job.yaml");
+  INFO(spec.status().ToString());
+  REQUIRE(spec.ok());
+  CHECK(spec->optimizer().beta1() == 0.8f);
+  CHECK(spec->optimizer().beta2() == 0.99f);
+  CHECK(spec->optimizer().epsilon() == 1e-6f);
+  CHECK(spec->optimizer().weight_decay() == 0.01f);
+
+  spec = ParseJobYaml(
+      WithOptimizer("optimizer:\n  type: ftrl\n  learning_rate: 0.1\n"
+                    "  l1: 0.01\n  l2: 0.5\n  beta: 0\n"),
+      "job.yaml");
+  INFO(spec.status().ToString());
+  REQUIRE(spec.ok());
+  CHECK(spec->optimizer().l1() == 0.01f);
+  CHECK(spec->optimizer().l2() == 0.5f);
+  CHECK(spec->optimizer().beta() == 0);  // given, so not the default 1
+
+  spec = ParseJobYaml(
+      WithOptimizer("optimizer:\n  type: adagrad\n  learning_rate: 0.1\n"
+                    "  initial_accumulator_value: 0\n  epsilon: 1e-7\n"),
+      "job.yaml");
+  REQUIRE(spec.ok());
+  CHECK(spec->optimizer().initial_accumulator_value() == 0);
+  CHECK(spec->optimizer().epsilon() == 1e-7f);
+}
+
+TEST_CASE("bad optimizer values name the field and its line") {
+  // Lines: 8 optimizer:, 9 type, 10 learning_rate, 11 the field under test.
+  auto error = [](const std::string& type, const std::string& field) {
+    return ParseError(WithOptimizer("optimizer:\n  type: " + type +
+                                    "\n  learning_rate: 0.1\n  " + field +
+                                    "\n"));
+  };
+  CHECK(error("adam", "beta2: abc") ==
+        "job.yaml:11: optimizer.beta2 must be a number in [0, 1), e.g. "
+        "0.999, got \"abc\"");
+  CHECK(error("adam", "beta1: 1") ==
+        "job.yaml:11: optimizer.beta1 must be in [0, 1), e.g. 0.9, got 1");
+  CHECK(absl::StartsWith(error("adam", "beta2: -0.5"),
+                         "job.yaml:11: optimizer.beta2 must be in [0, 1)"));
+  CHECK(error("adam", "epsilon: 0") ==
+        "job.yaml:11: optimizer.epsilon must be a positive number, e.g. "
+        "1e-8, got 0");
+  CHECK(absl::StartsWith(error("adagrad", "epsilon: nan"),
+                         "job.yaml:11: optimizer.epsilon must be a positive"));
+  CHECK(absl::StartsWith(
+      error("adagrad", "initial_accumulator_value: -0.1"),
+      "job.yaml:11: optimizer.initial_accumulator_value must be a "
+      "non-negative number"));
+  CHECK(absl::StartsWith(error("ftrl", "l1: -1"),
+                         "job.yaml:11: optimizer.l1 must be a non-negative"));
+  CHECK(absl::StartsWith(error("ftrl", "l2: inf"),
+                         "job.yaml:11: optimizer.l2 must be a non-negative"));
+  CHECK(absl::StartsWith(error("ftrl", "beta: -1"),
+                         "job.yaml:11: optimizer.beta must be a non-negative"));
+  CHECK(absl::StartsWith(error("ftrl", "l1: [1]"),
+                         "job.yaml:11: optimizer.l1 must be a non-negative "
+                         "number, e.g. 0.001, got a list"));
+  CHECK(error("ftrl", "weight_decay: 0.1") ==
+        "job.yaml:11: optimizer.weight_decay must be 0 for \"ftrl\" (use "
+        "optimizer.l2), got 0.1");
+  CHECK(absl::StartsWith(error("adam", "beta3: 0.5"),
+                         "job.yaml:11: unknown field \"optimizer.beta3\""));
+}
+
+TEST_CASE("an unknown optimizer type lists the known ones") {
+  const std::string message =
+      ParseError(Replace(kMinimal, "optimizer:\n", "optimizer:\n  type: adamw\n"));
+  CHECK(message ==
+        "job.yaml:9: optimizer.type must be one of \"sgd\", \"momentum\", "
+        "\"adagrad\", \"adam\", \"ftrl\", got \"adamw\"; did you mean "
+        "\"adam\"?");
+}
+
+// kMinimal's model has tables layer0..2/{weights,bias}. Lines: 8 optimizer:,
+// 9 type, 10 learning_rate, 11 tables:, 12 first table, ...
+std::string WithTables(const std::string& tables) {
+  return WithOptimizer("optimizer:\n  type: adam\n  learning_rate: 0.001\n"
+                       "  tables:\n" + tables);
+}
+
+TEST_CASE("optimizer.tables chooses an optimizer per table") {
+  absl::StatusOr<JobSpec> spec = ParseJobYaml(
+      WithTables("    layer0/bias:\n      type: sgd\n"
+                 "      learning_rate: 0.1\n"
+                 "    layer2/weights: {type: ftrl, learning_rate: 0.05, "
+                 "l1: 0.001}\n"),
+      "job.yaml");
+  INFO(spec.status().ToString());
+  REQUIRE(spec.ok());
+  CHECK(spec->optimizer().per_table_size() == 2);
+  const OptimizerSpec& bias = OptimizerFor(*spec, "layer0/bias");
+  CHECK(bias.type() == "sgd");
+  CHECK(bias.learning_rate() == 0.1f);
+  const OptimizerSpec& ftrl = OptimizerFor(*spec, "layer2/weights");
+  CHECK(ftrl.type() == "ftrl");
+  CHECK(ftrl.l1() == 0.001f);
+  CHECK(ftrl.beta() == 1.0f);  // the type's default, filled per entry
+  CHECK(ftrl.weight_decay() == 0);
+  // Every other table uses the top-level optimizer.
+  const OptimizerSpec& other = OptimizerFor(*spec, "layer1/weights");
+  CHECK(&other == &spec->optimizer());
+  CHECK(other.type() == "adam");
+  CHECK(other.beta2() == 0.999f);
+  CHECK(ValidateJobSpec(*spec).ok());
+}
+
+TEST_CASE("optimizer.tables entries are checked like the top-level block") {
+  CHECK(ParseError(WithTables("    layer9/bias: {type: sgd, "
+                              "learning_rate: 0.1}\n")) ==
+        "job.yaml:12: optimizer.tables names unknown table \"layer9/bias\" "
+        "(the model's tables: layer0/weights, layer0/bias, layer1/weights, "
+        "layer1/bias, layer2/weights, layer2/bias); did you mean "
+        "\"layer0/bias\"?");
+  CHECK(absl::StartsWith(
+      ParseError(WithTables("    layer0/bias:\n      learning_rate: 0.1\n")),
+      "job.yaml:12: missing required field "
+      "\"optimizer.tables.layer0/bias.type\" (a table's optimizer inherits "
+      "nothing"));
+  CHECK(absl::StartsWith(
+      ParseError(WithTables("    layer0/bias:\n      type: sgd\n")),
+      "job.yaml:12: missing required field "
+      "\"optimizer.tables.layer0/bias.learning_rate\""));
+  CHECK(ParseError(WithTables("    layer0/bias:\n      type: adam\n"
+                              "      learning_rate: 0.1\n"
+                              "      beta1: 2\n")) ==
+        "job.yaml:15: optimizer.tables.layer0/bias.beta1 must be in [0, 1), "
+        "e.g. 0.9, got 2");
+  CHECK(absl::StartsWith(
+      ParseError(WithTables("    layer0/bias:\n      type: rmsprop\n"
+                            "      learning_rate: 0.1\n")),
+      "job.yaml:13: optimizer.tables.layer0/bias.type must be one of"));
+  CHECK(absl::StartsWith(
+      ParseError(WithTables("    layer0/bias:\n      type: sgd\n"
+                            "      learning_rate: x\n")),
+      "job.yaml:14: optimizer.tables.layer0/bias.learning_rate must be a "
+      "positive number, e.g. 0.05, got \"x\""));
+  CHECK(absl::StartsWith(
+      ParseError(WithTables("    layer0/bias:\n      type: sgd\n"
+                            "      learning_rate: 0.1\n"
+                            "      tables: {}\n")),
+      "job.yaml:15: unknown field \"optimizer.tables.layer0/bias.tables\""));
+  CHECK(absl::StartsWith(
+      ParseError(WithTables("    layer0/bias: fast\n")),
+      "job.yaml:12: optimizer.tables.layer0/bias must be a mapping of "
+      "optimizer fields"));
+  CHECK(absl::StartsWith(
+      ParseError(WithTables("    layer0/bias: {type: sgd, learning_rate: 1}\n"
+                            "    layer0/bias: {type: sgd, learning_rate: 2}\n")),
+      "job.yaml:13: \"optimizer.tables.layer0/bias\" is given twice (first "
+      "on line 12)"));
+  CHECK(absl::StartsWith(
+      ParseError(WithOptimizer("optimizer:\n  learning_rate: 0.1\n"
+                               "  tables: [layer0/bias]\n")),
+      "job.yaml:10: optimizer.tables must be a mapping of table name to "
+      "optimizer fields"));
+}
+
+TEST_CASE("ValidateJobSpec checks optimizer fields and tables of a submitted spec") {
+  absl::StatusOr<JobSpec> parsed = ParseJobYaml(kMinimal, "job.yaml");
+  REQUIRE(parsed.ok());
+  JobSpec spec = *parsed;
+  spec.mutable_optimizer()->set_type("adam");  // epsilon left at 0
+  CHECK(absl::StartsWith(ValidateJobSpec(spec).message(), "optimizer.epsilon"));
+  spec.mutable_optimizer()->set_epsilon(1e-8f);
+  spec.mutable_optimizer()->set_beta2(1.0f);
+  CHECK(absl::StartsWith(ValidateJobSpec(spec).message(), "optimizer.beta2"));
+  spec.mutable_optimizer()->set_beta2(0.999f);
+  CHECK(ValidateJobSpec(spec).ok());
+
+  OptimizerSpec entry;
+  entry.set_type("sgd");
+  entry.set_learning_rate(0.1f);
+  (*spec.mutable_optimizer()->mutable_per_table())["output"] = entry;
+  CHECK(absl::StartsWith(ValidateJobSpec(spec).message(),
+                         "optimizer.tables names unknown table \"output\""));
+  spec.mutable_optimizer()->mutable_per_table()->clear();
+
+  const OptimizerSpec inner = entry;
+  (*entry.mutable_per_table())["layer0/bias"] = inner;  // nested
+  (*spec.mutable_optimizer()->mutable_per_table())["layer0/bias"] = entry;
+  CHECK(absl::StartsWith(ValidateJobSpec(spec).message(),
+                         "optimizer.tables.layer0/bias.tables is only allowed"));
+}
+
+TEST_CASE("OptimizerFor falls back to the top-level optimizer") {
+  JobSpec spec;
+  spec.mutable_optimizer()->set_type("momentum");
+  CHECK(&OptimizerFor(spec, "layer0/weights") == &spec.optimizer());
+  OptimizerSpec entry;
+  entry.set_type("adagrad");
+  (*spec.mutable_optimizer()->mutable_per_table())["layer0/bias"] = entry;
+  CHECK(OptimizerFor(spec, "layer0/bias").type() == "adagrad");
+  CHECK(OptimizerFor(spec, "layer0/weights").type() == "momentum");
+}
+
 }  // namespace
 }  // namespace petrel

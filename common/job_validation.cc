@@ -16,12 +16,30 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/model_tables.h"
 #include "common/status_macros.h"
 
 namespace petrel {
 namespace {
 
 constexpr char kFashionMnistDir[] = "/usr/share/datasets/fashion-mnist";
+
+// The types server/optimizer.h implements (server/optimizer.cc has the same
+// list; common/ cannot depend on server/).
+const std::vector<std::string>& KnownOptimizerTypes() {
+  static const auto* names =
+      new std::vector<std::string>{"sgd", "momentum", "adagrad", "adam", "ftrl"};
+  return *names;
+}
+
+// The entries of optimizer.per_table by name, so that checks and errors come
+// in a stable order (proto maps have none).
+std::vector<std::string> TableNames(const OptimizerSpec& o) {
+  std::vector<std::string> names;
+  for (const auto& entry : o.per_table()) names.push_back(entry.first);
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 }  // namespace
 
@@ -41,7 +59,8 @@ class SpecChecker {
       return Error("data.format", absl::StrCat("data.format must be \"idx\", got ",
                                                Quote(spec.data().format())));
     }
-    PETREL_RETURN_IF_ERROR(CheckOptimizer(spec.optimizer()));
+    PETREL_RETURN_IF_ERROR(CheckOptimizer(spec.optimizer(), "optimizer", true));
+    PETREL_RETURN_IF_ERROR(CheckTableOptimizers(spec));
     PETREL_RETURN_IF_ERROR(CheckTraining(spec.training()));
     PETREL_RETURN_IF_ERROR(CheckCluster(spec.cluster()));
     const CheckpointSpec& ckpt = spec.checkpoint();
@@ -116,30 +135,93 @@ class SpecChecker {
     return absl::OkStatus();
   }
 
-  absl::Status CheckOptimizer(const OptimizerSpec& o) {
-    if (o.type() != "sgd" && o.type() != "momentum") {
-      return Error("optimizer.type",
-                   absl::StrCat("optimizer.type must be \"sgd\" or "
-                                "\"momentum\", got ",
-                                Quote(o.type())));
+  // A float field that must be finite and >= 0 (`positive`: > 0).
+  absl::Status NonNegative(const std::string& path, float value,
+                           absl::string_view example, bool positive = false) {
+    if (std::isfinite(value) && (positive ? value > 0 : value >= 0)) {
+      return absl::OkStatus();
+    }
+    return Error(path, absl::StrCat(path, " must be a ",
+                                    positive ? "positive" : "non-negative",
+                                    " number, e.g. ", example, ", got ", value));
+  }
+
+  absl::Status UnitInterval(const std::string& path, float value,
+                            absl::string_view example) {
+    if (value >= 0 && value < 1) return absl::OkStatus();
+    return Error(path, absl::StrCat(path, " must be in [0, 1), e.g. ", example,
+                                    ", got ", value));
+  }
+
+  // One optimizer block at `prefix` ("optimizer", top_level, whose tables
+  // CheckTableOptimizers checks; or "optimizer.tables.<table>", which may not
+  // nest tables of its own).
+  absl::Status CheckOptimizer(const OptimizerSpec& o, const std::string& prefix,
+                              bool top_level) {
+    const std::string type_path = prefix + ".type";
+    const std::vector<std::string>& known = KnownOptimizerTypes();
+    if (std::find(known.begin(), known.end(), o.type()) == known.end()) {
+      std::vector<std::string> quoted;
+      for (const std::string& name : known) quoted.push_back(Quote(name));
+      return Error(type_path,
+                   absl::StrCat(type_path, " must be one of ",
+                                absl::StrJoin(quoted, ", "), ", got ",
+                                Quote(o.type()), DidYouMean(o.type(), known, "")));
     }
     if (!std::isfinite(o.learning_rate()) || !(o.learning_rate() > 0)) {
-      return Error("optimizer.learning_rate",
-                   absl::StrCat("optimizer.learning_rate must be a positive "
-                                "number, e.g. 0.05, got ",
-                                o.learning_rate()));
+      const std::string path = prefix + ".learning_rate";
+      return Error(path, absl::StrCat(path,
+                                      " must be a positive number, e.g. 0.05, "
+                                      "got ",
+                                      o.learning_rate()));
     }
-    if (!(o.momentum() >= 0 && o.momentum() < 1)) {
-      return Error("optimizer.momentum",
-                   absl::StrCat("optimizer.momentum must be in [0, 1), e.g. "
-                                "0.9, got ",
-                                o.momentum()));
+    PETREL_RETURN_IF_ERROR(UnitInterval(prefix + ".momentum", o.momentum(), "0.9"));
+    PETREL_RETURN_IF_ERROR(
+        NonNegative(prefix + ".weight_decay", o.weight_decay(), "0.0001"));
+    if (o.type() == "ftrl" && o.weight_decay() != 0) {
+      const std::string path = prefix + ".weight_decay";
+      return Error(path, absl::StrCat(path, " must be 0 for \"ftrl\" (use ",
+                                      prefix, ".l2), got ", o.weight_decay()));
     }
-    if (!std::isfinite(o.weight_decay()) || !(o.weight_decay() >= 0)) {
-      return Error("optimizer.weight_decay",
-                   absl::StrCat("optimizer.weight_decay must be a "
-                                "non-negative number, got ",
-                                o.weight_decay()));
+    PETREL_RETURN_IF_ERROR(UnitInterval(prefix + ".beta1", o.beta1(), "0.9"));
+    PETREL_RETURN_IF_ERROR(UnitInterval(prefix + ".beta2", o.beta2(), "0.999"));
+    // Adam and Adagrad divide by (sqrt(...) + epsilon).
+    const bool divides = o.type() == "adam" || o.type() == "adagrad";
+    PETREL_RETURN_IF_ERROR(
+        NonNegative(prefix + ".epsilon", o.epsilon(), "1e-8", divides));
+    PETREL_RETURN_IF_ERROR(NonNegative(prefix + ".initial_accumulator_value",
+                                       o.initial_accumulator_value(), "0.1"));
+    PETREL_RETURN_IF_ERROR(NonNegative(prefix + ".l1", o.l1(), "0.001"));
+    PETREL_RETURN_IF_ERROR(NonNegative(prefix + ".l2", o.l2(), "0.001"));
+    PETREL_RETURN_IF_ERROR(NonNegative(prefix + ".beta", o.beta(), "1"));
+    if (!top_level && o.per_table_size() > 0) {
+      // Only reachable for a submitted spec: the parser refuses nesting.
+      const std::string path = prefix + ".tables";
+      return Error(path, absl::StrCat(path, " is only allowed in the top-level "
+                                            "optimizer block"));
+    }
+    return absl::OkStatus();
+  }
+
+  // Each optimizer.tables entry names a table of the model (whose shape
+  // CheckModel has vetted) and is a valid optimizer block.
+  absl::Status CheckTableOptimizers(const JobSpec& spec) {
+    const OptimizerSpec& top = spec.optimizer();
+    if (top.per_table_size() == 0) return absl::OkStatus();
+    std::vector<std::string> tables;
+    for (const DenseTable& table : ModelTables(spec.model())) {
+      tables.push_back(table.name());
+    }
+    for (const std::string& name : TableNames(top)) {
+      const std::string path = absl::StrCat("optimizer.tables.", name);
+      if (std::find(tables.begin(), tables.end(), name) == tables.end()) {
+        return Error(path,
+                     absl::StrCat("optimizer.tables names unknown table ",
+                                  Quote(name), " (the model's tables: ",
+                                  absl::StrJoin(tables, ", "), ")",
+                                  DidYouMean(name, tables, "")));
+      }
+      PETREL_RETURN_IF_ERROR(CheckOptimizer(top.per_table().at(name), path, false));
     }
     return absl::OkStatus();
   }
@@ -231,7 +313,10 @@ const std::map<std::string, std::vector<std::string>>& KnownFields() {
           {"data",
            {"format", "path", "train_images", "train_labels", "test_images",
             "test_labels"}},
-          {"optimizer", {"type", "learning_rate", "momentum", "weight_decay"}},
+          {"optimizer",
+           {"type", "learning_rate", "momentum", "weight_decay", "beta1",
+            "beta2", "epsilon", "initial_accumulator_value", "l1", "l2",
+            "beta", "tables"}},
           {"training",
            {"epochs", "batch_size", "staleness", "seed", "eval_every_steps",
             "stall_timeout_seconds"}},
@@ -246,8 +331,18 @@ absl::Status CheckJobSpec(const JobSpec& spec, const FieldLocator& where) {
   return SpecChecker(where).Check(spec);
 }
 
+const std::vector<std::string>& KnownTableOptimizerFields() {
+  static const auto* fields = [] {
+    auto* names = new std::vector<std::string>(KnownFields().at("optimizer"));
+    names->erase(std::remove(names->begin(), names->end(), "tables"),
+                 names->end());
+    return names;
+  }();
+  return *fields;
+}
+
 absl::Status CheckRequiredFields(const std::set<std::string>& given,
-                                 const FieldLocator& where) {
+                                 const JobSpec& spec, const FieldLocator& where) {
   static const auto* required =
       new std::vector<std::pair<std::string, std::string>>{
           {"model.type", "type: mlp"},
@@ -264,8 +359,45 @@ absl::Status CheckRequiredFields(const std::set<std::string>& given,
         where(path), "missing required field ", Quote(path), " (add e.g. ",
         Quote(example), " under \"", section, ":\")"));
   }
+  for (const std::string& name : TableNames(spec.optimizer())) {
+    const std::string entry = absl::StrCat("optimizer.tables.", name);
+    for (const char* field : {"type", "learning_rate"}) {
+      const std::string path = absl::StrCat(entry, ".", field);
+      if (given.count(path)) continue;
+      return absl::InvalidArgumentError(absl::StrCat(
+          where(path), "missing required field ", Quote(path),
+          " (a table's optimizer inherits nothing from the top-level one; "
+          "give e.g. \"type: sgd\" and \"learning_rate: 0.05\" under \"",
+          name, ":\")"));
+    }
+  }
   return absl::OkStatus();
 }
+
+namespace {
+
+// The defaults that depend on the optimizer's type, for the block at `prefix`.
+void FillOptimizerDefaults(const std::set<std::string>& given,
+                           const std::string& prefix, OptimizerSpec* o) {
+  auto unset = [&](const char* field) {
+    return given.count(absl::StrCat(prefix, ".", field)) == 0;
+  };
+  if (o->type() == "momentum" && unset("momentum")) o->set_momentum(0.9f);
+  if (o->type() == "adam") {
+    if (unset("beta1")) o->set_beta1(0.9f);
+    if (unset("beta2")) o->set_beta2(0.999f);
+    if (unset("epsilon")) o->set_epsilon(1e-8f);
+  }
+  if (o->type() == "adagrad") {
+    if (unset("initial_accumulator_value")) {
+      o->set_initial_accumulator_value(0.1f);
+    }
+    if (unset("epsilon")) o->set_epsilon(1e-10f);
+  }
+  if (o->type() == "ftrl" && unset("beta")) o->set_beta(1.0f);
+}
+
+}  // namespace
 
 void FillDefaults(const std::set<std::string>& given,
                   absl::string_view source_name, JobSpec* spec) {
@@ -293,8 +425,10 @@ void FillDefaults(const std::set<std::string>& given,
   }
   OptimizerSpec* optimizer = spec->mutable_optimizer();
   if (unset("optimizer.type")) optimizer->set_type("sgd");
-  if (optimizer->type() == "momentum" && unset("optimizer.momentum")) {
-    optimizer->set_momentum(0.9f);
+  FillOptimizerDefaults(given, "optimizer", optimizer);
+  for (auto& [name, entry] : *optimizer->mutable_per_table()) {
+    FillOptimizerDefaults(given, absl::StrCat("optimizer.tables.", name),
+                          &entry);
   }
   TrainingSpec* training = spec->mutable_training();
   if (unset("training.epochs")) training->set_epochs(1);
@@ -334,6 +468,12 @@ std::string DidYouMean(const std::string& key,
 }  // namespace job_file_internal
 
 using job_file_internal::Quote;
+
+const OptimizerSpec& OptimizerFor(const JobSpec& spec, const std::string& table) {
+  const auto& per_table = spec.optimizer().per_table();
+  auto it = per_table.find(table);
+  return it != per_table.end() ? it->second : spec.optimizer();
+}
 
 absl::Status ValidateJobSpec(const JobSpec& spec) {
   return job_file_internal::CheckJobSpec(

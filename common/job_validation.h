@@ -23,6 +23,11 @@ namespace petrel {
 // defaults. Errors are INVALID_ARGUMENT naming the field path.
 absl::Status ValidateJobSpec(const JobSpec& spec);
 
+// The optimizer that updates `table`: its entry in optimizer.per_table (YAML
+// "optimizer.tables") if it has one, else the job's top-level optimizer. The
+// reference lives as long as `spec`.
+const OptimizerSpec& OptimizerFor(const JobSpec& spec, const std::string& table);
+
 // Checks that each of the four data files exists under data.path and can be
 // read. Otherwise NOT_FOUND naming the missing full paths (and, for the
 // Debian dataset directory, the package to install).
@@ -44,14 +49,24 @@ using FieldLocator = std::function<std::string(const std::string& path)>;
 const std::vector<std::string>& KnownSections();
 const std::map<std::string, std::vector<std::string>>& KnownFields();
 
+// The fields of one entry of optimizer.tables: those of "optimizer" less
+// "tables" (entries do not nest).
+const std::vector<std::string>& KnownTableOptimizerFields();
+
 // INVALID_ARGUMENT for the first required field (model.type, model.input_dim,
-// model.num_classes, data.path, optimizer.learning_rate, training.batch_size)
-// missing from `given`, the field paths the file gave a value.
+// model.num_classes, data.path, optimizer.learning_rate, training.batch_size,
+// and type and learning_rate of each entry of optimizer.tables, which
+// inherits nothing from the top-level optimizer) missing from `given`, the
+// field paths the file gave a value. `spec` (as parsed) names the entries.
 absl::Status CheckRequiredFields(const std::set<std::string>& given,
-                                 const FieldLocator& where);
+                                 const JobSpec& spec, const FieldLocator& where);
 
 // Fills in the defaults listed in job_file.h for the fields not in `given`.
-// The job name defaults to the stem of `source_name`.
+// The job name defaults to the stem of `source_name`. Optimizer fields
+// default by type, for the top-level block and each optimizer.tables entry
+// alike: momentum 0.9 ("momentum"); beta1 0.9, beta2 0.999, epsilon 1e-8
+// ("adam"); initial_accumulator_value 0.1, epsilon 1e-10 ("adagrad"); beta 1
+// ("ftrl"); everything else 0.
 void FillDefaults(const std::set<std::string>& given,
                   absl::string_view source_name, JobSpec* spec);
 

@@ -31,4 +31,30 @@ absl::StatusOr<std::vector<ShardRange>> PartitionDenseTables(
   return ranges;
 }
 
+int SparseShardOf(uint64_t key, int count) {
+  key ^= key >> 33;  // the finaliser of MurmurHash3
+  key *= 0xff51afd7ed558ccdULL;
+  key ^= key >> 33;
+  key *= 0xc4ceb9fe1a85ec53ULL;
+  key ^= key >> 33;
+  return static_cast<int>(key % static_cast<uint64_t>(count));
+}
+
+std::vector<SparseShard> PartitionSparseTables(const std::vector<SparseTable>& tables,
+                                               const std::vector<ServerEndpoint>& servers) {
+  std::vector<SparseShard> shards;
+  for (const SparseTable& table : tables) {
+    for (size_t i = 0; i < servers.size(); ++i) {
+      SparseShard shard;
+      shard.set_table(table.name());
+      shard.set_index(i);
+      shard.set_count(servers.size());
+      shard.set_server_id(servers[i].id);
+      shard.set_server_address(servers[i].address);
+      shards.push_back(std::move(shard));
+    }
+  }
+  return shards;
+}
+
 }  // namespace petrel

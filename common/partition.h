@@ -3,6 +3,7 @@
 #ifndef PETREL_COMMON_PARTITION_H_
 #define PETREL_COMMON_PARTITION_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,14 @@ struct ServerEndpoint {
 // by begin. Fails when `servers` is empty.
 absl::StatusOr<std::vector<ShardRange>> PartitionDenseTables(
     const std::vector<DenseTable>& tables, const std::vector<ServerEndpoint>& servers);
+
+// Sparse tables are cut by key: key k belongs to shard SparseShardOf(k, n) of
+// n, one shard per server. The key is mixed first so that sequential keys
+// (hashed features, ids) spread evenly.
+int SparseShardOf(uint64_t key, int count);
+
+std::vector<SparseShard> PartitionSparseTables(const std::vector<SparseTable>& tables,
+                                               const std::vector<ServerEndpoint>& servers);
 
 }  // namespace petrel
 

@@ -59,6 +59,27 @@ TEST_CASE("a table smaller than the server count gets no empty ranges") {
   CHECK(ranges->size() == 2);
 }
 
+TEST_CASE("sparse keys spread evenly over the shards, each key to one") {
+  for (int n : {1, 2, 3, 8}) {
+    std::vector<int> counts(n, 0);
+    for (uint64_t key = 0; key < 80000; ++key) {
+      const int shard = SparseShardOf(key, n);
+      REQUIRE(shard >= 0);
+      REQUIRE(shard < n);
+      REQUIRE(SparseShardOf(key, n) == shard);  // a pure function
+      ++counts[shard];
+    }
+    for (int c : counts) CHECK(std::abs(c - 80000 / n) < 80000 / n / 20);  // within 5%
+  }
+  SparseTable table;
+  table.set_name("emb");
+  auto shards = PartitionSparseTables({table}, Servers(3));
+  REQUIRE(shards.size() == 3);
+  CHECK(shards[2].index() == 2);
+  CHECK(shards[2].count() == 3);
+  CHECK(shards[2].server_id() == "server-2");
+}
+
 TEST_CASE("placing with no servers is refused") {
   auto ranges = PartitionDenseTables({Table("w", {10})}, {});
   CHECK(ranges.status().code() == absl::StatusCode::kFailedPrecondition);

@@ -57,4 +57,27 @@ absl::Status InitializeRange(const DenseTable& table, uint64_t seed, int64_t beg
   return absl::OkStatus();
 }
 
+absl::Status InitializeSparseRow(const SparseTable& table, uint64_t seed, uint64_t key,
+                                 absl::Span<float> out) {
+  const uint64_t stream = SplitMix64(SplitMix64(seed ^ HashName(table.name())) ^ key);
+  const double scale = table.init_scale() > 0 ? table.init_scale() : 0.01;
+  const std::string& kind = table.initializer();
+  for (size_t j = 0; j < out.size(); ++j) {
+    const uint64_t bits = SplitMix64(stream + j);
+    if (kind == "zeros" || kind.empty()) {
+      out[j] = 0.0f;
+    } else if (kind == "uniform") {
+      out[j] = static_cast<float>((2.0 * Uniform(bits) - 1.0) * scale);
+    } else if (kind == "normal") {
+      out[j] = static_cast<float>(scale * std::sqrt(-2.0 * std::log(Uniform(bits))) *
+                                  std::cos(6.283185307179586 * Uniform(SplitMix64(bits))));
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("sparse table ", table.name(), ": unknown initializer \"", kind,
+                       "\" (known: zeros, uniform, normal)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace petrel::server

@@ -18,6 +18,14 @@ namespace petrel::server {
 absl::Status InitializeRange(const DenseTable& table, uint64_t seed, int64_t begin,
                              absl::Span<float> out);
 
+// Fills `out` (dim floats) with the initial row of `key` in a sparse table: a
+// pure function of (seed, table name, key), so a row's first value does not
+// depend on which shard or when it is created. "zeros", "uniform"
+// (U(-init_scale, init_scale)), "normal" (N(0, init_scale)); init_scale 0.01
+// when unset.
+absl::Status InitializeSparseRow(const SparseTable& table, uint64_t seed, uint64_t key,
+                                 absl::Span<float> out);
+
 }  // namespace petrel::server
 
 #endif  // PETREL_SERVER_INITIALIZER_H_

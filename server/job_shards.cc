@@ -6,7 +6,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/float_bytes.h"
+#include "common/job_validation.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "common/model_tables.h"
+#include "common/partition.h"
 #include "common/status_macros.h"
 #include "server/initializer.h"
 #include "spdlog/spdlog.h"
@@ -27,12 +31,11 @@ std::string DescribeLate(const std::vector<WorkerClock>& late) {
 absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment& assignment,
                                                              const std::string& server_id) {
   const JobSpec& spec = assignment.spec();
-  PETREL_ASSIGN_OR_RETURN(auto optimizer, CreateOptimizer(spec.optimizer()));
   const double stall_seconds = spec.training().stall_timeout_seconds() > 0
                                    ? spec.training().stall_timeout_seconds()
                                    : 30;
   auto shards = std::unique_ptr<JobShards>(new JobShards(
-      assignment.job_id(), server_id, std::move(optimizer),
+      assignment.job_id(), server_id,
       {assignment.worker_ids().begin(), assignment.worker_ids().end()},
       spec.training().staleness(), absl::Seconds(stall_seconds)));
   const ShardMap& map = assignment.shard_map();
@@ -40,7 +43,9 @@ absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment
   absl::MutexLock lock(&shards->mu_);
   shards->state_ = assignment.state();
   for (const DenseTable& table : map.tables()) {
-    shards->tables_[table.name()].size = TableSize(table);
+    Table& held = shards->tables_[table.name()];
+    held.size = TableSize(table);
+    PETREL_ASSIGN_OR_RETURN(held.optimizer, CreateOptimizer(OptimizerFor(spec, table.name())));
   }
   for (const ShardRange& placed : map.ranges()) {
     if (placed.server_id() != server_id) continue;
@@ -63,9 +68,28 @@ absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment
     range.values.resize(placed.end() - placed.begin());
     PETREL_RETURN_IF_ERROR(InitializeRange(*table_it, seed, placed.begin(),
                                            absl::MakeSpan(range.values)));
-    range.optimizer_state.assign(range.values.size() * shards->optimizer_->StateSlots(), 0.0f);
+    range.optimizer = shards->tables_[placed.table()].optimizer.get();
+    range.optimizer_state.assign(range.values.size() * range.optimizer->StateSlots(), 0.0f);
     if (shards->gate_.bsp()) range.bsp_sum.assign(range.values.size(), 0.0f);
     shards->tables_[placed.table()].ranges.push_back(std::move(range));
+  }
+  for (const SparseShard& placed : map.sparse_shards()) {
+    if (placed.server_id() != server_id) continue;
+    auto table_it = std::find_if(
+        map.sparse_tables().begin(), map.sparse_tables().end(),
+        [&](const SparseTable& t) { return t.name() == placed.table(); });
+    if (table_it == map.sparse_tables().end() || table_it->dim() <= 0 || placed.count() <= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("shard map of job ", assignment.job_id(),
+                                                     " places a bad sparse shard of ",
+                                                     placed.table()));
+    }
+    std::vector<float> probe(table_it->dim());  // refuses an unknown initializer now
+    PETREL_RETURN_IF_ERROR(InitializeSparseRow(*table_it, seed, 0, absl::MakeSpan(probe)));
+    SparseShardState& state = shards->sparse_[placed.table()];
+    state.index = placed.index();
+    state.count = placed.count();
+    PETREL_ASSIGN_OR_RETURN(state.optimizer, CreateOptimizer(OptimizerFor(spec, placed.table())));
+    state.rows = std::make_unique<SparseRows>(*table_it, seed, state.optimizer->StateSlots());
   }
   for (auto& [name, table] : shards->tables_) {
     std::sort(table.ranges.begin(), table.ranges.end(),
@@ -125,7 +149,45 @@ absl::StatusOr<JobShards::Range*> JobShards::FindRange(const Slice& slice) {
       " (it holds ", held.empty() ? "nothing" : held, "); refresh the shard map"));
 }
 
+absl::StatusOr<JobShards::SparseShardState*> JobShards::FindSparse(
+    const SparseSlice& slice, absl::Span<const uint64_t>* keys) {
+  auto it = sparse_.find(slice.table());
+  if (it == sparse_.end()) {
+    return absl::NotFoundError(absl::StrCat("job ", job_id_, " has no sparse table \"",
+                                            slice.table(), "\" on ", server_id_));
+  }
+  if (slice.keys().size() % sizeof(uint64_t) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("keys of ", slice.table(), " have ",
+                                                   slice.keys().size(),
+                                                   " bytes, not a whole number of uint64"));
+  }
+  *keys = absl::MakeConstSpan(reinterpret_cast<const uint64_t*>(slice.keys().data()),
+                              slice.keys().size() / sizeof(uint64_t));
+  SparseShardState& shard = it->second;
+  absl::flat_hash_set<uint64_t> seen;
+  seen.reserve(keys->size());
+  for (uint64_t key : *keys) {
+    if (SparseShardOf(key, shard.count) != shard.index) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("key ", key, " of ", slice.table(), " belongs to shard ",
+                       SparseShardOf(key, shard.count), ", not to ", server_id_, " (shard ",
+                       shard.index, "); refresh the shard map"));
+    }
+    if (!seen.insert(key).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("key ", key, " of ", slice.table(), " appears twice in one request"));
+    }
+  }
+  return &shard;
+}
+
 absl::Status JobShards::Serve(const PullRequest& request, PullResponse* response) {
+  std::vector<std::pair<SparseShardState*, absl::Span<const uint64_t>>> sparse;
+  for (const SparseSlice& slice : request.sparse()) {
+    absl::Span<const uint64_t> keys;
+    PETREL_ASSIGN_OR_RETURN(SparseShardState * shard, FindSparse(slice, &keys));
+    sparse.push_back({shard, keys});
+  }
   std::vector<const Range*> ranges;
   for (const Slice& slice : request.slices()) {
     PETREL_ASSIGN_OR_RETURN(const Range* range, FindRange(slice));
@@ -138,6 +200,14 @@ absl::Status JobShards::Serve(const PullRequest& request, PullResponse* response
     FloatsToBytes(absl::MakeConstSpan(first, slice.end() - slice.begin()),
                   response->add_values());
     bytes += (slice.end() - slice.begin()) * sizeof(float);
+  }
+  for (auto& [shard, keys] : sparse) {
+    const int dim = shard->rows->dim();
+    std::string* out = response->add_sparse_rows();
+    out->resize(keys.size() * dim * sizeof(float));
+    float* rows = reinterpret_cast<float*>(out->data());
+    for (size_t i = 0; i < keys.size(); ++i) shard->rows->Read(keys[i], rows + i * dim);
+    bytes += out->size();
   }
   counters_.pulls += 1;
   counters_.bytes_out += bytes;
@@ -158,6 +228,13 @@ bool JobShards::TryAnswer(const PullRequest& request, PullResponse* response,
   for (const Slice& slice : request.slices()) {
     if (auto range = FindRange(slice); !range.ok()) {
       *status = range.status();
+      return true;
+    }
+  }
+  for (const SparseSlice& slice : request.sparse()) {
+    absl::Span<const uint64_t> keys;
+    if (auto shard = FindSparse(slice, &keys); !shard.ok()) {
+      *status = shard.status();
       return true;
     }
   }
@@ -215,6 +292,38 @@ absl::Status JobShards::CheckGradients(const PushRequest& request) {
       }
     }
   }
+  if (request.sparse_gradients_size() != request.sparse_size()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "push carries ", request.sparse_size(), " sparse slices but ",
+        request.sparse_gradients_size(), " sparse gradients"));
+  }
+  for (int i = 0; i < request.sparse_size(); ++i) {
+    const SparseSlice& slice = request.sparse(i);
+    absl::Span<const uint64_t> keys;
+    PETREL_ASSIGN_OR_RETURN(SparseShardState * shard, FindSparse(slice, &keys));
+    const int dim = shard->rows->dim();
+    const std::string& bytes = request.sparse_gradients(i);
+    if (bytes.size() != keys.size() * dim * sizeof(float)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "sparse gradient for ", slice.table(), " has ", bytes.size(), " bytes; ", keys.size(),
+          " keys of dim ", dim, " need ", keys.size() * dim * sizeof(float)));
+    }
+    absl::Span<const float> gradient = BytesAsFloats(bytes);
+    for (size_t j = 0; j < gradient.size(); ++j) {
+      if (!std::isfinite(gradient[j])) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "gradient for ", slice.table(), " key ", keys[j / dim], " is ", gradient[j],
+            "; refusing a non-finite gradient"));
+      }
+    }
+    const int64_t max_rows = shard->rows->spec().max_rows();
+    if (max_rows > 0 && shard->rows->rows() + shard->rows->CountNew(keys) > max_rows) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "sparse table ", slice.table(), " on ", server_id_, " holds ", shard->rows->rows(),
+          " rows; this push would create ", shard->rows->CountNew(keys),
+          " more, past its max_rows of ", max_rows));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -243,6 +352,7 @@ absl::Status JobShards::Push(const PushRequest& request) {
       gate_.RecordPush(rank);
       counters_.pushes += 1;
       for (const std::string& bytes : request.gradients()) counters_.bytes_in += bytes.size();
+      for (const std::string& bytes : request.sparse_gradients()) counters_.bytes_in += bytes.size();
     }
     if (gate_.bsp()) ApplyCompleteClocks();
     ReleaseReady(&released);
@@ -252,20 +362,31 @@ absl::Status JobShards::Push(const PushRequest& request) {
 }
 
 void JobShards::ApplyNow(const PushRequest& request) {
-  const int slots = optimizer_->StateSlots();
   for (int i = 0; i < request.slices_size(); ++i) {
     const Slice& slice = request.slices(i);
     Range& range = **FindRange(slice);  // checked by CheckGradients
     const int64_t offset = slice.begin() - range.begin;
     const int64_t count = slice.end() - slice.begin();
-    optimizer_->Apply(absl::MakeSpan(range.values.data() + offset, count),
+    const int slots = range.optimizer->StateSlots();
+    range.optimizer->Apply(absl::MakeSpan(range.values.data() + offset, count),
                       BytesAsFloats(request.gradients(i)),
                       absl::MakeSpan(range.optimizer_state.data() + offset * slots, count * slots));
+  }
+  for (int i = 0; i < request.sparse_size(); ++i) {
+    absl::Span<const uint64_t> keys;
+    SparseShardState& shard = **FindSparse(request.sparse(i), &keys);  // checked
+    const int dim = shard.rows->dim();
+    const int slots = shard.optimizer->StateSlots();
+    const float* gradient = BytesAsFloats(request.sparse_gradients(i)).data();
+    for (size_t k = 0; k < keys.size(); ++k) {
+      float* row = shard.rows->FindOrCreate(keys[k]);
+      shard.optimizer->Apply(absl::MakeSpan(row, dim), absl::MakeConstSpan(gradient + k * dim, dim),
+                        absl::MakeSpan(row + dim, dim * slots));
+    }
   }
 }
 
 void JobShards::ApplyCompleteClocks() {
-  const int slots = optimizer_->StateSlots();
   while (!held_.empty() && gate_.Complete(held_.begin()->first)) {
     // Sum in rank order, whatever order the pushes came in.
     std::vector<Range*> touched;
@@ -286,9 +407,36 @@ void JobShards::ApplyCompleteClocks() {
         for (size_t j = 0; j < gradient.size(); ++j) sum[j] += gradient[j];
       }
     }
+    // Sparse rows: the same, per key.
+    std::map<std::string, absl::flat_hash_map<uint64_t, std::vector<float>>> sparse_sums;
+    for (const std::unique_ptr<PushRequest>& push : held_.begin()->second) {
+      if (push == nullptr) continue;
+      for (int i = 0; i < push->sparse_size(); ++i) {
+        absl::Span<const uint64_t> keys;
+        const int dim = (*FindSparse(push->sparse(i), &keys))->rows->dim();
+        const float* gradient = BytesAsFloats(push->sparse_gradients(i)).data();
+        auto& sums = sparse_sums[push->sparse(i).table()];
+        for (size_t k = 0; k < keys.size(); ++k) {
+          std::vector<float>& sum = sums[keys[k]];
+          sum.resize(dim, 0.0f);
+          for (int j = 0; j < dim; ++j) sum[j] += gradient[k * dim + j];
+        }
+      }
+    }
+    for (auto& [table, sums] : sparse_sums) {
+      SparseShardState& shard = sparse_.at(table);
+      SparseRows& rows = *shard.rows;
+      const int dim = rows.dim();
+      const int slots = shard.optimizer->StateSlots();
+      for (auto& [key, sum] : sums) {
+        float* row = rows.FindOrCreate(key);
+        shard.optimizer->Apply(absl::MakeSpan(row, dim), sum, absl::MakeSpan(row + dim, dim * slots));
+      }
+    }
     for (Range* range : touched) {
       const int64_t lo = range->sum_lo, count = range->sum_hi - range->sum_lo;
-      optimizer_->Apply(absl::MakeSpan(range->values.data() + lo, count),
+      const int slots = range->optimizer->StateSlots();
+      range->optimizer->Apply(absl::MakeSpan(range->values.data() + lo, count),
                         absl::MakeConstSpan(range->bsp_sum.data() + lo, count),
                         absl::MakeSpan(range->optimizer_state.data() + lo * slots, count * slots));
       std::fill_n(range->bsp_sum.data() + lo, count, 0.0f);
@@ -356,6 +504,12 @@ nlohmann::json JobShards::StatusJson() const {
                         {"table_size", table.size}});
     }
   }
+  nlohmann::json sparse = nlohmann::json::array();
+  for (const auto& [name, shard] : sparse_) {
+    sparse.push_back({{"table", name}, {"dim", shard.rows->dim()}, {"shard", shard.index},
+                      {"of", shard.count}, {"rows", shard.rows->rows()},
+                      {"bytes", shard.rows->bytes()}});
+  }
   nlohmann::json clocks = nlohmann::json::object();
   for (const WorkerClock& clock : gate.clocks()) clocks[clock.worker_id()] = clock.clock();
   nlohmann::json stalls = nlohmann::json::array();
@@ -370,6 +524,7 @@ nlohmann::json JobShards::StatusJson() const {
   return {{"job_id", job_id_},
           {"state", JobState_Name(state_)},
           {"shards", shards},
+          {"sparse_tables", sparse},
           {"staleness", gate_.staleness()},
           {"worker_clocks", clocks},
           {"min_clock", gate.min_clock()},

@@ -28,6 +28,7 @@
 #include "proto/coordinator.pb.h"
 #include "proto/parameter.pb.h"
 #include "server/optimizer.h"
+#include "server/sparse_rows.h"
 #include "server/staleness_gate.h"
 
 namespace petrel::server {
@@ -65,13 +66,22 @@ class JobShards {
     int64_t begin = 0;
     int64_t end = 0;
     std::vector<float> values;
+    const Optimizer* optimizer = nullptr;  // its table's
     std::vector<float> optimizer_state;
     std::vector<float> bsp_sum;              // BSP: the clock's summed gradient
     int64_t sum_lo = 0, sum_hi = 0;          // the part of bsp_sum written
   };
   struct Table {
     int64_t size = 0;
+    std::unique_ptr<Optimizer> optimizer;  // optimizer.tables[name], else the job's
     std::vector<Range> ranges;  // by begin
+  };
+  // This server's shard of one sparse table.
+  struct SparseShardState {
+    int index = 0;  // holds the keys k with SparseShardOf(k, count) == index
+    int count = 1;
+    std::unique_ptr<Optimizer> optimizer;
+    std::unique_ptr<SparseRows> rows;
   };
   struct Counters {
     std::atomic<int64_t> pulls{0};
@@ -88,11 +98,10 @@ class JobShards {
   };
   using Released = std::vector<std::function<void()>>;
 
-  JobShards(std::string job_id, std::string server_id, std::unique_ptr<Optimizer> optimizer,
-            std::vector<std::string> worker_ids, int staleness, absl::Duration stall_timeout)
+  JobShards(std::string job_id, std::string server_id, std::vector<std::string> worker_ids,
+            int staleness, absl::Duration stall_timeout)
       : job_id_(std::move(job_id)),
         server_id_(std::move(server_id)),
-        optimizer_(std::move(optimizer)),
         stall_timeout_(stall_timeout),
         gate_(std::move(worker_ids), staleness) {}
 
@@ -100,6 +109,11 @@ class JobShards {
   // Only reads the tables: a shared lock suffices.
   absl::StatusOr<Range*> FindRange(const Slice& slice) ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status CheckGradients(const PushRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The sparse shard `slice` names, once its keys are checked (whole uint64s,
+  // each once, all held here); the keys are returned through `keys`.
+  absl::StatusOr<SparseShardState*> FindSparse(const SparseSlice& slice,
+                                               absl::Span<const uint64_t>* keys)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status Serve(const PullRequest& request, PullResponse* response)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Answers `request` now if nothing makes it wait: true, with `status` set.
@@ -114,7 +128,6 @@ class JobShards {
 
   const std::string job_id_;
   const std::string server_id_;
-  const std::unique_ptr<Optimizer> optimizer_;
   const absl::Duration stall_timeout_;
   Counters counters_;
 
@@ -122,6 +135,7 @@ class JobShards {
   JobState state_ ABSL_GUARDED_BY(mu_) = RUNNING;
   absl::Status closed_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Table> tables_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, SparseShardState> sparse_ ABSL_GUARDED_BY(mu_);
   StalenessGate gate_ ABSL_GUARDED_BY(mu_);
   std::list<WaitingPull> waiting_ ABSL_GUARDED_BY(mu_);
   // BSP: clock -> the pushes of that clock held so far, by rank.

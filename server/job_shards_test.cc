@@ -332,7 +332,7 @@ TEST_CASE("a bad pull says why") {
 
 TEST_CASE("Create refuses an unknown optimizer or a range of an unknown table") {
   JobAssignment assignment = Assignment();
-  assignment.mutable_spec()->mutable_optimizer()->set_type("adagrad");
+  assignment.mutable_spec()->mutable_optimizer()->set_type("rmsprop");
   CHECK(JobShards::Create(assignment, "server-0").status().code() ==
         absl::StatusCode::kInvalidArgument);
   assignment = Assignment();
@@ -357,7 +357,7 @@ TEST_CASE("ShardStore reconciles its jobs with the coordinator's list") {
   JobAssignment a_done = Assignment("job-a");
   a_done.set_state(SUCCEEDED);
   JobAssignment d = Assignment("job-d");
-  d.mutable_spec()->mutable_optimizer()->set_type("adagrad");
+  d.mutable_spec()->mutable_optimizer()->set_type("rmsprop");
   store.Reconcile({a_done, Assignment("job-c"), d});
 
   absl::StatusOr<std::shared_ptr<JobShards>> a_again = store.Find("job-a");
@@ -383,6 +383,32 @@ TEST_CASE("ShardStore::Find of an unknown job is NOT_FOUND naming it") {
   CHECK(missing.status().code() == absl::StatusCode::kNotFound);
   CHECK(absl::StrContains(missing.status().message(), "job-zzz"));
   CHECK(absl::StrContains(missing.status().message(), "server-0"));
+}
+
+}  // namespace
+}  // namespace petrel::server
+
+namespace petrel::server {
+namespace {
+
+TEST_CASE("each table uses its own optimizer when the job names one") {
+  JobAssignment assignment = Assignment();
+  OptimizerSpec bias_optimizer;
+  bias_optimizer.set_type("sgd");
+  bias_optimizer.set_learning_rate(2.0f);
+  (*assignment.mutable_spec()->mutable_optimizer()->mutable_per_table())["layer0/bias"] =
+      bias_optimizer;
+  std::unique_ptr<JobShards> shards = CreateShards(assignment);
+  const std::vector<float> weights = Initial("layer0/weights");
+  const std::vector<float> bias = Initial("layer0/bias");
+  REQUIRE(shards
+              ->Push(MakePush({MakeSlice("layer0/weights", 0, 12), MakeSlice("layer0/bias", 0, 5)},
+                              {Gradient(12, 1.0f), Gradient(5, 1.0f)}))
+              .ok());
+  const std::vector<float> new_weights = PullOne(*shards, MakeSlice("layer0/weights", 0, 12));
+  const std::vector<float> new_bias = PullOne(*shards, MakeSlice("layer0/bias", 0, 5));
+  for (int i = 0; i < 12; ++i) CHECK(new_weights[i] == Approx(weights[i] - kLearningRate));
+  for (int i = 0; i < 5; ++i) CHECK(new_bias[i] == Approx(bias[i] - 2.0f));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -28,76 +29,267 @@ OptimizerSpec Spec(const std::string& type, float lr, float momentum, float weig
   return spec;
 }
 
-// Runs `spec`'s optimizer and a plain double-precision reference of the
-// documented update over the same 20 random gradients, and checks every
-// parameter agrees to 1e-6 relative after every step.
-void CheckAgainstReference(const OptimizerSpec& spec) {
+OptimizerSpec AdagradSpec(float lr, float initial, float epsilon, float weight_decay) {
+  OptimizerSpec spec = Spec("adagrad", lr, 0, weight_decay);
+  spec.set_initial_accumulator_value(initial);
+  spec.set_epsilon(epsilon);
+  return spec;
+}
+
+OptimizerSpec AdamSpec(float lr, float beta1, float beta2, float epsilon, float weight_decay) {
+  OptimizerSpec spec = Spec("adam", lr, 0, weight_decay);
+  spec.set_beta1(beta1);
+  spec.set_beta2(beta2);
+  spec.set_epsilon(epsilon);
+  return spec;
+}
+
+OptimizerSpec FtrlSpec(float alpha, float beta, float l1, float l2) {
+  OptimizerSpec spec = Spec("ftrl", alpha, 0, 0);
+  spec.set_beta(beta);
+  spec.set_l1(l1);
+  spec.set_l2(l2);
+  return spec;
+}
+
+std::unique_ptr<Optimizer> Create(const OptimizerSpec& spec) {
   absl::StatusOr<std::unique_ptr<Optimizer>> optimizer = CreateOptimizer(spec);
+  INFO(optimizer.status().ToString());
   REQUIRE(optimizer.ok());
-  const bool momentum = spec.type() == "momentum";
-  REQUIRE((*optimizer)->StateSlots() == (momentum ? 1 : 0));
+  return *std::move(optimizer);
+}
+
+// One step of the reference update for parameter `p` with gradient `g`; `s`
+// is that parameter's reference state (kRefSlots doubles, zero at first).
+constexpr int kRefSlots = 3;
+using ReferenceStep = std::function<void(double g, double& p, double* s)>;
+
+// The documented update rules of server/optimizer.h, written plainly in
+// double from the spec's (float) hyperparameters.
+ReferenceStep Reference(const OptimizerSpec& spec) {
+  const double lr = spec.learning_rate(), wd = spec.weight_decay();
+  const double mu = spec.momentum();
+  const double b1 = spec.beta1(), b2 = spec.beta2(), eps = spec.epsilon();
+  const double a0 = spec.initial_accumulator_value();
+  const double beta = spec.beta(), l1 = spec.l1(), l2 = spec.l2();
+  const std::string type = spec.type();
+  if (type == "sgd") return [=](double g, double& p, double*) { p -= lr * (g + wd * p); };
+  if (type == "momentum") {
+    return [=](double g, double& p, double* s) {
+      s[0] = mu * s[0] + (g + wd * p);
+      p -= lr * s[0];
+    };
+  }
+  if (type == "adagrad") {
+    return [=](double g, double& p, double* s) {
+      double& acc = s[0];
+      if (s[1] == 0) acc = a0, s[1] = 1;  // a plain "initialised" flag
+      g += wd * p;
+      acc += g * g;
+      p -= lr * g / (std::sqrt(acc) + eps);
+    };
+  }
+  if (type == "adam") {
+    return [=](double g, double& p, double* s) {
+      double &m = s[0], &v = s[1], &t = s[2];
+      g += wd * p;
+      t += 1;
+      m = b1 * m + (1 - b1) * g;
+      v = b2 * v + (1 - b2) * g * g;
+      const double m_hat = m / (1 - std::pow(b1, t));
+      const double v_hat = v / (1 - std::pow(b2, t));
+      p -= lr * m_hat / (std::sqrt(v_hat) + eps);
+    };
+  }
+  REQUIRE(type == "ftrl");
+  return [=](double g, double& p, double* s) {
+    double &z = s[0], &n = s[1];
+    const double sigma = (std::sqrt(n + g * g) - std::sqrt(n)) / lr;
+    z += g - sigma * p;
+    n += g * g;
+    p = std::abs(z) <= l1 ? 0.0
+                          : -(z - (z > 0 ? l1 : -l1)) / ((beta + std::sqrt(n)) / lr + l2);
+  };
+}
+
+// Runs `spec`'s optimizer and the double reference over the same 20 random
+// gradients (uniform in [-1, 1]) on 1000 parameters starting uniform in
+// [-1, 1], and after every step checks each parameter p against the
+// reference r with
+//     |p - r| <= 1e-6 * max(|r|, 1)
+// i.e. 1e-6 relative for |r| >= 1 and 1e-6 absolute below, where a relative
+// bound would only measure float rounding of values near 0 (a float near 1
+// is already 6e-8 from the next one, and 20 steps accumulate that). Returns
+// the worst scaled error seen, so callers can see the margin.
+double CheckAgainstReference(const OptimizerSpec& spec, int expected_slots) {
+  std::unique_ptr<Optimizer> optimizer = Create(spec);
+  REQUIRE(optimizer->StateSlots() == expected_slots);
+  const ReferenceStep reference = Reference(spec);
 
   std::mt19937 rng(12345);
-  // Magnitudes in [0.5, 1.5] keep the parameters away from 0, where a
-  // relative comparison would only measure float rounding.
-  std::uniform_real_distribution<float> magnitude(0.5f, 1.5f);
-  std::uniform_real_distribution<float> gradient_value(-1.0f, 1.0f);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
   std::vector<float> params(kParams);
-  for (float& p : params) p = (rng() % 2 ? 1.0f : -1.0f) * magnitude(rng);
-  std::vector<float> state(kParams * (*optimizer)->StateSlots(), 0.0f);
-
-  // The reference, in double, from the same (float) hyperparameters.
-  const double lr = spec.learning_rate();
-  const double mu = spec.momentum();
-  const double wd = spec.weight_decay();
+  for (float& p : params) p = uniform(rng);
+  std::vector<float> state(kParams * optimizer->StateSlots(), 0.0f);
   std::vector<double> ref_p(params.begin(), params.end());
-  std::vector<double> ref_v(kParams, 0.0);
+  std::vector<double> ref_s(kParams * kRefSlots, 0.0);
 
+  double worst_overall = 0;
   for (int step = 0; step < kSteps; ++step) {
     std::vector<float> gradient(kParams);
-    for (float& g : gradient) g = gradient_value(rng);
-    (*optimizer)->Apply(absl::MakeSpan(params), gradient, absl::MakeSpan(state));
+    for (float& g : gradient) g = uniform(rng);
+    optimizer->Apply(absl::MakeSpan(params), gradient, absl::MakeSpan(state));
     for (int i = 0; i < kParams; ++i) {
-      const double g = gradient[i] + wd * ref_p[i];
-      if (momentum) {
-        ref_v[i] = mu * ref_v[i] + g;
-        ref_p[i] -= lr * ref_v[i];
-      } else {
-        ref_p[i] -= lr * g;
-      }
+      reference(gradient[i], ref_p[i], &ref_s[i * kRefSlots]);
     }
     double worst = 0;
+    int worst_at = 0;
     for (int i = 0; i < kParams; ++i) {
-      worst = std::max(worst, std::abs(params[i] - ref_p[i]) / std::abs(ref_p[i]));
+      const double error =
+          std::abs(params[i] - ref_p[i]) / std::max(std::abs(ref_p[i]), 1.0);
+      if (error > worst) worst = error, worst_at = i;
     }
-    INFO("step " << step << ": worst relative error " << worst);
+    INFO(spec.type() << " step " << step << ": worst scaled error " << worst
+                     << " at parameter " << worst_at << " (" << params[worst_at]
+                     << " vs " << ref_p[worst_at] << ")");
     REQUIRE(worst <= 1e-6);
+    worst_overall = std::max(worst_overall, worst);
   }
+  return worst_overall;
 }
 
 TEST_CASE("sgd matches the reference update") {
-  CheckAgainstReference(Spec("sgd", 0.01f, 0.0f, 0.0f));
-}
-
-TEST_CASE("sgd with weight decay matches the reference update") {
-  CheckAgainstReference(Spec("sgd", 0.01f, 0.0f, 0.05f));
+  CheckAgainstReference(Spec("sgd", 0.01f, 0.0f, 0.0f), 0);
+  CheckAgainstReference(Spec("sgd", 0.01f, 0.0f, 0.05f), 0);
 }
 
 TEST_CASE("momentum matches the reference update") {
-  CheckAgainstReference(Spec("momentum", 0.01f, 0.9f, 0.0f));
+  CheckAgainstReference(Spec("momentum", 0.01f, 0.9f, 0.0f), 1);
+  CheckAgainstReference(Spec("momentum", 0.01f, 0.9f, 0.05f), 1);
 }
 
-TEST_CASE("momentum with weight decay matches the reference update") {
-  CheckAgainstReference(Spec("momentum", 0.01f, 0.9f, 0.05f));
+TEST_CASE("adagrad matches the reference update") {
+  CheckAgainstReference(AdagradSpec(0.05f, 0.1f, 1e-10f, 0.0f), 1);
+  CheckAgainstReference(AdagradSpec(0.05f, 0.1f, 1e-10f, 0.01f), 1);
+  // Initial accumulator 0: the first step is lr * sign(g), the hardest case.
+  CheckAgainstReference(AdagradSpec(0.05f, 0.0f, 1e-10f, 0.0f), 1);
 }
 
-TEST_CASE("an unknown optimizer is refused, naming it") {
+TEST_CASE("adam matches the bias-corrected reference update") {
+  CheckAgainstReference(AdamSpec(0.01f, 0.9f, 0.999f, 1e-8f, 0.0f), 3);
+  CheckAgainstReference(AdamSpec(0.01f, 0.9f, 0.999f, 1e-8f, 0.01f), 3);
+  CheckAgainstReference(AdamSpec(0.001f, 0.5f, 0.9f, 1e-3f, 0.0f), 3);
+}
+
+TEST_CASE("ftrl matches the reference update") {
+  CheckAgainstReference(FtrlSpec(0.1f, 1.0f, 0.0f, 0.0f), 2);
+  CheckAgainstReference(FtrlSpec(0.1f, 1.0f, 0.5f, 0.1f), 2);
+  CheckAgainstReference(FtrlSpec(0.5f, 0.0f, 0.0f, 1.0f), 2);
+}
+
+TEST_CASE("adam is lazy: a sub-span advances only its own moments and step") {
+  const OptimizerSpec spec = AdamSpec(0.01f, 0.9f, 0.999f, 1e-8f, 0.0f);
+  std::unique_ptr<Optimizer> adam = Create(spec);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<float> params(kParams);
+  for (float& p : params) p = uniform(rng);
+  std::vector<float> state(3 * kParams, 0.0f);
+  std::vector<float> gradient(kParams);
+  for (float& g : gradient) g = uniform(rng);
+  adam->Apply(absl::MakeSpan(params), gradient, absl::MakeSpan(state));
+
+  // Two more steps on [100, 300) only; the same on a fresh copy of that part.
+  constexpr int kLo = 100, kHi = 300;
+  const std::vector<float> params_before = params, state_before = state;
+  std::vector<float> part(params.begin() + kLo, params.begin() + kHi);
+  std::vector<float> part_state(state.begin() + 3 * kLo, state.begin() + 3 * kHi);
+  for (int step = 0; step < 2; ++step) {
+    std::vector<float> g(kHi - kLo);
+    for (float& x : g) x = uniform(rng);
+    adam->Apply(absl::MakeSpan(params.data() + kLo, kHi - kLo), g,
+                absl::MakeSpan(state.data() + 3 * kLo, 3 * (kHi - kLo)));
+    adam->Apply(absl::MakeSpan(part), g, absl::MakeSpan(part_state));
+  }
+  for (int i = 0; i < kParams; ++i) {
+    INFO("parameter " << i);
+    const bool pushed = kLo <= i && i < kHi;
+    CHECK(state[3 * i + 2] == (pushed ? 3.0f : 1.0f));  // its own step count
+    if (pushed) {
+      CHECK(params[i] == part[i - kLo]);
+      CHECK(state[3 * i] == part_state[3 * (i - kLo)]);
+      CHECK(state[3 * i + 1] == part_state[3 * (i - kLo) + 1]);
+      CHECK(params[i] != params_before[i]);
+    } else {
+      CHECK(params[i] == params_before[i]);
+      CHECK(state[3 * i] == state_before[3 * i]);
+      CHECK(state[3 * i + 1] == state_before[3 * i + 1]);
+    }
+  }
+
+  // A later whole-table step corrects each part with its own t: parameter
+  // 0 (t = 2) and parameter 100 (t = 4) match Adam's reference at that t.
+  const ReferenceStep reference = Reference(spec);
+  double p0 = params[0], p100 = params[kLo];
+  double s0[kRefSlots] = {state[0], state[1], state[2]};
+  double s100[kRefSlots] = {state[3 * kLo], state[3 * kLo + 1], state[3 * kLo + 2]};
+  std::vector<float> g(kParams, 0.25f);
+  adam->Apply(absl::MakeSpan(params), g, absl::MakeSpan(state));
+  reference(0.25f, p0, s0);
+  reference(0.25f, p100, s100);
+  CHECK(state[2] == 2.0f);
+  CHECK(state[3 * kLo + 2] == 4.0f);
+  CHECK(params[0] == Approx(p0).epsilon(1e-6));
+  CHECK(params[kLo] == Approx(p100).epsilon(1e-6));
+}
+
+TEST_CASE("ftrl with l1 > 0 makes small-gradient coordinates exactly zero") {
+  std::unique_ptr<Optimizer> ftrl = Create(FtrlSpec(1.0f, 1.0f, 1.0f, 0.0f));
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<float> params(kParams);
+  for (float& p : params) p = uniform(rng);  // glorot-like non-zero start
+  std::vector<float> state(2 * kParams, 0.0f);
+  // Even coordinates see noise of at most 0.01; odd ones the gradient of
+  // (w - 2)^2 / 2, a loss that wants them at 2.
+  for (int step = 0; step < kSteps; ++step) {
+    std::vector<float> gradient(kParams);
+    for (int i = 0; i < kParams; ++i) {
+      gradient[i] = i % 2 == 0 ? 0.01f * uniform(rng) : params[i] - 2.0f;
+    }
+    ftrl->Apply(absl::MakeSpan(params), gradient, absl::MakeSpan(state));
+  }
+  int zeros = 0, nonzeros = 0;
+  for (int i = 0; i < kParams; ++i) {
+    if (i % 2 == 0) {
+      zeros += params[i] == 0.0f;  // exactly 0, not merely small
+    } else {
+      nonzeros += params[i] > 0.5f;  // on their way to 2
+    }
+  }
+  CHECK(zeros == kParams / 2);
+  CHECK(nonzeros == kParams / 2);
+}
+
+TEST_CASE("zero state means adagrad's initial accumulator") {
+  // One step from zero state with accumulator 0.1 and g = 0.3:
+  // a = 0.1 + 0.09 = 0.19, p = 1 - 0.1 * 0.3 / sqrt(0.19).
+  std::unique_ptr<Optimizer> adagrad = Create(AdagradSpec(0.1f, 0.1f, 1e-10f, 0.0f));
+  std::vector<float> params = {1.0f}, state = {0.0f};
+  const std::vector<float> gradient = {0.3f};
+  adagrad->Apply(absl::MakeSpan(params), gradient, absl::MakeSpan(state));
+  CHECK(params[0] == Approx(1.0 - 0.1 * 0.3 / std::sqrt(0.19)).epsilon(1e-6));
+}
+
+TEST_CASE("an unknown optimizer is refused, listing the known ones") {
   absl::StatusOr<std::unique_ptr<Optimizer>> optimizer =
       CreateOptimizer(Spec("adamw", 0.01f, 0.0f, 0.0f));
   REQUIRE_FALSE(optimizer.ok());
   CHECK(optimizer.status().code() == absl::StatusCode::kInvalidArgument);
   INFO(optimizer.status().ToString());
   CHECK(absl::StrContains(optimizer.status().message(), "\"adamw\""));
+  CHECK(absl::StrContains(optimizer.status().message(),
+                          "sgd, momentum, adagrad, adam, ftrl"));
 }
 
 TEST_CASE("an empty optimizer type is refused") {
@@ -105,6 +297,14 @@ TEST_CASE("an empty optimizer type is refused") {
       CreateOptimizer(Spec("", 0.01f, 0.0f, 0.0f));
   REQUIRE_FALSE(optimizer.ok());
   CHECK(optimizer.status().code() == absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("ftrl refuses weight_decay: its L2 is l2") {
+  OptimizerSpec spec = FtrlSpec(0.1f, 1.0f, 0.0f, 0.0f);
+  spec.set_weight_decay(0.01f);
+  absl::StatusOr<std::unique_ptr<Optimizer>> optimizer = CreateOptimizer(spec);
+  REQUIRE_FALSE(optimizer.ok());
+  CHECK(absl::StrContains(optimizer.status().message(), "optimizer.l2"));
 }
 
 }  // namespace

@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/coordinator_client.h"
@@ -15,6 +17,7 @@
 #include "tools/cli/job_watch.h"
 #include "tools/cli/local_cluster.h"
 #include "tools/cli/model_export.h"
+#include "tools/cli/text_to_libsvm.h"
 
 namespace petrel::cli {
 namespace {
@@ -226,6 +229,41 @@ int Cancel(const std::string& coordinator_address, const std::string& job_id) {
   auto job = coordinator->CancelJob(job_id);
   if (!job.ok()) return Fail(job.status());
   std::printf("%s %s\n", job->job_id().c_str(), JobState_Name(job->state()).c_str());
+  return 0;
+}
+
+int Data(const std::string& subcommand, const DataOptions& options) {
+  if (subcommand != "text2libsvm") {
+    return Fail(absl::StrFormat("unknown data command \"%s\" (want text2libsvm)", subcommand));
+  }
+  if (options.input_dir.empty() || options.output_dir.empty()) {
+    return Fail("data text2libsvm: --input and --output are required");
+  }
+  auto labels = ParseLabelSpecs(options.labels);
+  if (!labels.ok()) return Fail(labels.status());
+  TextToLibsvmOptions convert;
+  convert.input_dir = options.input_dir;
+  convert.output_dir = options.output_dir;
+  convert.labels = *labels;
+  convert.suffix = options.suffix;
+  convert.hash_bits = options.hash_bits;
+  convert.test_fraction = options.test_fraction;
+  convert.seed = options.seed;
+  auto counts = TextToLibsvm(convert);
+  if (!counts.ok()) return Fail(counts.status());
+  auto by_label = [](const std::map<int32_t, int64_t>& counts) {
+    std::string text;
+    for (const auto& [label, count] : counts) {
+      absl::StrAppend(&text, text.empty() ? "" : ", ", "label ", label, ": ", count);
+    }
+    return text.empty() ? std::string("none") : text;
+  };
+  std::printf("wrote %s/train.libsvm: %ld examples (%s)\n", options.output_dir.c_str(),
+              static_cast<long>(counts->train), by_label(counts->train_by_label).c_str());
+  std::printf("wrote %s/test.libsvm: %ld examples (%s)\n", options.output_dir.c_str(),
+              static_cast<long>(counts->test), by_label(counts->test_by_label).c_str());
+  std::printf("2^%d hashed features, 0-based; %ld files skipped (unlabelled or another suffix)\n",
+              options.hash_bits, static_cast<long>(counts->skipped));
   return 0;
 }
 

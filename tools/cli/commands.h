@@ -3,7 +3,9 @@
 #ifndef PETREL_TOOLS_CLI_COMMANDS_H_
 #define PETREL_TOOLS_CLI_COMMANDS_H_
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace petrel::cli {
 
@@ -21,6 +23,19 @@ int Submit(const std::string& job_path, const std::string& coordinator);
 int Status(const std::string& coordinator, const std::string& job_id);
 int Jobs(const std::string& coordinator);
 int Cancel(const std::string& coordinator, const std::string& job_id);
+
+// `petrel data text2libsvm`: see text_to_libsvm.h.
+struct DataOptions {
+  std::string input_dir;
+  std::string output_dir;
+  std::vector<std::string> labels;  // "NAME=LABEL" specs, each maybe a comma list
+  std::string suffix;
+  int hash_bits = 20;
+  double test_fraction = 0.2;
+  uint64_t seed = 1;
+};
+
+int Data(const std::string& subcommand, const DataOptions& options);
 
 }  // namespace petrel::cli
 

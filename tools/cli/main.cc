@@ -1,11 +1,13 @@
 // petrel: the command-line interface. `petrel local JOB.yaml` runs a whole
 // cluster on this machine; the other commands talk to a running coordinator.
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/marshalling.h"
 #include "absl/flags/parse.h"
 #include "tools/cli/commands.h"
 
@@ -15,6 +17,13 @@ ABSL_FLAG(int, workers, 0, "local: number of workers (overrides cluster.workers)
 ABSL_FLAG(std::string, device, "", "local: worker device auto|cpu|cuda:N (overrides cluster.device)");
 ABSL_FLAG(std::string, summary_json, "", "local: write the run's summary here as JSON");
 ABSL_FLAG(std::string, bin_dir, "", "local: directory holding the petrel-* daemons");
+ABSL_FLAG(std::string, input, "", "data: folder with one subdirectory per label group");
+ABSL_FLAG(std::string, output, "", "data: folder to write train.libsvm and test.libsvm to");
+ABSL_FLAG(std::vector<std::string>, labels, {}, "data: SUBDIR=LABEL,... (repeatable)");
+ABSL_FLAG(std::string, suffix, "", "data: only files whose name ends with this");
+ABSL_FLAG(int, hash_bits, 20, "data: hash tokens into 2^N buckets");
+ABSL_FLAG(double, test_fraction, 0.2, "data: fraction of files put in the test set");
+ABSL_FLAG(uint64_t, seed, 1, "data: seed of the train/test split");
 
 namespace {
 
@@ -26,6 +35,7 @@ commands:
   status [JOB]     the cluster's nodes and jobs, or one job in detail
   jobs             every job with its state
   cancel JOB       cancel a queued or running job
+  data text2libsvm turn a folder of text files into hashed libsvm train/test files
 
 `petrel COMMAND --help` shows the command's flags.
 )";
@@ -50,6 +60,21 @@ the end, on Ctrl-C, or when one of them dies. Flags override the job file's
     {"status", "usage: petrel status [JOB] [--coordinator HOST:PORT]\n\nWithout JOB: every node and job. With JOB: that job's progress per worker.\n", 0},
     {"jobs", "usage: petrel jobs [--coordinator HOST:PORT]\n\nEvery job the coordinator knows, with its state.\n", 0},
     {"cancel", "usage: petrel cancel JOB [--coordinator HOST:PORT]\n\nCancels a queued or running job.\n", 1},
+    {"data", R"(usage: petrel data text2libsvm --input DIR --output DIR --labels SUBDIR=LABEL,...
+                    [--label SUBDIR=LABEL ...] [--suffix .txt] [--hash-bits 20]
+                    [--test-fraction 0.2] [--seed 1]
+
+Turns a folder of text files into OUTPUT/train.libsvm and OUTPUT/test.libsvm
+and prints how many examples of each label went where. A file's label comes
+from the top-level subdirectory of DIR it is under, e.g.
+  --labels spam-1=1,spam-2=1,easy-ham-1=0,easy-ham-2=0,hard-ham-1=0
+(--label may be repeated instead, one spec each). Files under other
+subdirectories, or not ending with --suffix, are skipped. Each file's
+lower-cased [a-z0-9]+ tokens are hashed (64-bit FNV-1a) into 2^hash-bits
+buckets, the feature indices (0-based); values are binary presence,
+L2-normalised. A file is a test example when a hash of (seed, its relative
+path) says so, test-fraction of them on average. See docs/data.md.
+)", 1},
 };
 
 }  // namespace
@@ -83,8 +108,19 @@ int main(int argc, char** argv) {
       return 0;
     }
   }
+  // Abseil keeps only the last of a repeated flag, so `--label SPEC`, which
+  // may be repeated, is collected here and joined with --labels below.
+  std::vector<std::string> label_specs;
   std::vector<char*> flag_argv = {argv[0]};
-  for (size_t i = 2; i < args.size(); ++i) flag_argv.push_back(args[i].data());
+  for (size_t i = 2; i < args.size(); ++i) {
+    if (args[i] == "--label" && i + 1 < args.size()) {
+      label_specs.push_back(args[++i]);
+    } else if (args[i].rfind("--label=", 0) == 0) {
+      label_specs.push_back(args[i].substr(8));
+    } else {
+      flag_argv.push_back(args[i].data());
+    }
+  }
   std::vector<char*> rest = absl::ParseCommandLine(flag_argv.size(), flag_argv.data());
   std::vector<std::string> positional(rest.begin() + 1, rest.end());
   if (static_cast<int>(positional.size()) < command->positional) {
@@ -103,6 +139,18 @@ int main(int argc, char** argv) {
     options.summary_json = absl::GetFlag(FLAGS_summary_json);
     options.bin_dir = absl::GetFlag(FLAGS_bin_dir);
     return petrel::cli::RunLocal(options);
+  }
+  if (name == "data") {
+    petrel::cli::DataOptions options;
+    options.input_dir = absl::GetFlag(FLAGS_input);
+    options.output_dir = absl::GetFlag(FLAGS_output);
+    options.labels = absl::GetFlag(FLAGS_labels);
+    options.labels.insert(options.labels.end(), label_specs.begin(), label_specs.end());
+    options.suffix = absl::GetFlag(FLAGS_suffix);
+    options.hash_bits = absl::GetFlag(FLAGS_hash_bits);
+    options.test_fraction = absl::GetFlag(FLAGS_test_fraction);
+    options.seed = absl::GetFlag(FLAGS_seed);
+    return petrel::cli::Data(first, options);
   }
   if (name == "submit") return petrel::cli::Submit(first, coordinator);
   if (name == "status") return petrel::cli::Status(coordinator, first);

@@ -1,0 +1,49 @@
+#include "server/sparse_rows.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "server/initializer.h"
+
+namespace petrel::server {
+
+SparseRows::SparseRows(SparseTable spec, uint64_t seed, int state_slots)
+    : spec_(std::move(spec)), seed_(seed), row_floats_(spec_.dim() * (1 + state_slots)) {}
+
+int64_t SparseRows::bytes() const {
+  return static_cast<int64_t>(slabs_.size()) * kRowsPerSlab * row_floats_ * sizeof(float) +
+         static_cast<int64_t>(index_.capacity()) * (sizeof(uint64_t) + sizeof(float*) + 1);
+}
+
+void SparseRows::Read(uint64_t key, float* out) const {
+  auto it = index_.find(key);
+  if (it != index_.end()) {
+    std::memcpy(out, it->second, dim() * sizeof(float));
+    return;
+  }
+  // The initializer was validated when the job's shards were built.
+  InitializeSparseRow(spec_, seed_, key, absl::MakeSpan(out, dim())).IgnoreError();
+}
+
+float* SparseRows::FindOrCreate(uint64_t key) {
+  auto [it, added] = index_.try_emplace(key, nullptr);
+  if (!added) return it->second;
+  if (used_in_last_slab_ == kRowsPerSlab) {
+    slabs_.push_back(std::make_unique<float[]>(kRowsPerSlab * row_floats_));
+    used_in_last_slab_ = 0;
+  }
+  float* row = slabs_.back().get() + used_in_last_slab_ * row_floats_;
+  ++used_in_last_slab_;
+  InitializeSparseRow(spec_, seed_, key, absl::MakeSpan(row, dim())).IgnoreError();
+  std::fill(row + dim(), row + row_floats_, 0.0f);
+  it->second = row;
+  return row;
+}
+
+int64_t SparseRows::CountNew(absl::Span<const uint64_t> keys) const {
+  int64_t count = 0;
+  for (uint64_t key : keys) count += index_.contains(key) ? 0 : 1;
+  return count;
+}
+
+}  // namespace petrel::server

@@ -1,0 +1,52 @@
+// The rows of one sparse table held by one server shard. Keys map to rows by
+// open addressing (absl::flat_hash_map); the rows live in large contiguous
+// slabs, never one allocation each, so tens of millions of rows stay cheap.
+// A row is `dim` values followed by `dim * state_slots` optimizer state.
+// Not thread-safe: JobShards serialises writes.
+#ifndef PETREL_SERVER_SPARSE_ROWS_H_
+#define PETREL_SERVER_SPARSE_ROWS_H_
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/types/span.h"
+#include "proto/job.pb.h"
+
+namespace petrel::server {
+
+class SparseRows {
+ public:
+  SparseRows(SparseTable spec, uint64_t seed, int state_slots);
+
+  const SparseTable& spec() const { return spec_; }
+  int dim() const { return spec_.dim(); }
+  int64_t rows() const { return static_cast<int64_t>(index_.size()); }
+  int64_t bytes() const;
+
+  // The values of `key` into `out` (dim floats): the stored row, or the row's
+  // initial value when the key was never pushed (nothing is stored then).
+  void Read(uint64_t key, float* out) const;
+
+  // The row of `key` (values, then state), created with its initial values
+  // and zero state on first touch.
+  float* FindOrCreate(uint64_t key);
+
+  // How many of `keys` have no row yet.
+  int64_t CountNew(absl::Span<const uint64_t> keys) const;
+
+ private:
+  static constexpr int64_t kRowsPerSlab = 1 << 14;
+
+  const SparseTable spec_;
+  const uint64_t seed_;
+  const int64_t row_floats_;  // dim * (1 + state_slots)
+  absl::flat_hash_map<uint64_t, float*> index_;
+  std::vector<std::unique_ptr<float[]>> slabs_;
+  int64_t used_in_last_slab_ = kRowsPerSlab;
+};
+
+}  // namespace petrel::server
+
+#endif  // PETREL_SERVER_SPARSE_ROWS_H_
