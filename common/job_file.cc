@@ -323,6 +323,16 @@ class JobYamlParser {
       return SetIfOk(String(v, p),
                      [m](std::string s) { m->set_initializer(s); });
     }
+    if (key == "max_rows") {
+      absl::StatusOr<uint64_t> rows = Uint64(v, p);
+      if (rows.ok() && *rows > static_cast<uint64_t>(INT64_MAX)) {
+        return ErrorAt(v, absl::StrCat(p, " must be ", kNonNegativeInt,
+                                       " below 2^63, got ", Describe(v)));
+      }
+      return SetIfOk(rows, [m](uint64_t x) {
+        m->set_max_rows(static_cast<int64_t>(x));
+      });
+    }
     return SetIfOk(Number(v, p, "a non-negative number, e.g. 0.01"),
                    [m](double x) { m->set_init_scale(x); });
   }
@@ -337,6 +347,8 @@ class JobYamlParser {
     if (key == "train_labels") d->set_train_labels(*s);
     if (key == "test_images") d->set_test_images(*s);
     if (key == "test_labels") d->set_test_labels(*s);
+    if (key == "train_file") d->set_train_file(*s);
+    if (key == "test_file") d->set_test_file(*s);
     return absl::OkStatus();
   }
 

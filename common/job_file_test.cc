@@ -5,10 +5,12 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "catch2/catch.hpp"
+#include "common/model_tables.h"
 
 namespace petrel {
 namespace {
@@ -154,7 +156,8 @@ TEST_CASE("an unknown field names its path and lists the known ones") {
   CHECK(absl::StartsWith(
       message,
       "job.yaml:3: unknown field \"model.hiden\" (known fields of model: "
-      "type, hidden, input_dim, num_classes, initializer, init_scale)"));
+      "type, hidden, input_dim, num_classes, initializer, init_scale, "
+                 "max_rows)"));
   CHECK(absl::StrContains(message, "did you mean \"model.hidden\"?"));
 }
 
@@ -226,7 +229,8 @@ TEST_CASE("a file that is not a mapping is refused") {
 
 TEST_CASE("semantic errors carry the line of the offending field") {
   CHECK(ParseError(Replace(kMinimal, "type: mlp", "type: cnn")) ==
-        "job.yaml:2: model.type must be \"softmax\" or \"mlp\", got \"cnn\"");
+        "job.yaml:2: model.type must be \"softmax\", \"mlp\" or "
+        "\"sparse_logistic\", got \"cnn\"");
   CHECK(absl::StartsWith(
       ParseError(Replace(kMinimal, "batch_size: 32", "batch_size: 0")),
       "job.yaml:11: training.batch_size must be a positive integer, got 0"));
@@ -632,6 +636,177 @@ TEST_CASE("OptimizerFor falls back to the top-level optimizer") {
   (*spec.mutable_optimizer()->mutable_per_table())["layer0/bias"] = entry;
   CHECK(OptimizerFor(spec, "layer0/bias").type() == "adagrad");
   CHECK(OptimizerFor(spec, "layer0/weights").type() == "momentum");
+}
+
+// Sparse logistic regression on libsvm data.
+// Line numbers:          1         2
+constexpr char kSparse[] =
+    "model:\n"                          // 1
+    "  type: sparse_logistic\n"         // 2
+    "  input_dim: 1048576\n"            // 3
+    "  num_classes: 2\n"                // 4
+    "  max_rows: 100000\n"              // 5
+    "data:\n"                           // 6
+    "  format: libsvm\n"                // 7
+    "  path: /tmp/spam\n"               // 8
+    "optimizer:\n"                      // 9
+    "  type: adagrad\n"                 // 10
+    "  learning_rate: 0.1\n"            // 11
+    "training:\n"                       // 12
+    "  batch_size: 64\n";               // 13
+
+TEST_CASE("a sparse_logistic job parses with libsvm defaults") {
+  absl::StatusOr<JobSpec> spec = ParseJobYaml(kSparse, "spam.yaml");
+  INFO(spec.status().ToString());
+  REQUIRE(spec.ok());
+  CHECK(spec->model().type() == "sparse_logistic");
+  CHECK(spec->model().input_dim() == 1048576);
+  CHECK(spec->model().max_rows() == 100000);
+  CHECK(spec->data().format() == "libsvm");
+  CHECK(spec->data().train_file() == "train.libsvm");
+  CHECK(spec->data().test_file() == "test.libsvm");
+  CHECK(spec->data().train_images().empty());
+  CHECK(spec->data().train_labels().empty());
+  CHECK(spec->data().test_images().empty());
+  CHECK(spec->data().test_labels().empty());
+
+  absl::StatusOr<JobSpec> named = ParseJobYaml(
+      Replace(kSparse, "  path: /tmp/spam\n",
+              "  path: /tmp/spam\n  train_file: a.svm\n  test_file: b.svm\n"),
+      "spam.yaml");
+  REQUIRE(named.ok());
+  CHECK(named->data().train_file() == "a.svm");
+  CHECK(named->data().test_file() == "b.svm");
+}
+
+TEST_CASE("idx jobs leave the libsvm file names empty") {
+  absl::StatusOr<JobSpec> spec = ParseJobYaml(kMinimal, "job.yaml");
+  REQUIRE(spec.ok());
+  CHECK(spec->data().train_file().empty());
+  CHECK(spec->data().test_file().empty());
+  CHECK(spec->model().max_rows() == 0);
+}
+
+TEST_CASE("sparse_logistic has a dense bias and a sparse weights table") {
+  absl::StatusOr<JobSpec> spec = ParseJobYaml(kSparse, "spam.yaml");
+  REQUIRE(spec.ok());
+  const std::vector<DenseTable> dense = ModelTables(spec->model());
+  REQUIRE(dense.size() == 1);
+  CHECK(dense[0].name() == "bias");
+  REQUIRE(dense[0].shape_size() == 1);
+  CHECK(dense[0].shape(0) == 1);
+  CHECK(dense[0].initializer() == "zeros");
+  const std::vector<SparseTable> sparse = ModelSparseTables(spec->model());
+  REQUIRE(sparse.size() == 1);
+  CHECK(sparse[0].name() == "weights");
+  CHECK(sparse[0].dim() == 1);
+  CHECK(sparse[0].initializer() == "zeros");
+  CHECK(sparse[0].max_rows() == 100000);
+
+  absl::StatusOr<JobSpec> mlp = ParseJobYaml(kMinimal, "job.yaml");
+  REQUIRE(mlp.ok());
+  CHECK(ModelSparseTables(mlp->model()).empty());
+}
+
+TEST_CASE("model and data format mismatches name the field and line") {
+  CHECK(ParseError(Replace(kSparse, "format: libsvm", "format: idx")) ==
+        "job.yaml:7: data.format must be \"libsvm\" for model.type "
+        "\"sparse_logistic\", got \"idx\"");
+  CHECK(ParseError(Replace(kSparse, "  format: libsvm\n", "")) ==
+        "job.yaml:6: data.format must be \"libsvm\" for model.type "
+        "\"sparse_logistic\", got \"idx\"");
+  CHECK(ParseError(Replace(kMinimal, "data:\n", "data:\n  format: libsvm\n")) ==
+        "job.yaml:7: data.format must be \"idx\" for model.type \"mlp\", "
+        "got \"libsvm\"");
+  CHECK(absl::StartsWith(
+      ParseError(Replace(kSparse, "format: libsvm", "format: csv")),
+      "job.yaml:7: data.format must be \"idx\" or \"libsvm\", got \"csv\""));
+  CHECK(ParseError(Replace(kSparse, "num_classes: 2", "num_classes: 10")) ==
+        "job.yaml:4: model.num_classes must be 2 for model.type "
+        "\"sparse_logistic\" (binary labels 0/1), got 10");
+  CHECK(absl::StartsWith(
+      ParseError(Replace(kSparse, "  num_classes: 2\n",
+                         "  num_classes: 2\n  hidden: [8]\n")),
+      "job.yaml:5: model.hidden must be empty for model.type "
+      "\"sparse_logistic\""));
+  CHECK(absl::StartsWith(
+      ParseError(Replace(kSparse, "  path: /tmp/spam\n",
+                         "  path: /tmp/spam\n  train_images: x.gz\n")),
+      "job.yaml:9: data.train_images is not used with data.format "
+      "\"libsvm\""));
+  CHECK(absl::StartsWith(
+      ParseError(Replace(kMinimal, "  path: /tmp/data\n",
+                         "  path: /tmp/data\n  test_file: t.libsvm\n")),
+      "job.yaml:8: data.test_file is not used with data.format \"idx\""));
+  CHECK(absl::StartsWith(
+      ParseError(Replace(kSparse, "max_rows: 100000", "max_rows: -1")),
+      "job.yaml:5: model.max_rows must be a non-negative integer"));
+}
+
+TEST_CASE("optimizer.tables may name sparse tables") {
+  absl::StatusOr<JobSpec> spec = ParseJobYaml(
+      Replace(kSparse, "  learning_rate: 0.1\n",
+              "  learning_rate: 0.1\n"
+              "  tables:\n"
+              "    weights: {type: ftrl, learning_rate: 0.05, l1: 0.001}\n"
+              "    bias: {type: sgd, learning_rate: 0.01}\n"),
+      "job.yaml");
+  INFO(spec.status().ToString());
+  REQUIRE(spec.ok());
+  CHECK(OptimizerFor(*spec, "weights").type() == "ftrl");
+  CHECK(OptimizerFor(*spec, "bias").type() == "sgd");
+
+  const std::string error = ParseError(
+      Replace(kSparse, "  learning_rate: 0.1\n",
+              "  learning_rate: 0.1\n"
+              "  tables:\n    weight: {type: sgd, learning_rate: 0.1}\n"));
+  CHECK(absl::StartsWith(error, "job.yaml:13: optimizer.tables names unknown "
+                                "table \"weight\" (the model's tables: bias, "
+                                "weights)"));
+  CHECK(absl::StrContains(error, "did you mean \"weights\"?"));
+}
+
+TEST_CASE("ValidateJobSpec checks a submitted sparse_logistic spec") {
+  absl::StatusOr<JobSpec> parsed = ParseJobYaml(kSparse, "job.yaml");
+  REQUIRE(parsed.ok());
+  JobSpec spec = *parsed;
+  CHECK(ValidateJobSpec(spec).ok());
+  spec.mutable_data()->set_format("idx");
+  CHECK(ValidateJobSpec(spec).message() ==
+        "data.format must be \"libsvm\" for model.type \"sparse_logistic\", "
+        "got \"idx\"");
+  spec = *parsed;
+  spec.mutable_model()->set_max_rows(-5);
+  CHECK(absl::StartsWith(ValidateJobSpec(spec).message(), "model.max_rows"));
+}
+
+TEST_CASE("CheckDataFiles checks the libsvm files") {
+  const std::string dir = TempDir() + "/libsvm";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/train.libsvm") << "1 3:1\n";
+  absl::StatusOr<JobSpec> spec = ParseJobYaml(
+      Replace(kSparse, "path: /tmp/spam", "path: " + dir), "job.yaml");
+  REQUIRE(spec.ok());
+  absl::Status status = CheckDataFiles(*spec);
+  INFO(status.ToString());
+  CHECK(status.code() == absl::StatusCode::kNotFound);
+  CHECK(absl::StrContains(status.message(),
+                          "\"" + dir + "/test.libsvm\" (data.test_file)"));
+  CHECK_FALSE(absl::StrContains(status.message(), "train.libsvm"));
+  CHECK_FALSE(absl::StrContains(status.message(), "fetch_spam_corpus"));
+  std::ofstream(dir + "/test.libsvm") << "0 4:1\n";
+  CHECK(CheckDataFiles(*spec).ok());
+}
+
+TEST_CASE("CheckDataFiles points at fetch_spam_corpus for its cache dir") {
+  const std::string dir = TempDir() + "/home/.cache/petrel/spam-assassin/libsvm";
+  absl::StatusOr<JobSpec> spec = ParseJobYaml(
+      Replace(kSparse, "path: /tmp/spam", "path: " + dir), "job.yaml");
+  REQUIRE(spec.ok());
+  absl::Status status = CheckDataFiles(*spec);
+  CHECK(status.code() == absl::StatusCode::kNotFound);
+  CHECK(absl::StrContains(status.message(), dir + "/train.libsvm"));
+  CHECK(absl::StrContains(status.message(), "run tools/fetch_spam_corpus"));
 }
 
 }  // namespace

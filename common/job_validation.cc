@@ -23,6 +23,27 @@ namespace petrel {
 namespace {
 
 constexpr char kFashionMnistDir[] = "/usr/share/datasets/fashion-mnist";
+// Where tools/fetch_spam_corpus puts its libsvm files by default
+// (~/.cache/petrel/spam-assassin/libsvm); matched as a path suffix.
+constexpr char kSpamCorpusCacheDir[] = "/.cache/petrel/spam-assassin";
+
+// The data format each model type reads.
+const char* FormatFor(const std::string& model_type) {
+  return model_type == "sparse_logistic" ? "libsvm" : "idx";
+}
+
+// The data file fields of a format, as (YAML key, value) pairs.
+std::vector<std::pair<const char*, const std::string*>> DataFiles(
+    const DataSpec& data) {
+  if (data.format() == "libsvm") {
+    return {{"train_file", &data.train_file()},
+            {"test_file", &data.test_file()}};
+  }
+  return {{"train_images", &data.train_images()},
+          {"train_labels", &data.train_labels()},
+          {"test_images", &data.test_images()},
+          {"test_labels", &data.test_labels()}};
+}
 
 // The types server/optimizer.h implements (server/optimizer.cc has the same
 // list; common/ cannot depend on server/).
@@ -55,10 +76,7 @@ class SpecChecker {
 
   absl::Status Check(const JobSpec& spec) {
     PETREL_RETURN_IF_ERROR(CheckModel(spec.model()));
-    if (spec.data().format() != "idx") {
-      return Error("data.format", absl::StrCat("data.format must be \"idx\", got ",
-                                               Quote(spec.data().format())));
-    }
+    PETREL_RETURN_IF_ERROR(CheckData(spec.model(), spec.data()));
     PETREL_RETURN_IF_ERROR(CheckOptimizer(spec.optimizer(), "optimizer", true));
     PETREL_RETURN_IF_ERROR(CheckTableOptimizers(spec));
     PETREL_RETURN_IF_ERROR(CheckTraining(spec.training()));
@@ -90,10 +108,36 @@ class SpecChecker {
   }
 
   absl::Status CheckModel(const ModelSpec& m) {
-    if (m.type() != "softmax" && m.type() != "mlp") {
+    if (m.type() != "softmax" && m.type() != "mlp" &&
+        m.type() != "sparse_logistic") {
       return Error("model.type",
-                   absl::StrCat("model.type must be \"softmax\" or \"mlp\", got ",
-                                Quote(m.type())));
+                   absl::StrCat("model.type must be \"softmax\", \"mlp\" or "
+                                "\"sparse_logistic\", got ",
+                                Quote(m.type()),
+                                DidYouMean(m.type(),
+                                           {"softmax", "mlp", "sparse_logistic"},
+                                           "")));
+    }
+    if (m.type() == "sparse_logistic") {
+      if (m.hidden_size() > 0) {
+        return Error("model.hidden",
+                     absl::StrCat("model.hidden must be empty for model.type "
+                                  "\"sparse_logistic\" (remove it), got ",
+                                  m.hidden_size(), " hidden layer(s)"));
+      }
+      if (m.num_classes() != 2) {
+        return Error("model.num_classes",
+                     absl::StrCat("model.num_classes must be 2 for model.type "
+                                  "\"sparse_logistic\" (binary labels 0/1), "
+                                  "got ",
+                                  m.num_classes()));
+      }
+    }
+    if (m.max_rows() < 0) {
+      return Error("model.max_rows",
+                   absl::StrCat("model.max_rows must be a non-negative integer "
+                                "(0 = unlimited), got ",
+                                m.max_rows()));
     }
     if (m.type() == "softmax" && m.hidden_size() > 0) {
       return Error("model.hidden",
@@ -131,6 +175,44 @@ class SpecChecker {
                    "model.init_scale must be positive for model.initializer "
                    "\"normal\" (it is the standard deviation), e.g. "
                    "\"init_scale: 0.01\"");
+    }
+    return absl::OkStatus();
+  }
+
+  // data.format is one the workers read and the one the model type needs,
+  // and only that format's file fields are set.
+  absl::Status CheckData(const ModelSpec& m, const DataSpec& d) {
+    if (d.format() != "idx" && d.format() != "libsvm") {
+      return Error("data.format",
+                   absl::StrCat("data.format must be \"idx\" or \"libsvm\", "
+                                "got ",
+                                Quote(d.format())));
+    }
+    const std::string wanted = FormatFor(m.type());
+    if (d.format() != wanted) {
+      return Error("data.format",
+                   absl::StrCat("data.format must be ", Quote(wanted),
+                                " for model.type ", Quote(m.type()), ", got ",
+                                Quote(d.format())));
+    }
+    const bool libsvm = d.format() == "libsvm";
+    const std::pair<const char*, const std::string*> others[] = {
+        {"train_images", libsvm ? &d.train_images() : nullptr},
+        {"train_labels", libsvm ? &d.train_labels() : nullptr},
+        {"test_images", libsvm ? &d.test_images() : nullptr},
+        {"test_labels", libsvm ? &d.test_labels() : nullptr},
+        {"train_file", libsvm ? nullptr : &d.train_file()},
+        {"test_file", libsvm ? nullptr : &d.test_file()},
+    };
+    for (const auto& [field, value] : others) {
+      if (value == nullptr || value->empty()) continue;
+      const std::string path = absl::StrCat("data.", field);
+      return Error(path, absl::StrCat(path, " is not used with data.format ",
+                                      Quote(d.format()), " (remove it; ",
+                                      libsvm ? "use data.train_file and "
+                                               "data.test_file"
+                                             : "use data.train_images etc.",
+                                      "), got ", Quote(*value)));
     }
     return absl::OkStatus();
   }
@@ -210,6 +292,9 @@ class SpecChecker {
     if (top.per_table_size() == 0) return absl::OkStatus();
     std::vector<std::string> tables;
     for (const DenseTable& table : ModelTables(spec.model())) {
+      tables.push_back(table.name());
+    }
+    for (const SparseTable& table : ModelSparseTables(spec.model())) {
       tables.push_back(table.name());
     }
     for (const std::string& name : TableNames(top)) {
@@ -309,10 +394,10 @@ const std::map<std::string, std::vector<std::string>>& KnownFields() {
       new std::map<std::string, std::vector<std::string>>{
           {"model",
            {"type", "hidden", "input_dim", "num_classes", "initializer",
-            "init_scale"}},
+            "init_scale", "max_rows"}},
           {"data",
            {"format", "path", "train_images", "train_labels", "test_images",
-            "test_labels"}},
+            "test_labels", "train_file", "test_file"}},
           {"optimizer",
            {"type", "learning_rate", "momentum", "weight_decay", "beta1",
             "beta2", "epsilon", "initial_accumulator_value", "l1", "l2",
@@ -411,17 +496,25 @@ void FillDefaults(const std::set<std::string>& given,
   if (unset("model.initializer")) model->set_initializer("glorot_uniform");
   DataSpec* data = spec->mutable_data();
   if (unset("data.format")) data->set_format("idx");
-  if (unset("data.train_images")) {
-    data->set_train_images("train-images-idx3-ubyte.gz");
+  // Only the chosen format's file names get defaults: the other format's
+  // stay empty (CheckJobSpec refuses them when set).
+  if (data->format() == "idx") {
+    if (unset("data.train_images")) {
+      data->set_train_images("train-images-idx3-ubyte.gz");
+    }
+    if (unset("data.train_labels")) {
+      data->set_train_labels("train-labels-idx1-ubyte.gz");
+    }
+    if (unset("data.test_images")) {
+      data->set_test_images("t10k-images-idx3-ubyte.gz");
+    }
+    if (unset("data.test_labels")) {
+      data->set_test_labels("t10k-labels-idx1-ubyte.gz");
+    }
   }
-  if (unset("data.train_labels")) {
-    data->set_train_labels("train-labels-idx1-ubyte.gz");
-  }
-  if (unset("data.test_images")) {
-    data->set_test_images("t10k-images-idx3-ubyte.gz");
-  }
-  if (unset("data.test_labels")) {
-    data->set_test_labels("t10k-labels-idx1-ubyte.gz");
+  if (data->format() == "libsvm") {
+    if (unset("data.train_file")) data->set_train_file("train.libsvm");
+    if (unset("data.test_file")) data->set_test_file("test.libsvm");
   }
   OptimizerSpec* optimizer = spec->mutable_optimizer();
   if (unset("optimizer.type")) optimizer->set_type("sgd");
@@ -482,14 +575,8 @@ absl::Status ValidateJobSpec(const JobSpec& spec) {
 
 absl::Status CheckDataFiles(const JobSpec& spec) {
   const DataSpec& data = spec.data();
-  const std::pair<const char*, const std::string*> files[] = {
-      {"train_images", &data.train_images()},
-      {"train_labels", &data.train_labels()},
-      {"test_images", &data.test_images()},
-      {"test_labels", &data.test_labels()},
-  };
   std::vector<std::string> missing;
-  for (const auto& [field, name] : files) {
+  for (const auto& [field, name] : DataFiles(data)) {
     const std::filesystem::path full =
         std::filesystem::path(data.path()) / *name;
     if (name->empty()) {
@@ -509,7 +596,14 @@ absl::Status CheckDataFiles(const JobSpec& spec) {
                    " not found or unreadable: ", absl::StrJoin(missing, ", "));
   std::string dir = data.path();
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
-  if (dir == kFashionMnistDir) {
+  if (data.format() == "libsvm" &&
+      absl::StrContains(absl::StrCat(dir, "/"),
+                        absl::StrCat(kSpamCorpusCacheDir, "/"))) {
+    absl::StrAppend(&message,
+                    "; run tools/fetch_spam_corpus to download and convert "
+                    "the SpamAssassin corpus into ",
+                    Quote(data.path()));
+  } else if (data.format() == "idx" && dir == kFashionMnistDir) {
     absl::StrAppend(&message,
                     "; install Debian's package dataset-fashion-mnist "
                     "(tools/setup does)");

@@ -28,9 +28,11 @@ absl::Status ValidateJobSpec(const JobSpec& spec);
 // reference lives as long as `spec`.
 const OptimizerSpec& OptimizerFor(const JobSpec& spec, const std::string& table);
 
-// Checks that each of the four data files exists under data.path and can be
+// Checks that each data file of data.format (the four IDX files for "idx";
+// train_file and test_file for "libsvm") exists under data.path and can be
 // read. Otherwise NOT_FOUND naming the missing full paths (and, for the
-// Debian dataset directory, the package to install).
+// Debian dataset directory, the package to install; for the default cache
+// directory of tools/fetch_spam_corpus, that script).
 absl::Status CheckDataFiles(const JobSpec& spec);
 
 // The rest of the job schema, which the YAML parser in job_file.cc uses and

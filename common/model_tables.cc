@@ -5,6 +5,13 @@
 namespace petrel {
 
 std::vector<DenseTable> ModelTables(const ModelSpec& model) {
+  if (model.type() == "sparse_logistic") {
+    DenseTable bias;
+    bias.set_name("bias");
+    bias.add_shape(1);
+    bias.set_initializer("zeros");
+    return {bias};
+  }
   std::vector<int64_t> widths = {model.input_dim()};
   for (int h : model.hidden()) widths.push_back(h);
   widths.push_back(model.num_classes());
@@ -28,6 +35,16 @@ std::vector<DenseTable> ModelTables(const ModelSpec& model) {
     tables.push_back(bias);
   }
   return tables;
+}
+
+std::vector<SparseTable> ModelSparseTables(const ModelSpec& model) {
+  if (model.type() != "sparse_logistic") return {};
+  SparseTable weights;
+  weights.set_name("weights");
+  weights.set_dim(1);
+  weights.set_initializer("zeros");
+  weights.set_max_rows(model.max_rows());
+  return {weights};
 }
 
 int64_t TableSize(const DenseTable& table) {

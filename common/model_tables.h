@@ -1,4 +1,4 @@
-// The dense tables a model needs, in canonical order. The coordinator places
+// The tables a model needs, in canonical order. The coordinator places
 // them, the servers initialise them and the workers compute on them; all three
 // derive them from the ModelSpec here so they cannot disagree.
 #ifndef PETREL_COMMON_MODEL_TABLES_H_
@@ -15,8 +15,14 @@ namespace petrel {
 // For layer i (0-based, input -> hidden[0] -> ... -> num_classes):
 //   "layer<i>/weights"  shape [fan_in, fan_out], row-major
 //   "layer<i>/bias"     shape [fan_out]
-// "softmax" is the MLP with no hidden layer.
+// "softmax" is the MLP with no hidden layer. "sparse_logistic" has one dense
+// table, "bias" shape [1] (zeros); its weights are the sparse table below.
 std::vector<DenseTable> ModelTables(const ModelSpec& model);
+
+// The sparse tables a model needs: for "sparse_logistic" the table "weights"
+// of dim 1 (initializer "zeros", max_rows from the spec); none for "softmax"
+// and "mlp".
+std::vector<SparseTable> ModelSparseTables(const ModelSpec& model);
 
 // Number of float elements of a table (product of its shape).
 int64_t TableSize(const DenseTable& table);

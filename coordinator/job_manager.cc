@@ -76,6 +76,11 @@ void JobManager::Schedule(const std::vector<const Node*>& servers,
     job.shard_map.set_epoch(1);
     for (const DenseTable& table : tables) *job.shard_map.add_tables() = table;
     for (ShardRange& range : *ranges) *job.shard_map.add_ranges() = std::move(range);
+    const std::vector<SparseTable> sparse = ModelSparseTables(job.status.spec().model());
+    for (const SparseTable& table : sparse) *job.shard_map.add_sparse_tables() = table;
+    for (SparseShard& shard : PartitionSparseTables(sparse, endpoints)) {
+      *job.shard_map.add_sparse_shards() = std::move(shard);
+    }
     for (int rank = 0; rank < shape.workers(); ++rank) job.worker_ids.push_back(idle[rank]->id);
     job.status.set_state(RUNNING);
     job.status.set_started_unix(UnixSeconds(now));

@@ -14,15 +14,27 @@
 
 namespace petrel::worker {
 
+// The rows of the sparse tables one step touches. keys[t] are distinct keys
+// of the shard map's sparse table t; rows[t] holds keys[t].size() x dim
+// floats: the values after a Pull, the gradients given to a Push.
+struct SparseStep {
+  std::vector<std::vector<uint64_t>> keys;
+  std::vector<std::vector<float>> rows;
+};
+
 class PsClient {
  public:
   virtual ~PsClient() = default;
 
-  // Fills tables[i] with the values of the shard map's table i (resized to fit).
-  virtual absl::Status Pull(int64_t clock, std::vector<std::vector<float>>* tables) = 0;
+  // Fills tables[i] with the values of the shard map's table i (resized to
+  // fit) and, when `sparse` is given, sparse->rows with the rows of its keys.
+  virtual absl::Status Pull(int64_t clock, std::vector<std::vector<float>>* tables,
+                            SparseStep* sparse = nullptr) = 0;
 
-  // Sends gradients[i] for table i; returns once every shard applied its part.
-  virtual absl::Status Push(int64_t clock, const std::vector<std::vector<float>>& gradients) = 0;
+  // Sends gradients[i] for table i (and the sparse rows' gradients); returns
+  // once every shard applied its part.
+  virtual absl::Status Push(int64_t clock, const std::vector<std::vector<float>>& gradients,
+                            const SparseStep* sparse = nullptr) = 0;
 
   // Tells every shard this worker has pushed its last clock, so no one waits
   // for it any more. Pulls still work afterwards; pushes do not.

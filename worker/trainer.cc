@@ -7,19 +7,13 @@
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 #include "worker/data/dataset.h"
-#include "worker/model/mlp.h"
+#include "worker/step_model.h"
 
 namespace petrel::worker {
 namespace {
 
-// Evaluation runs in chunks this large, whatever the training batch.
-constexpr int kEvalChunk = 1000;
 // How often progress goes to the coordinator.
 constexpr absl::Duration kReportInterval = absl::Milliseconds(500);
-
-std::string DataFile(const DataSpec& data, const std::string& name) {
-  return absl::StrCat(data.path(), "/", name);
-}
 
 // Loss and throughput over the steps since the last report.
 class ProgressWindow {
@@ -47,9 +41,29 @@ class ProgressWindow {
   int64_t samples_ = 0;
 };
 
-std::vector<absl::Span<const float>> Spans(const std::vector<std::vector<float>>& tables) {
-  return {tables.begin(), tables.end()};
-}
+// Counts the time spent in pulls, waiting on the staleness gate included.
+class TimedPsClient : public PsClient {
+ public:
+  explicit TimedPsClient(PsClient* inner) : inner_(inner) {}
+  absl::Duration pulling() const { return pulling_; }
+
+  absl::Status Pull(int64_t clock, std::vector<std::vector<float>>* tables,
+                    SparseStep* sparse) override {
+    const absl::Time start = absl::Now();
+    absl::Status status = inner_->Pull(clock, tables, sparse);
+    pulling_ += absl::Now() - start;
+    return status;
+  }
+  absl::Status Push(int64_t clock, const std::vector<std::vector<float>>& gradients,
+                    const SparseStep* sparse) override {
+    return inner_->Push(clock, gradients, sparse);
+  }
+  absl::Status Leave(int64_t clock) override { return inner_->Leave(clock); }
+
+ private:
+  PsClient* const inner_;
+  absl::Duration pulling_;
+};
 
 }  // namespace
 
@@ -76,37 +90,18 @@ absl::Status Trainer::Train() {
   const int rank = job.rank();
   const int batch = spec.training().batch_size();
 
-  PETREL_ASSIGN_OR_RETURN(
-      data::Dataset train,
-      data::LoadIdxDataset(DataFile(spec.data(), spec.data().train_images()),
-                           DataFile(spec.data(), spec.data().train_labels()), rank,
-                           job.num_workers()));
-  data::Dataset test;
-  if (rank == 0) {
-    PETREL_ASSIGN_OR_RETURN(
-        test, data::LoadIdxDataset(DataFile(spec.data(), spec.data().test_images()),
-                                   DataFile(spec.data(), spec.data().test_labels()), 0, 1));
-  }
-  if (train.feature_dim != spec.model().input_dim()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "model.input_dim is ", spec.model().input_dim(), " but the examples in ",
-        spec.data().path(), " have ", train.feature_dim, " features"));
-  }
-  const int64_t steps_per_epoch = train.num_examples / batch;
+  // Pull time (waiting on the staleness gate included) for the reports.
+  TimedPsClient ps(context_.ps);
+  PETREL_ASSIGN_OR_RETURN(std::unique_ptr<StepModel> model,
+                          CreateStepModel(job, context_.backend, &ps));
+  const int64_t steps_per_epoch = model->num_examples() / batch;
   if (steps_per_epoch == 0) {
     return absl::InvalidArgumentError(absl::StrCat("training.batch_size ", batch,
                                                    " is larger than this worker's shard of ",
-                                                   train.num_examples, " examples"));
+                                                   model->num_examples(), " examples"));
   }
-  PETREL_ASSIGN_OR_RETURN(auto mlp, model::Mlp::Create(spec.model(), context_.backend,
-                                                       std::max(batch, kEvalChunk)));
-  spdlog::info("job {}: rank {} of {}, {} examples, {} steps per epoch, {} epochs, on {}",
-               job.job_id(), rank, job.num_workers(), train.num_examples, steps_per_epoch,
-               spec.training().epochs(), context_.backend->Description());
-
-  std::vector<std::vector<float>> params, gradients;
-  std::vector<float> batch_features(static_cast<size_t>(batch) * train.feature_dim);
-  std::vector<int32_t> batch_labels(batch);
+  spdlog::info("job {}: rank {} of {}, {} steps per epoch, {} epochs; {}", job.job_id(), rank,
+               job.num_workers(), steps_per_epoch, spec.training().epochs(), model->Describe());
 
   ReportProgressRequest report;
   report.set_job_id(job.job_id());
@@ -116,20 +111,13 @@ absl::Status Trainer::Train() {
   ProgressWindow window;
   int64_t clock = 0;
   const absl::Time started = absl::Now();
-  absl::Duration pulling;  // waiting on the staleness gate included
-  auto timed_pull = [&]() -> absl::Status {
-    const absl::Time start = absl::Now();
-    absl::Status status = context_.ps->Pull(clock, &params);
-    pulling += absl::Now() - start;
-    return status;
-  };
 
   // Sends `report` and clears its one-shot fields; stops the loop when the
   // job is no longer running.
   auto send_report = [&]() -> absl::Status {
     report.set_clock(clock);
     report.set_step(clock);
-    report.set_pull_seconds(absl::ToDoubleSeconds(pulling));
+    report.set_pull_seconds(absl::ToDoubleSeconds(ps.pulling()));
     report.set_train_seconds(absl::ToDoubleSeconds(absl::Now() - started));
     window.Fill(&report);
     context_.on_report(report);
@@ -142,35 +130,21 @@ absl::Status Trainer::Train() {
     }
     return absl::OkStatus();
   };
-  auto evaluate = [&]() -> absl::StatusOr<double> {
-    PETREL_RETURN_IF_ERROR(mlp->SetParameters(Spans(params)));
-    PETREL_ASSIGN_OR_RETURN(model::EvalResult result,
-                            mlp->Evaluate(test.features.data(), test.labels.data(),
-                                          test.num_examples));
-    return result.accuracy;
-  };
 
   for (int epoch = 0; epoch < spec.training().epochs(); ++epoch) {
     report.set_epoch(epoch);
     const std::vector<int64_t> order =
-        data::ShuffledOrder(train.num_examples, spec.training().seed(), epoch, rank);
+        data::ShuffledOrder(model->num_examples(), spec.training().seed(), epoch, rank);
     for (int64_t step = 0; step < steps_per_epoch; ++step) {
       if (context_.stop_requested()) return absl::CancelledError("worker stopping");
-      PETREL_RETURN_IF_ERROR(data::GatherBatch(
-          train, absl::MakeConstSpan(order).subspan(step * batch, batch),
-          absl::MakeSpan(batch_features), absl::MakeSpan(batch_labels)));
-      PETREL_RETURN_IF_ERROR(timed_pull());
-      PETREL_RETURN_IF_ERROR(mlp->SetParameters(Spans(params)));
-      PETREL_ASSIGN_OR_RETURN(model::StepResult result,
-                              mlp->ComputeGradients(batch_features.data(), batch_labels.data(),
-                                                    batch, &gradients));
-      PETREL_RETURN_IF_ERROR(context_.ps->Push(clock, gradients));
+      PETREL_ASSIGN_OR_RETURN(
+          double loss, model->Step(clock, absl::MakeConstSpan(order).subspan(step * batch, batch)));
       ++clock;
-      window.Add(result.loss, batch);
+      window.Add(loss, batch);
 
       const bool eval_due = rank == 0 && clock % spec.training().eval_every_steps() == 0;
       if (eval_due) {
-        PETREL_ASSIGN_OR_RETURN(double accuracy, evaluate());
+        PETREL_ASSIGN_OR_RETURN(double accuracy, model->Evaluate(clock));
         report.set_has_test_accuracy(true);
         report.set_test_accuracy(accuracy);
       }
@@ -181,7 +155,7 @@ absl::Status Trainer::Train() {
   // Everyone leaves the clock set (so no one waits for this worker) and
   // reports the end of training; rank 0 then waits for the others, and
   // evaluates the parameters they all produced.
-  PETREL_RETURN_IF_ERROR(context_.ps->Leave(clock));
+  PETREL_RETURN_IF_ERROR(ps.Leave(clock));
   report.set_finished_training(true);
   PETREL_RETURN_IF_ERROR(send_report());
   if (rank != 0) return absl::OkStatus();
@@ -196,8 +170,7 @@ absl::Status Trainer::Train() {
     if (context_.stop_requested()) return absl::CancelledError("worker stopping");
     absl::SleepFor(absl::Milliseconds(100));
   }
-  PETREL_RETURN_IF_ERROR(timed_pull());
-  PETREL_ASSIGN_OR_RETURN(double accuracy, evaluate());
+  PETREL_ASSIGN_OR_RETURN(double accuracy, model->Evaluate(clock));
   spdlog::info("job {}: final test accuracy {:.4f}", job.job_id(), accuracy);
   report.set_has_test_accuracy(true);
   report.set_test_accuracy(accuracy);

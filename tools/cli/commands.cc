@@ -3,12 +3,15 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -33,10 +36,24 @@ int Fail(const std::string& message) {
 int Fail(const absl::Status& status) { return Fail(std::string(status.message())); }
 
 // Reads, overrides and checks a job file; the error names the file, line and field.
+// The daemons may run elsewhere (or in another directory): a data path is
+// sent absolute. "~/" is the home directory; a relative path is relative to
+// the job file.
+std::string ResolveDataPath(const std::string& data_path, const std::string& job_path) {
+  if (data_path.rfind("~/", 0) == 0) {
+    const char* home = getenv("HOME");
+    return absl::StrCat(home != nullptr ? home : "", data_path.substr(1));
+  }
+  if (data_path.empty() || data_path[0] == '/') return data_path;
+  std::filesystem::path base = std::filesystem::absolute(job_path).parent_path();
+  return (base / data_path).lexically_normal().string();
+}
+
 absl::StatusOr<JobSpec> LoadJob(const std::string& path, int servers, int workers,
                                 const std::string& device) {
   auto spec = ParseJobFile(path);
   if (!spec.ok()) return spec.status();
+  spec->mutable_data()->set_path(ResolveDataPath(spec->data().path(), path));
   ApplyClusterOverrides(&*spec, servers, workers);
   if (!device.empty()) spec->mutable_cluster()->set_device(device);
   if (absl::Status valid = ValidateJobSpec(*spec); !valid.ok()) return valid;
