@@ -4,7 +4,9 @@
 // nothing.
 #define CATCH_CONFIG_MAIN
 #include <cstring>
+#include <map>
 #include <optional>
+#include <random>
 
 #include "catch2/catch.hpp"
 #include "common/float_bytes.h"
@@ -196,6 +198,57 @@ TEST_CASE("bad sparse requests are refused and change nothing") {
   CHECK(shards->Push(Push(HeldKeys(2, keys.back() + 1), std::vector<float>(2 * kDim, 0.1f), 0, 1))
             .code() == absl::StatusCode::kResourceExhausted);
   CHECK(Rows(*shards) == 3);
+}
+
+TEST_CASE("sparse rows keep their own Adam state: a row advances only when pushed") {
+  JobAssignment assignment = Assignment(StalenessGate::kAsync);
+  OptimizerSpec* adam = assignment.mutable_spec()->mutable_optimizer();
+  adam->set_type("adam");
+  adam->set_learning_rate(0.05f);
+  adam->set_beta1(0.9f);
+  adam->set_beta2(0.999f);
+  adam->set_epsilon(1e-8f);
+  auto shards = Create(assignment);
+  const std::vector<uint64_t> all = HeldKeys(8);
+  // The reference, in double: per key its values, moments and own step count.
+  struct Ref { std::vector<double> p, m, v; int t = 0; };
+  std::map<uint64_t, Ref> ref;
+  for (uint64_t key : all) {
+    const std::vector<float> initial = Initial(key);
+    ref[key] = {std::vector<double>(initial.begin(), initial.end()),
+                std::vector<double>(kDim, 0.0), std::vector<double>(kDim, 0.0)};
+  }
+  std::mt19937 random(5);
+  std::uniform_real_distribution<float> value(-1, 1);
+  for (int64_t clock = 0; clock < 15; ++clock) {
+    std::vector<uint64_t> keys;
+    for (uint64_t key : all) {
+      if (random() % 2) keys.push_back(key);
+    }
+    std::vector<float> gradient(keys.size() * kDim);
+    for (float& g : gradient) g = value(random);
+    REQUIRE(shards->Push(Push(keys, gradient, 0, clock)).ok());
+    for (size_t k = 0; k < keys.size(); ++k) {
+      Ref& r = ref[keys[k]];
+      r.t += 1;
+      for (int j = 0; j < kDim; ++j) {
+        const double g = gradient[k * kDim + j];
+        r.m[j] = 0.9 * r.m[j] + 0.1 * g;
+        r.v[j] = 0.999 * r.v[j] + 0.001 * g * g;
+        const double m_hat = r.m[j] / (1 - std::pow(0.9, r.t));
+        const double v_hat = r.v[j] / (1 - std::pow(0.999, r.t));
+        r.p[j] -= 0.05 * m_hat / (std::sqrt(v_hat) + 1e-8);
+      }
+    }
+  }
+  auto rows = Pull(*shards, all);
+  REQUIRE(rows.ok());
+  for (size_t k = 0; k < all.size(); ++k) {
+    for (int j = 0; j < kDim; ++j) {
+      const double expected = ref[all[k]].p[j];
+      CHECK(std::abs((*rows)[k * kDim + j] - expected) <= 1e-6 * std::max(std::abs(expected), 1.0));
+    }
+  }
 }
 
 TEST_CASE("rows live in slabs and stay put as the table grows") {
