@@ -7,7 +7,6 @@
 #include "absl/strings/str_join.h"
 #include "common/float_bytes.h"
 #include "common/job_validation.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "common/model_tables.h"
 #include "common/partition.h"
@@ -267,66 +266,6 @@ void JobShards::Pull(const PullRequest& request, PullResponse* response, Done do
   done(status);
 }
 
-absl::Status JobShards::CheckGradients(const PushRequest& request) {
-  if (request.gradients_size() != request.slices_size()) {
-    return absl::InvalidArgumentError(absl::StrCat("push carries ", request.slices_size(),
-                                                   " slices but ", request.gradients_size(),
-                                                   " gradients"));
-  }
-  for (int i = 0; i < request.slices_size(); ++i) {
-    const Slice& slice = request.slices(i);
-    PETREL_RETURN_IF_ERROR(FindRange(slice).status());
-    const std::string& bytes = request.gradients(i);
-    const int64_t expected = (slice.end() - slice.begin()) * sizeof(float);
-    if (static_cast<int64_t>(bytes.size()) != expected) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "gradient for ", slice.table(), "[", slice.begin(), ", ", slice.end(), ") has ",
-          bytes.size(), " bytes; expected ", expected, " (", expected / 4, " float32)"));
-    }
-    absl::Span<const float> gradient = BytesAsFloats(bytes);
-    for (size_t j = 0; j < gradient.size(); ++j) {
-      if (!std::isfinite(gradient[j])) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("gradient for ", slice.table(), " element ", slice.begin() + j, " is ",
-                         gradient[j], "; refusing a non-finite gradient"));
-      }
-    }
-  }
-  if (request.sparse_gradients_size() != request.sparse_size()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "push carries ", request.sparse_size(), " sparse slices but ",
-        request.sparse_gradients_size(), " sparse gradients"));
-  }
-  for (int i = 0; i < request.sparse_size(); ++i) {
-    const SparseSlice& slice = request.sparse(i);
-    absl::Span<const uint64_t> keys;
-    PETREL_ASSIGN_OR_RETURN(SparseShardState * shard, FindSparse(slice, &keys));
-    const int dim = shard->rows->dim();
-    const std::string& bytes = request.sparse_gradients(i);
-    if (bytes.size() != keys.size() * dim * sizeof(float)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "sparse gradient for ", slice.table(), " has ", bytes.size(), " bytes; ", keys.size(),
-          " keys of dim ", dim, " need ", keys.size() * dim * sizeof(float)));
-    }
-    absl::Span<const float> gradient = BytesAsFloats(bytes);
-    for (size_t j = 0; j < gradient.size(); ++j) {
-      if (!std::isfinite(gradient[j])) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "gradient for ", slice.table(), " key ", keys[j / dim], " is ", gradient[j],
-            "; refusing a non-finite gradient"));
-      }
-    }
-    const int64_t max_rows = shard->rows->spec().max_rows();
-    if (max_rows > 0 && shard->rows->rows() + shard->rows->CountNew(keys) > max_rows) {
-      return absl::ResourceExhaustedError(absl::StrCat(
-          "sparse table ", slice.table(), " on ", server_id_, " holds ", shard->rows->rows(),
-          " rows; this push would create ", shard->rows->CountNew(keys),
-          " more, past its max_rows of ", max_rows));
-    }
-  }
-  return absl::OkStatus();
-}
-
 absl::Status JobShards::Push(const PushRequest& request) {
   Released released;
   {
@@ -359,91 +298,6 @@ absl::Status JobShards::Push(const PushRequest& request) {
   }
   for (auto& callback : released) callback();
   return absl::OkStatus();
-}
-
-void JobShards::ApplyNow(const PushRequest& request) {
-  for (int i = 0; i < request.slices_size(); ++i) {
-    const Slice& slice = request.slices(i);
-    Range& range = **FindRange(slice);  // checked by CheckGradients
-    const int64_t offset = slice.begin() - range.begin;
-    const int64_t count = slice.end() - slice.begin();
-    const int slots = range.optimizer->StateSlots();
-    range.optimizer->Apply(absl::MakeSpan(range.values.data() + offset, count),
-                      BytesAsFloats(request.gradients(i)),
-                      absl::MakeSpan(range.optimizer_state.data() + offset * slots, count * slots));
-  }
-  for (int i = 0; i < request.sparse_size(); ++i) {
-    absl::Span<const uint64_t> keys;
-    SparseShardState& shard = **FindSparse(request.sparse(i), &keys);  // checked
-    const int dim = shard.rows->dim();
-    const int slots = shard.optimizer->StateSlots();
-    const float* gradient = BytesAsFloats(request.sparse_gradients(i)).data();
-    for (size_t k = 0; k < keys.size(); ++k) {
-      float* row = shard.rows->FindOrCreate(keys[k]);
-      shard.optimizer->Apply(absl::MakeSpan(row, dim), absl::MakeConstSpan(gradient + k * dim, dim),
-                        absl::MakeSpan(row + dim, dim * slots));
-    }
-  }
-}
-
-void JobShards::ApplyCompleteClocks() {
-  while (!held_.empty() && gate_.Complete(held_.begin()->first)) {
-    // Sum in rank order, whatever order the pushes came in.
-    std::vector<Range*> touched;
-    for (const std::unique_ptr<PushRequest>& push : held_.begin()->second) {
-      if (push == nullptr) continue;  // that worker left before this clock
-      for (int i = 0; i < push->slices_size(); ++i) {
-        const Slice& slice = push->slices(i);
-        Range& range = **FindRange(slice);
-        if (range.sum_lo == range.sum_hi) {
-          touched.push_back(&range);
-          range.sum_lo = slice.begin() - range.begin;
-          range.sum_hi = slice.end() - range.begin;
-        }
-        range.sum_lo = std::min(range.sum_lo, slice.begin() - range.begin);
-        range.sum_hi = std::max(range.sum_hi, slice.end() - range.begin);
-        absl::Span<const float> gradient = BytesAsFloats(push->gradients(i));
-        float* sum = range.bsp_sum.data() + (slice.begin() - range.begin);
-        for (size_t j = 0; j < gradient.size(); ++j) sum[j] += gradient[j];
-      }
-    }
-    // Sparse rows: the same, per key.
-    std::map<std::string, absl::flat_hash_map<uint64_t, std::vector<float>>> sparse_sums;
-    for (const std::unique_ptr<PushRequest>& push : held_.begin()->second) {
-      if (push == nullptr) continue;
-      for (int i = 0; i < push->sparse_size(); ++i) {
-        absl::Span<const uint64_t> keys;
-        const int dim = (*FindSparse(push->sparse(i), &keys))->rows->dim();
-        const float* gradient = BytesAsFloats(push->sparse_gradients(i)).data();
-        auto& sums = sparse_sums[push->sparse(i).table()];
-        for (size_t k = 0; k < keys.size(); ++k) {
-          std::vector<float>& sum = sums[keys[k]];
-          sum.resize(dim, 0.0f);
-          for (int j = 0; j < dim; ++j) sum[j] += gradient[k * dim + j];
-        }
-      }
-    }
-    for (auto& [table, sums] : sparse_sums) {
-      SparseShardState& shard = sparse_.at(table);
-      SparseRows& rows = *shard.rows;
-      const int dim = rows.dim();
-      const int slots = shard.optimizer->StateSlots();
-      for (auto& [key, sum] : sums) {
-        float* row = rows.FindOrCreate(key);
-        shard.optimizer->Apply(absl::MakeSpan(row, dim), sum, absl::MakeSpan(row + dim, dim * slots));
-      }
-    }
-    for (Range* range : touched) {
-      const int64_t lo = range->sum_lo, count = range->sum_hi - range->sum_lo;
-      const int slots = range->optimizer->StateSlots();
-      range->optimizer->Apply(absl::MakeSpan(range->values.data() + lo, count),
-                        absl::MakeConstSpan(range->bsp_sum.data() + lo, count),
-                        absl::MakeSpan(range->optimizer_state.data() + lo * slots, count * slots));
-      std::fill_n(range->bsp_sum.data() + lo, count, 0.0f);
-      range->sum_lo = range->sum_hi = 0;
-    }
-    held_.erase(held_.begin());
-  }
 }
 
 void JobShards::ReleaseReady(Released* released) {
