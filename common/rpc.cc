@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
@@ -22,6 +23,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
 absl::StatusOr<StartedGrpcServer> StartGrpcServer(const std::string& host, int port,
                                                    const std::vector<grpc::Service*>& services) {
   StartedGrpcServer started;
+  // The standard grpc.health.v1 service, for probes (grpc_health_probe,
+  // Kubernetes): SERVING while the daemon runs.
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat(host, ":", port), grpc::InsecureServerCredentials(),
                            &started.port);

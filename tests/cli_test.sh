@@ -147,7 +147,7 @@ fi
 coordinator=$!
 for _ in $(seq 100); do [ -s "$TMP/c.ports" ] && break; sleep 0.1; done
 address="127.0.0.1:$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["grpc_port"])' "$TMP/c.ports")"
-"$RUNFILES/server/petrel-server" --coordinator "$address" >"$TMP/s.log" 2>&1 &
+"$RUNFILES/server/petrel-server" --coordinator "$address" --port_file "$TMP/s.ports" >"$TMP/s.log" 2>&1 &
 daemons=($!)
 for i in 0 1; do
   "$RUNFILES/worker/petrel-worker" --coordinator "$address" --device cpu >"$TMP/w$i.log" 2>&1 &
@@ -168,6 +168,33 @@ sleep 1
 "$PETREL" status "$job" --coordinator "$address" >"$out" 2>&1
 grep -q "worker-0 *rank 0" "$out" && grep -q "worker-1 *rank 1" "$out" \
   && pass "status JOB shows each worker" || fail "status JOB: $(cat "$out")"
+"$PETREL" jobs --json --coordinator "$address" >"$out" 2>&1
+python3 - "$out" "$job" <<'PY' && pass "jobs --json" || fail "jobs --json: $(cat "$out")"
+import json, sys
+jobs = json.load(open(sys.argv[1]))["jobs"]
+assert [j["job_id"] for j in jobs] == [sys.argv[2]] and jobs[0]["state"] == "RUNNING", jobs
+PY
+"$PETREL" status --json --coordinator "$address" >"$out" 2>&1
+python3 - "$out" <<'PY' && pass "status --json" || fail "status --json: $(cat "$out")"
+import json, sys
+status = json.load(open(sys.argv[1]))
+roles = sorted(n["role"] for n in status["cluster"]["nodes"])
+assert roles == ["SERVER", "WORKER", "WORKER"], roles
+assert status["jobs"]["jobs"][0]["workers"][1]["rank"] == 1, status
+PY
+# The standard gRPC health service answers SERVING (status 1: bytes 08 01),
+# asked through Debian's python3-grpcio with no generated stubs.
+server_port=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["grpc_port"])' "$TMP/s.ports")
+for target in "$address" "127.0.0.1:$server_port"; do
+  /usr/bin/python3 - "$target" <<'PY' && pass "health check of $target: SERVING" || fail "health check of $target"
+import sys, grpc
+channel = grpc.insecure_channel(sys.argv[1])
+check = channel.unary_unary("/grpc.health.v1.Health/Check",
+                            request_serializer=lambda m: m, response_deserializer=lambda m: m)
+answer = check(b"", timeout=5)
+assert answer == b"\x08\x01", answer
+PY
+done
 "$PETREL" cancel "$job" --coordinator "$address" >"$out" 2>&1
 grep -q "$job CANCELLED" "$out" && pass "cancel cancels" || fail "cancel: $(cat "$out")"
 "$PETREL" cancel "$job" --coordinator "$address" >"$out" 2>&1 && fail "second cancel succeeded" \

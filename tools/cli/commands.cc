@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/coordinator_client.h"
+#include "google/protobuf/util/json_util.h"
 #include "common/job_file.h"
 #include "tools/cli/job_watch.h"
 #include "tools/cli/local_cluster.h"
@@ -81,6 +82,23 @@ absl::StatusOr<std::string> FinishModel(CoordinatorClient* coordinator, const st
 std::string Consistency(int staleness) {
   if (staleness < 0) return "async";
   return staleness == 0 ? "BSP" : absl::StrFormat("SSP(%d)", staleness);
+}
+
+google::protobuf::util::JsonPrintOptions JsonOptions() {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  options.always_print_primitive_fields = true;
+  return options;
+}
+
+// For scripts: the message as JSON, with the proto's field names.
+int PrintJson(const google::protobuf::Message& message) {
+  std::string json;
+  if (!google::protobuf::util::MessageToJsonString(message, &json, JsonOptions()).ok()) {
+    return Fail("cannot render the answer as JSON");
+  }
+  std::printf("%s\n", json.c_str());
+  return 0;
 }
 
 void PrintJob(const JobStatus& job) {
@@ -199,16 +217,27 @@ int Submit(const std::string& job_path, const std::string& coordinator_address) 
   return 0;
 }
 
-int Status(const std::string& coordinator_address, const std::string& job_id) {
+int Status(const std::string& coordinator_address, const std::string& job_id, bool json) {
   auto coordinator = NewGrpcCoordinatorClient(coordinator_address);
   if (!job_id.empty()) {
     auto job = coordinator->GetJob(job_id);
     if (!job.ok()) return Fail(job.status());
+    if (json) return PrintJson(*job);
     PrintJob(*job);
     return 0;
   }
   auto cluster = coordinator->GetClusterStatus();
   if (!cluster.ok()) return Fail(cluster.status());
+  if (json) {
+    auto jobs = coordinator->ListJobs();
+    if (!jobs.ok()) return Fail(jobs.status());
+    // One object: {"nodes": [...], "jobs": [...]}, the proto field names.
+    std::string nodes, list;
+    google::protobuf::util::MessageToJsonString(*cluster, &nodes, JsonOptions());
+    google::protobuf::util::MessageToJsonString(*jobs, &list, JsonOptions());
+    std::printf("{\"cluster\": %s, \"jobs\": %s}\n", nodes.c_str(), list.c_str());
+    return 0;
+  }
   std::printf("%-11s %-7s %-6s %-22s %-30s %s\n", "NODE", "ROLE", "ALIVE", "ADDRESS", "STATUS",
               "DEVICE");
   for (const NodeStatus& node : cluster->nodes()) {
@@ -226,10 +255,11 @@ int Status(const std::string& coordinator_address, const std::string& job_id) {
   return 0;
 }
 
-int Jobs(const std::string& coordinator_address) {
+int Jobs(const std::string& coordinator_address, bool json) {
   auto coordinator = NewGrpcCoordinatorClient(coordinator_address);
   auto jobs = coordinator->ListJobs();
   if (!jobs.ok()) return Fail(jobs.status());
+  if (json) return PrintJson(*jobs);
   std::printf("%-8s %-24s %-10s %-6s %-8s %s\n", "JOB", "NAME", "STATE", "EPOCH", "TEST_ACC",
               "ERROR");
   for (const JobStatus& job : jobs->jobs()) {

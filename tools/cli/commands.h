@@ -20,8 +20,9 @@ struct LocalOptions {
 
 int RunLocal(const LocalOptions& options);
 int Submit(const std::string& job_path, const std::string& coordinator);
-int Status(const std::string& coordinator, const std::string& job_id);
-int Jobs(const std::string& coordinator);
+// `json`: one JSON document for scripts instead of tables.
+int Status(const std::string& coordinator, const std::string& job_id, bool json);
+int Jobs(const std::string& coordinator, bool json);
 int Cancel(const std::string& coordinator, const std::string& job_id);
 
 // `petrel data text2libsvm`: see text_to_libsvm.h.

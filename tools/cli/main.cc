@@ -16,6 +16,7 @@ ABSL_FLAG(int, servers, 0, "local: number of servers (overrides cluster.servers)
 ABSL_FLAG(int, workers, 0, "local: number of workers (overrides cluster.workers)");
 ABSL_FLAG(std::string, device, "", "local: worker device auto|cpu|cuda:N (overrides cluster.device)");
 ABSL_FLAG(std::string, summary_json, "", "local: write the run's summary here as JSON");
+ABSL_FLAG(bool, json, false, "status, jobs: print JSON for scripts instead of tables");
 ABSL_FLAG(std::string, bin_dir, "", "local: directory holding the petrel-* daemons");
 ABSL_FLAG(std::string, input, "", "data: folder with one subdirectory per label group");
 ABSL_FLAG(std::string, output, "", "data: folder to write train.libsvm and test.libsvm to");
@@ -57,8 +58,8 @@ the end, on Ctrl-C, or when one of them dies. Flags override the job file's
 `cluster` section.
 )", 1},
     {"submit", "usage: petrel submit JOB.yaml [--coordinator HOST:PORT]\n\nValidates JOB.yaml, submits it and prints the job id.\n", 1},
-    {"status", "usage: petrel status [JOB] [--coordinator HOST:PORT]\n\nWithout JOB: every node and job. With JOB: that job's progress per worker.\n", 0},
-    {"jobs", "usage: petrel jobs [--coordinator HOST:PORT]\n\nEvery job the coordinator knows, with its state.\n", 0},
+    {"status", "usage: petrel status [JOB] [--coordinator HOST:PORT] [--json]\n\nWithout JOB: every node and job. With JOB: that job's progress per worker.\n--json prints one JSON document instead.\n", 0},
+    {"jobs", "usage: petrel jobs [--coordinator HOST:PORT] [--json]\n\nEvery job the coordinator knows, with its state (--json: as JSON).\n", 0},
     {"cancel", "usage: petrel cancel JOB [--coordinator HOST:PORT]\n\nCancels a queued or running job.\n", 1},
     {"data", R"(usage: petrel data text2libsvm --input DIR --output DIR --labels SUBDIR=LABEL,...
                     [--label SUBDIR=LABEL ...] [--suffix .txt] [--hash-bits 20]
@@ -153,7 +154,7 @@ int main(int argc, char** argv) {
     return petrel::cli::Data(first, options);
   }
   if (name == "submit") return petrel::cli::Submit(first, coordinator);
-  if (name == "status") return petrel::cli::Status(coordinator, first);
-  if (name == "jobs") return petrel::cli::Jobs(coordinator);
+  if (name == "status") return petrel::cli::Status(coordinator, first, absl::GetFlag(FLAGS_json));
+  if (name == "jobs") return petrel::cli::Jobs(coordinator, absl::GetFlag(FLAGS_json));
   return petrel::cli::Cancel(coordinator, first);
 }
