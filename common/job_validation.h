@@ -78,6 +78,10 @@ absl::Status CheckJobSpec(const JobSpec& spec, const FieldLocator& where);
 // `s` in double quotes, C-escaped, as error messages show values.
 std::string Quote(absl::string_view s);
 
+// The entries of optimizer.per_table by name, so that checks and errors come
+// in a stable order (proto maps have none).
+std::vector<std::string> TableNames(const OptimizerSpec& optimizer);
+
 // "; did you mean "model.hidden"?" when one of `known` is at most two edits
 // away from the unknown `key`, else "". `prefix` ("model.") goes before the
 // suggested name.
