@@ -1,5 +1,6 @@
 #include "common/daemon_util.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -90,6 +91,14 @@ std::string AdvertisedAddress(const ListenOptions& listen, int port) {
                                                                                      : listen.host;
   }
   return absl::StrCat(host, ":", port);
+}
+
+void KeepFreedMemoryForReuse() {
+  // Allocations up to 32 MiB (glibc's largest threshold; chunks are 4 MiB)
+  // come from the heap rather than mmap of their own, and up to 1 GiB of
+  // free heap stays mapped.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 }  // namespace petrel

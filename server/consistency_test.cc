@@ -5,6 +5,7 @@
 #include <optional>
 #include <random>
 
+#include "absl/strings/match.h"
 #include "catch2/catch.hpp"
 #include "common/float_bytes.h"
 #include "server/job_shards.h"
@@ -168,6 +169,91 @@ TEST_CASE("BSP sums a clock's pushes in rank order, whatever order they arrive i
   for (int64_t i = 0; i < kSize; ++i) {
     const float sum = (1.0f * (i + 1) + 1.0f * (i + 1)) + 1.0f * (i + 1);
     CHECK(after[i] == Approx(initial[i] - 0.1f * sum).margin(1e-6));
+  }
+}
+
+// Rank `rank`'s push for `clock` cut into `parts` requests of near-equal
+// slices, in the order `order` gives.
+std::vector<PushRequest> PushInParts(int rank, int64_t clock, float value, int parts) {
+  const PushRequest whole = Push(rank, clock, value);
+  absl::Span<const float> gradient = BytesAsFloats(whole.gradients(0));
+  std::vector<PushRequest> out;
+  for (int p = 0; p < parts; ++p) {
+    const int64_t begin = kSize * p / parts, end = kSize * (p + 1) / parts;
+    PushRequest part = whole;
+    part.set_part(p);
+    part.set_parts(parts);
+    part.mutable_slices(0)->set_begin(begin);
+    part.mutable_slices(0)->set_end(end);
+    part.clear_gradients();
+    FloatsToBytes(gradient.subspan(begin, end - begin), part.add_gradients());
+    out.push_back(std::move(part));
+  }
+  return out;
+}
+
+TEST_CASE("a push in parts counts once all parts are in, and equals the whole push") {
+  for (int staleness : {0, 2, StalenessGate::kAsync}) {
+    INFO("staleness " << staleness);
+    auto whole = Create(Assignment(staleness));
+    auto parted = Create(Assignment(staleness));
+    for (int64_t c = 0; c < 3; ++c) {
+      for (int rank = 0; rank < kWorkers; ++rank) {
+        REQUIRE(whole->Push(Push(rank, c, 0.1f * (rank + 1) + c)).ok());
+        std::vector<PushRequest> parts = PushInParts(rank, c, 0.1f * (rank + 1) + c, 3);
+        // Parts may arrive in any order; the clock is pushed with the last.
+        for (int p : {2, 0, 1}) {
+          CHECK(parted->Report(absl::Now()).clocks(rank).clock() == c);
+          REQUIRE(parted->Push(parts[p]).ok());
+        }
+        CHECK(parted->Report(absl::Now()).clocks(rank).clock() == c + 1);
+      }
+    }
+    const std::vector<float> a = Values(*whole), b = Values(*parted);
+    REQUIRE(a.size() == b.size());
+    CHECK(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0);
+  }
+
+  SECTION("BSP holds every part until the clock is complete") {
+    auto bsp = Create(Assignment(0));
+    const std::vector<float> initial = Values(*bsp);
+    for (int rank = 0; rank < kWorkers; ++rank) {
+      std::vector<PushRequest> parts = PushInParts(rank, 0, 1.0f, 2);
+      REQUIRE(bsp->Push(parts[0]).ok());
+      CHECK(Values(*bsp) == initial);
+      if (rank < kWorkers - 1) {
+        REQUIRE(bsp->Push(parts[1]).ok());
+        CHECK(Values(*bsp) == initial);
+      } else {
+        REQUIRE(bsp->Push(parts[1]).ok());
+        CHECK(Values(*bsp) != initial);
+      }
+    }
+  }
+
+  SECTION("bad parts are refused and change nothing") {
+    auto shards = Create(Assignment(StalenessGate::kAsync));
+    const std::vector<float> initial = Values(*shards);
+    std::vector<PushRequest> parts = PushInParts(0, 0, 1.0f, 2);
+    PushRequest outside = parts[0];
+    outside.set_part(2);
+    CHECK(shards->Push(outside).code() == absl::StatusCode::kInvalidArgument);
+    CHECK(Values(*shards) == initial);
+
+    REQUIRE(shards->Push(parts[0]).ok());
+    const std::vector<float> half = Values(*shards);
+    absl::Status twice = shards->Push(parts[0]);
+    CHECK(twice.code() == absl::StatusCode::kInvalidArgument);
+    CHECK(absl::StrContains(twice.message(), "arrived twice"));
+    PushRequest recount = parts[1];
+    recount.set_parts(3);
+    CHECK(shards->Push(recount).code() == absl::StatusCode::kInvalidArgument);
+    absl::Status whole = shards->Push(Push(0, 0, 1.0f));
+    CHECK(whole.code() == absl::StatusCode::kFailedPrecondition);
+    CHECK(absl::StrContains(whole.message(), "still missing"));
+    CHECK(Values(*shards) == half);
+    REQUIRE(shards->Push(parts[1]).ok());
+    CHECK(shards->Report(absl::Now()).clocks(0).clock() == 1);
   }
 }
 

@@ -281,15 +281,19 @@ absl::Status JobShards::Push(const PushRequest& request) {
       // Check everything first: a bad request must change nothing.
       PETREL_RETURN_IF_ERROR(CheckGradients(request));
       PETREL_RETURN_IF_ERROR(gate_.CheckPush(rank, request.clock()));
+      PETREL_RETURN_IF_ERROR(
+          parts_.Check(rank, request.clock(), request.part(), request.parts()));
       if (gate_.bsp()) {
         auto& by_rank = held_[request.clock()];
         by_rank.resize(gate_.num_workers());
-        by_rank[rank] = std::make_unique<PushRequest>(request);
+        by_rank[rank].push_back(std::make_unique<PushRequest>(request));
       } else {
         ApplyNow(request);
       }
-      gate_.RecordPush(rank);
-      counters_.pushes += 1;
+      if (parts_.Record(rank, request.clock(), request.part(), request.parts())) {
+        gate_.RecordPush(rank);
+        counters_.pushes += 1;
+      }
       for (const std::string& bytes : request.gradients()) counters_.bytes_in += bytes.size();
       for (const std::string& bytes : request.sparse_gradients()) counters_.bytes_in += bytes.size();
     }

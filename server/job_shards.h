@@ -28,6 +28,7 @@
 #include "proto/coordinator.pb.h"
 #include "proto/parameter.pb.h"
 #include "server/optimizer.h"
+#include "server/push_parts.h"
 #include "server/sparse_rows.h"
 #include "server/staleness_gate.h"
 
@@ -103,7 +104,8 @@ class JobShards {
       : job_id_(std::move(job_id)),
         server_id_(std::move(server_id)),
         stall_timeout_(stall_timeout),
-        gate_(std::move(worker_ids), staleness) {}
+        gate_(worker_ids, staleness),
+        parts_(static_cast<int>(worker_ids.size())) {}
 
   // The held range that contains `slice`, or the error that says why none does.
   // Only reads the tables: a shared lock suffices.
@@ -138,8 +140,11 @@ class JobShards {
   std::map<std::string, SparseShardState> sparse_ ABSL_GUARDED_BY(mu_);
   StalenessGate gate_ ABSL_GUARDED_BY(mu_);
   std::list<WaitingPull> waiting_ ABSL_GUARDED_BY(mu_);
-  // BSP: clock -> the pushes of that clock held so far, by rank.
-  std::map<int64_t, std::vector<std::unique_ptr<PushRequest>>> held_ ABSL_GUARDED_BY(mu_);
+  PushParts parts_ ABSL_GUARDED_BY(mu_);
+  // BSP: clock -> the pushes of that clock held so far, by rank (each push
+  // as the parts it came in).
+  std::map<int64_t, std::vector<std::vector<std::unique_ptr<PushRequest>>>> held_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace petrel::server

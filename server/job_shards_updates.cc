@@ -102,8 +102,12 @@ void JobShards::ApplyCompleteClocks() {
   while (!held_.empty() && gate_.Complete(held_.begin()->first)) {
     // Sum in rank order, whatever order the pushes came in.
     std::vector<Range*> touched;
-    for (const std::unique_ptr<PushRequest>& push : held_.begin()->second) {
-      if (push == nullptr) continue;  // that worker left before this clock
+    // A worker that left before this clock has no parts.
+    std::vector<const PushRequest*> pushes;
+    for (const auto& parts : held_.begin()->second) {
+      for (const std::unique_ptr<PushRequest>& part : parts) pushes.push_back(part.get());
+    }
+    for (const PushRequest* push : pushes) {
       for (int i = 0; i < push->slices_size(); ++i) {
         const Slice& slice = push->slices(i);
         Range& range = **FindRange(slice);
@@ -121,8 +125,7 @@ void JobShards::ApplyCompleteClocks() {
     }
     // Sparse rows: the same, per key.
     std::map<std::string, absl::flat_hash_map<uint64_t, std::vector<float>>> sparse_sums;
-    for (const std::unique_ptr<PushRequest>& push : held_.begin()->second) {
-      if (push == nullptr) continue;
+    for (const PushRequest* push : pushes) {
       for (int i = 0; i < push->sparse_size(); ++i) {
         absl::Span<const uint64_t> keys;
         const int dim = (*FindSparse(push->sparse(i), &keys))->rows->dim();

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("petrel-server --coordinator HOST:PORT [--port N] [--http_port N]");
   absl::ParseCommandLine(argc, argv);
   petrel::InitLogging("server");
+  petrel::KeepFreedMemoryForReuse();
 
   petrel::server::ServerDaemon::Options options;
   options.coordinator_address = absl::GetFlag(FLAGS_coordinator);

@@ -9,6 +9,7 @@
 #include "common/rpc.h"
 #include "proto/parameter.grpc.pb.h"
 #include "tests/in_process_cluster.h"
+#include "worker/ps_client.h"
 
 namespace petrel::testing {
 namespace {
@@ -51,6 +52,17 @@ class ParameterFixture {
   }
 
   const ShardRange& Range(int i) const { return map_.ranges(i); }
+  const ShardMap& map() const { return map_; }
+
+  // A PsClient acting as the job's worker.
+  std::unique_ptr<worker::PsClient> Client(int64_t chunk_bytes, int chunks_in_flight) const {
+    worker::PsClientOptions options;
+    options.job_id = job_id_;
+    options.worker_id = worker_id_;
+    options.chunk_bytes = chunk_bytes;
+    options.chunks_in_flight = chunks_in_flight;
+    return worker::NewGrpcPsClient(map_, options);
+  }
 
   grpc::Status Pull(const ShardRange& range, std::vector<float>* values = nullptr,
                     int64_t clock = 0) {
@@ -170,6 +182,34 @@ TEST_CASE("pulls of bad slices are refused with canonical codes") {
   grpc::Status ahead = f.Pull(f.Range(0), nullptr, /*clock=*/5);
   CHECK(ahead.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
   CHECK(ahead.error_message().find("has pushed 0 clocks") != std::string::npos);
+}
+
+TEST_CASE("a client that cuts tables into small chunks pulls and pushes the same values") {
+  ParameterFixture f;
+  auto whole = f.Client(64 << 20, 1);
+  // 4096-byte chunks: the 7840-float weights travel as several parts per
+  // server, up to 3 at a time.
+  auto chunked = f.Client(4096, 3);
+  std::vector<std::vector<float>> initial, pulled;
+  REQUIRE(whole->Pull(0, &initial).ok());
+  REQUIRE(chunked->Pull(0, &pulled).ok());
+  REQUIRE(pulled == initial);
+
+  std::vector<std::vector<float>> gradients = initial;
+  for (auto& table : gradients) {
+    for (size_t i = 0; i < table.size(); ++i) table[i] = std::cos(0.01 * i);
+  }
+  REQUIRE(chunked->Push(0, gradients).ok());
+  std::vector<std::vector<float>> after;
+  REQUIRE(whole->Pull(1, &after).ok());
+  for (size_t t = 0; t < after.size(); ++t) {
+    for (size_t i = 0; i < after[t].size(); ++i) {
+      REQUIRE(after[t][i] == Approx(initial[t][i] - 0.5f * gradients[t][i]).margin(1e-6));
+    }
+  }
+  // The clock advanced once, not once per part: the next push is clock 1.
+  REQUIRE(chunked->Push(1, gradients).ok());
+  CHECK(!chunked->Push(1, gradients).ok());
 }
 
 }  // namespace

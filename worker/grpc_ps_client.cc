@@ -1,11 +1,17 @@
-// PsClient over gRPC: one request per server per step, carrying every slice
-// that server holds, issued to all servers at once. Requests are built once
-// and reused, so a step allocates nothing once the buffers have grown.
+// PsClient over gRPC. Each server's slices are packed into chunks of at most
+// options.chunk_bytes (small tables share one, a large one is cut), one
+// request per chunk; every server is called at once, with up to
+// options.chunks_in_flight chunks outstanding per server, so the server
+// applies one chunk while the next is on the wire. A push of several chunks
+// carries part/parts, and the server counts the clock once all are in.
+// Requests are built once and reused, so a step allocates nothing once the
+// buffers have grown.
 #include <cstring>
+#include <deque>
 #include <map>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/blocking_counter.h"
+#include "absl/synchronization/mutex.h"
 #include "common/float_bytes.h"
 #include "common/grpc_status.h"
 #include "common/model_tables.h"
@@ -21,59 +27,75 @@ namespace {
 
 class GrpcPsClient : public PsClient {
  public:
-  GrpcPsClient(const ShardMap& map, PsClientOptions options) : options_(std::move(options)) {
-    // Requests and their callbacks point into servers_: it must never move.
+  GrpcPsClient(const ShardMap& map, PsClientOptions options)
+      : options_(std::move(options)), map_(&map) {
+    const int64_t chunk_floats =
+        std::max<int64_t>(1, options_.chunk_bytes / static_cast<int64_t>(sizeof(float)));
+    // Chunks point at their server by index and hold their own requests.
     servers_.reserve(map.ranges_size() + map.sparse_shards_size());
     for (const DenseTable& table : map.tables()) {
       table_index_[table.name()] = table_sizes_.size();
       table_sizes_.push_back(TableSize(table));
     }
     for (const ShardRange& range : map.ranges()) {
-      Server& server = ServerFor(map, range.server_id(), range.server_address());
-      Slice* slice = server.pull.request.add_slices();
-      slice->set_table(range.table());
-      slice->set_begin(range.begin());
-      slice->set_end(range.end());
-      *server.push.request.add_slices() = *slice;
-      server.push.request.add_gradients();
-      server.placements.push_back({table_index_.at(range.table()), range.begin(), range.end()});
+      const size_t s = ServerFor(map, range.server_id(), range.server_address());
+      // Cut the range into pieces no bigger than a chunk, packed in order.
+      for (int64_t begin = range.begin(); begin < range.end();) {
+        Chunk& chunk = OpenChunk(s, chunk_floats);
+        const int64_t room = chunk_floats - chunk.floats;
+        const int64_t end = std::min(range.end(), begin + room);
+        AddPlacement(chunk, {table_index_.at(range.table()), begin, end}, range.table());
+        begin = end;
+      }
     }
     for (int t = 0; t < map.sparse_tables_size(); ++t) {
       sparse_dims_.push_back(map.sparse_tables(t).dim());
       sparse_shards_.emplace_back();
       for (const SparseShard& shard : map.sparse_shards()) {
         if (shard.table() != map.sparse_tables(t).name()) continue;
-        Server& server = ServerFor(map, shard.server_id(), shard.server_address());
+        const size_t s = ServerFor(map, shard.server_id(), shard.server_address());
+        Server& server = servers_[s];
         sparse_shards_[t].resize(shard.count());
-        sparse_shards_[t][shard.index()] = {&server - servers_.data(),
-                                            static_cast<size_t>(server.sparse.size())};
+        sparse_shards_[t][shard.index()] = {s, server.sparse.size()};
         server.sparse.push_back({static_cast<size_t>(t), {}});
-        server.pull.request.add_sparse()->set_table(shard.table());
-        server.push.request.add_sparse()->set_table(shard.table());
-        server.push.request.add_sparse_gradients();
+        // Sparse slices ride in the server's first chunk.
+        Chunk& chunk = FirstChunk(s);
+        chunk.pull.request.add_sparse()->set_table(shard.table());
+        chunk.push.request.add_sparse()->set_table(shard.table());
+        chunk.push.request.add_sparse_gradients();
       }
     }
+    for (Server& server : servers_) {
+      const int parts = static_cast<int>(server.chunks.size());
+      for (int i = 0; i < parts && parts > 1; ++i) {
+        chunks_[server.chunks[i]].push.request.set_part(i);
+        chunks_[server.chunks[i]].push.request.set_parts(parts);
+      }
+    }
+    map_ = nullptr;
   }
 
   absl::Status Pull(int64_t clock, std::vector<std::vector<float>>* tables,
                     SparseStep* sparse) override {
     tables->resize(table_sizes_.size());
     for (size_t i = 0; i < table_sizes_.size(); ++i) (*tables)[i].resize(table_sizes_[i]);
-    for (Server& server : servers_) server.pull.request.set_clock(clock);
+    for (Chunk& chunk : chunks_) chunk.pull.request.set_clock(clock);
     PETREL_RETURN_IF_ERROR(RouteKeys(sparse));
-    for (Server& server : servers_) {
+    for (size_t s = 0; s < servers_.size(); ++s) {
+      const Server& server = servers_[s];
       for (size_t j = 0; j < server.sparse.size(); ++j) {
-        SetKeys(server, j, sparse, server.pull.request.mutable_sparse(j)->mutable_keys());
+        SetKeys(server, j, sparse,
+                chunks_[server.chunks.front()].pull.request.mutable_sparse(j)->mutable_keys());
       }
     }
-    PETREL_RETURN_IF_ERROR(CallAll(&Server::pull, "Pull"));
+    PETREL_RETURN_IF_ERROR(CallAll(&Chunk::pull, "Pull"));
     if (sparse != nullptr) {
       sparse->rows.resize(sparse->keys.size());
       for (size_t t = 0; t < sparse->keys.size(); ++t) {
         sparse->rows[t].resize(sparse->keys[t].size() * sparse_dims_[t]);
       }
-      for (Server& server : servers_) {
-        const PullResponse& response = server.pull.response;
+      for (const Server& server : servers_) {
+        const PullResponse& response = chunks_[server.chunks.front()].pull.response;
         if (response.sparse_rows_size() != static_cast<int>(server.sparse.size())) {
           return absl::InternalError(absl::StrCat("Pull from ", server.id, " returned ",
                                                   response.sparse_rows_size(), " sparse slices"));
@@ -93,19 +115,20 @@ class GrpcPsClient : public PsClient {
         }
       }
     }
-    for (Server& server : servers_) {
-      const PullResponse& response = server.pull.response;
-      if (response.values_size() != static_cast<int>(server.placements.size())) {
-        return absl::InternalError(absl::StrCat("Pull from ", server.id, " returned ",
+    for (const Chunk& chunk : chunks_) {
+      const PullResponse& response = chunk.pull.response;
+      const std::string& id = servers_[chunk.server].id;
+      if (response.values_size() != static_cast<int>(chunk.placements.size())) {
+        return absl::InternalError(absl::StrCat("Pull from ", id, " returned ",
                                                 response.values_size(), " slices, asked for ",
-                                                server.placements.size()));
+                                                chunk.placements.size()));
       }
-      for (size_t i = 0; i < server.placements.size(); ++i) {
-        const Placement& p = server.placements[i];
+      for (size_t i = 0; i < chunk.placements.size(); ++i) {
+        const Placement& p = chunk.placements[i];
         const std::string& bytes = response.values(i);
         if (static_cast<int64_t>(bytes.size()) != (p.end - p.begin) * 4) {
-          return absl::InternalError(absl::StrCat("Pull from ", server.id, ": slice ", i,
-                                                  " has ", bytes.size(), " bytes"));
+          return absl::InternalError(
+              absl::StrCat("Pull from ", id, ": slice ", i, " has ", bytes.size(), " bytes"));
         }
         std::memcpy((*tables)[p.table].data() + p.begin, bytes.data(), bytes.size());
       }
@@ -120,22 +143,23 @@ class GrpcPsClient : public PsClient {
                                                      " gradients for ", table_sizes_.size(),
                                                      " tables"));
     }
-    for (Server& server : servers_) {
-      server.push.request.set_clock(clock);
-      for (size_t i = 0; i < server.placements.size(); ++i) {
-        const Placement& p = server.placements[i];
-        server.push.request.mutable_gradients(i)->assign(
+    for (Chunk& chunk : chunks_) {
+      chunk.push.request.set_clock(clock);
+      for (size_t i = 0; i < chunk.placements.size(); ++i) {
+        const Placement& p = chunk.placements[i];
+        chunk.push.request.mutable_gradients(i)->assign(
             reinterpret_cast<const char*>(gradients[p.table].data() + p.begin),
             (p.end - p.begin) * sizeof(float));
       }
     }
     PETREL_RETURN_IF_ERROR(RouteKeys(sparse));
-    for (Server& server : servers_) {
+    for (const Server& server : servers_) {
+      PushRequest& request = chunks_[server.chunks.front()].push.request;
       for (size_t j = 0; j < server.sparse.size(); ++j) {
         const SparseRoute& route = server.sparse[j];
-        SetKeys(server, j, sparse, server.push.request.mutable_sparse(j)->mutable_keys());
+        SetKeys(server, j, sparse, request.mutable_sparse(j)->mutable_keys());
         const int dim = sparse_dims_[route.table];
-        std::string* bytes = server.push.request.mutable_sparse_gradients(j);
+        std::string* bytes = request.mutable_sparse_gradients(j);
         bytes->resize(route.positions.size() * dim * sizeof(float));
         float* out = reinterpret_cast<float*>(bytes->data());
         const float* rows = sparse->rows[route.table].data();
@@ -144,20 +168,24 @@ class GrpcPsClient : public PsClient {
         }
       }
     }
-    return CallAll(&Server::push, "Push");
+    return CallAll(&Chunk::push, "Push");
   }
 
   absl::Status Leave(int64_t clock) override {
+    // One whole, empty request per server.
     for (Server& server : servers_) {
-      PushRequest& request = server.push.request;
+      PushRequest& request = chunks_[server.chunks.front()].push.request;
       request.clear_slices();
       request.clear_gradients();
       request.clear_sparse();
       request.clear_sparse_gradients();
+      request.clear_part();
+      request.clear_parts();
       request.set_clock(clock);
       request.set_leave(true);
+      server.chunks.resize(1);
     }
-    return CallAll(&Server::push, "Leave");
+    return CallAll(&Chunk::push, "Leave");
   }
 
  private:
@@ -177,63 +205,104 @@ class GrpcPsClient : public PsClient {
     Response response;
     grpc::Status status;
   };
-  struct Server {
-    std::string id, address;
-    std::unique_ptr<Parameter::Stub> stub;
+  // One request's worth of a server's slices.
+  struct Chunk {
+    size_t server;
     std::vector<Placement> placements;  // slice i of both requests
-    std::vector<SparseRoute> sparse;    // sparse slice j of both requests
+    int64_t floats = 0;
     Call<PullRequest, PullResponse> pull;
     Call<PushRequest, PushResponse> push;
   };
+  struct Server {
+    std::string id, address;
+    std::unique_ptr<Parameter::Stub> stub;
+    std::vector<size_t> chunks;        // indices into chunks_, in part order
+    std::vector<SparseRoute> sparse;   // sparse slice j of its first chunk's requests
+  };
 
-  // Records the call's status and counts it done.
-  template <typename Request, typename Response>
-  static std::function<void(grpc::Status)> Completion(Call<Request, Response>& call,
-                                                      absl::BlockingCounter* done) {
-    return [&call, done](grpc::Status status) {
-      call.status = std::move(status);
-      done->DecrementCount();
-    };
+  void Issue(Chunk& chunk, grpc::ClientContext* context, std::function<void(grpc::Status)> done,
+             Call<PullRequest, PullResponse> Chunk::*) {
+    servers_[chunk.server].stub->async()->Pull(context, &chunk.pull.request, &chunk.pull.response,
+                                               std::move(done));
   }
-  void Issue(Server& server, Call<PullRequest, PullResponse>& call, grpc::ClientContext* context,
-             absl::BlockingCounter* done) {
-    server.stub->async()->Pull(context, &call.request, &call.response, Completion(call, done));
-  }
-  void Issue(Server& server, Call<PushRequest, PushResponse>& call, grpc::ClientContext* context,
-             absl::BlockingCounter* done) {
-    server.stub->async()->Push(context, &call.request, &call.response, Completion(call, done));
+  void Issue(Chunk& chunk, grpc::ClientContext* context, std::function<void(grpc::Status)> done,
+             Call<PushRequest, PushResponse> Chunk::*) {
+    servers_[chunk.server].stub->async()->Push(context, &chunk.push.request, &chunk.push.response,
+                                               std::move(done));
   }
 
-  // Calls every server at once and waits for all; retries the ones that
-  // failed in a retryable way until options_.retry_timeout.
+  // Calls every chunk of every server, at most options_.chunks_in_flight per
+  // server at a time, and waits for all; retries the ones that failed in a
+  // retryable way until options_.retry_timeout.
   template <typename Request, typename Response>
-  absl::Status CallAll(Call<Request, Response> Server::*member, const char* name) {
+  absl::Status CallAll(Call<Request, Response> Chunk::*member, const char* name) {
     const absl::Time give_up = absl::Now() + options_.retry_timeout;
-    std::vector<Server*> pending;
-    for (Server& server : servers_) pending.push_back(&server);
+    const size_t window = std::max(1, options_.chunks_in_flight);
+    // Per server, the chunks still to call, in part order.
+    std::vector<std::deque<size_t>> queues(servers_.size());
+    for (size_t s = 0; s < servers_.size(); ++s) {
+      queues[s].assign(servers_[s].chunks.begin(), servers_[s].chunks.end());
+    }
     absl::Duration backoff = absl::Milliseconds(20);
     while (true) {
-      std::vector<grpc::ClientContext> contexts(pending.size());
-      absl::BlockingCounter done(pending.size());
-      for (size_t i = 0; i < pending.size(); ++i) {
-        contexts[i].set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
-        Issue(*pending[i], pending[i]->*member, &contexts[i], &done);
+      absl::Mutex mu;
+      std::vector<size_t> finished;  // chunks whose call ended, guarded by mu
+      std::deque<grpc::ClientContext> contexts;
+      std::vector<size_t> in_flight(servers_.size(), 0);
+      size_t outstanding = 0;
+      auto issue_next = [&](size_t s) {
+        while (in_flight[s] < window && !queues[s].empty()) {
+          const size_t c = queues[s].front();
+          queues[s].pop_front();
+          contexts.emplace_back();
+          contexts.back().set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
+          ++in_flight[s];
+          ++outstanding;
+          Call<Request, Response>& call = chunks_[c].*member;
+          Issue(chunks_[c], &contexts.back(),
+                [&mu, &finished, &call, c](grpc::Status status) {
+                  call.status = std::move(status);
+                  absl::MutexLock lock(&mu);
+                  finished.push_back(c);
+                },
+                member);
+        }
+      };
+      for (size_t s = 0; s < servers_.size(); ++s) issue_next(s);
+      std::vector<size_t> retry;
+      absl::Status error;
+      while (outstanding > 0) {
+        std::vector<size_t> done;
+        {
+          absl::MutexLock lock(&mu);
+          mu.Await(absl::Condition(
+              +[](std::vector<size_t>* f) { return !f->empty(); }, &finished));
+          done.swap(finished);
+        }
+        for (size_t c : done) {
+          --outstanding;
+          const size_t s = chunks_[c].server;
+          --in_flight[s];
+          const grpc::Status& status = (chunks_[c].*member).status;
+          if (!status.ok()) {
+            const bool retryable =
+                status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+                (status.error_code() == grpc::StatusCode::NOT_FOUND && !warmed_up_);
+            absl::Status failed = FromGrpcStatus(
+                status, absl::StrCat(name, " to ", servers_[s].id, " (", servers_[s].address, ")"));
+            if (!retryable || absl::Now() >= give_up) {
+              if (error.ok()) error = failed;
+            } else {
+              retry.push_back(c);
+            }
+          }
+          if (error.ok()) issue_next(s);
+        }
       }
-      done.Wait();
-      std::vector<Server*> retry;
-      for (Server* server : pending) {
-        const grpc::Status& status = (server->*member).status;
-        if (status.ok()) continue;
-        const bool retryable =
-            status.error_code() == grpc::StatusCode::UNAVAILABLE ||
-            (status.error_code() == grpc::StatusCode::NOT_FOUND && !warmed_up_);
-        absl::Status error = FromGrpcStatus(
-            status, absl::StrCat(name, " to ", server->id, " (", server->address, ")"));
-        if (!retryable || absl::Now() >= give_up) return error;
-        retry.push_back(server);
-      }
+      // Every call has ended (the contexts may go); report the first failure.
+      if (!error.ok()) return error;
       if (retry.empty()) break;
-      pending = std::move(retry);
+      for (size_t c : retry) queues[chunks_[c].server].push_back(c);
       absl::SleepFor(backoff);
       backoff = std::min(backoff * 2, absl::Seconds(1));
     }
@@ -241,24 +310,56 @@ class GrpcPsClient : public PsClient {
     return absl::OkStatus();
   }
 
-  // The server for `id`, added (with its requests' fixed fields) on first use.
-  Server& ServerFor(const ShardMap& map, const std::string& id, const std::string& address) {
-    for (Server& server : servers_) {
-      if (server.address == address) return server;
+  // The index of the server for `id`, added on first use.
+  size_t ServerFor(const ShardMap& map, const std::string& id, const std::string& address) {
+    for (size_t s = 0; s < servers_.size(); ++s) {
+      if (servers_[s].address == address) return s;
     }
     Server server;
     server.id = id;
     server.address = address;
     server.stub = Parameter::NewStub(MakeChannel(address));
-    server.pull.request.set_job_id(map.job_id());
-    server.pull.request.set_worker_id(options_.worker_id);
-    server.pull.request.set_shard_map_epoch(map.epoch());
-    server.pull.request.set_observer(options_.observer);
-    server.push.request.set_job_id(map.job_id());
-    server.push.request.set_worker_id(options_.worker_id);
-    server.push.request.set_shard_map_epoch(map.epoch());
     servers_.push_back(std::move(server));
-    return servers_.back();
+    return servers_.size() - 1;
+  }
+
+  // A new chunk for server s, with its requests' fixed fields.
+  Chunk& NewChunk(size_t s, const ShardMap& map) {
+    chunks_.emplace_back();
+    Chunk& chunk = chunks_.back();
+    chunk.server = s;
+    for (auto* request : {chunk.pull.request.mutable_job_id(), chunk.push.request.mutable_job_id()}) {
+      *request = map.job_id();
+    }
+    chunk.pull.request.set_worker_id(options_.worker_id);
+    chunk.pull.request.set_shard_map_epoch(map.epoch());
+    chunk.pull.request.set_observer(options_.observer);
+    chunk.push.request.set_worker_id(options_.worker_id);
+    chunk.push.request.set_shard_map_epoch(map.epoch());
+    servers_[s].chunks.push_back(chunks_.size() - 1);
+    return chunk;
+  }
+  // Server s's last chunk if it has room, else a new one.
+  Chunk& OpenChunk(size_t s, int64_t chunk_floats) {
+    const std::vector<size_t>& chunks = servers_[s].chunks;
+    if (!chunks.empty() && chunks_[chunks.back()].floats < chunk_floats) {
+      return chunks_[chunks.back()];
+    }
+    return NewChunk(s, *map_);
+  }
+  Chunk& FirstChunk(size_t s) {
+    if (servers_[s].chunks.empty()) return NewChunk(s, *map_);
+    return chunks_[servers_[s].chunks.front()];
+  }
+  static void AddPlacement(Chunk& chunk, const Placement& placement, const std::string& table) {
+    Slice* slice = chunk.pull.request.add_slices();
+    slice->set_table(table);
+    slice->set_begin(placement.begin);
+    slice->set_end(placement.end);
+    *chunk.push.request.add_slices() = *slice;
+    chunk.push.request.add_gradients();
+    chunk.placements.push_back(placement);
+    chunk.floats += placement.end - placement.begin;
   }
 
   // Sends each key of `sparse` to the server of its shard.
@@ -294,9 +395,11 @@ class GrpcPsClient : public PsClient {
   }
 
   const PsClientOptions options_;
+  const ShardMap* map_;  // during construction only
   std::map<std::string, size_t> table_index_;
   std::vector<int64_t> table_sizes_;
-  std::vector<Server> servers_;  // reserved: Server& and pointers stay valid
+  std::vector<Server> servers_;
+  std::deque<Chunk> chunks_;  // a deque: requests in flight must never move
   std::vector<int> sparse_dims_;   // per sparse table
   // Per sparse table, per shard index: (server index, sparse slot there).
   std::vector<std::vector<std::pair<size_t, size_t>>> sparse_shards_;

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("petrel-worker --coordinator HOST:PORT [--device auto|cpu|cuda:N]");
   absl::ParseCommandLine(argc, argv);
   petrel::InitLogging("worker");
+  petrel::KeepFreedMemoryForReuse();
   openblas_set_num_threads(absl::GetFlag(FLAGS_compute_threads));
 
   petrel::worker::WorkerDaemon::Options options;

@@ -50,6 +50,10 @@ struct PsClientOptions {
   // has not received the job's placement yet (NOT_FOUND before the first
   // success).
   absl::Duration retry_timeout = absl::Seconds(30);
+  // Large tables travel in requests of at most this many bytes, this many at
+  // a time per server: the server applies one while the next is on the wire.
+  int64_t chunk_bytes = 4 << 20;
+  int chunks_in_flight = 2;
 };
 
 std::unique_ptr<PsClient> NewGrpcPsClient(const ShardMap& shard_map, PsClientOptions options);

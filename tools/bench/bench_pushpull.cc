@@ -1,0 +1,257 @@
+// Data-path benchmark: push, pull and apply against real petrel-server
+// processes on loopback, next to the yardsticks measured in the same run
+// (raw TCP between two processes, memcpy). See docs/performance.md.
+//
+//   bench_pushpull [--rounds N] [--steps N] [--sparse_batch N] [--json PATH]
+//
+// Cases (suffix _s1/_s2: that many server processes):
+//   dense_push_1e7, dense_pull_1e7    one dense table of 10^7 float32, whole
+//   dense_pushpull_2e5                the Fashion-MNIST MLP's 203,530 floats:
+//                                     pull everything then push everything, as
+//                                     one training step does; latency per step
+//   sparse_push_1e7, sparse_pull_1e7  10^7 random keys of a dim-1 sparse
+//                                     table (Adagrad), in requests of
+//                                     --sparse_batch keys
+//   apply_sgd_1e7, apply_adam_1e7     the server's apply of one push of 10^7
+//                                     floats, in process
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "nlohmann/json.hpp"
+#include "common/daemon_util.h"
+#include "tools/bench/apply_cases.h"
+#include "tools/bench/bench_cluster.h"
+#include "tools/bench/yardsticks.h"
+
+ABSL_FLAG(bool, dense_only, false, "only the dense 10^7 cases (for tuning)");
+ABSL_FLAG(int, rounds, 10, "timed rounds of each 10^7 dense case");
+ABSL_FLAG(int, steps, 300, "timed steps of dense_pushpull_2e5");
+ABSL_FLAG(int64_t, sparse_keys, 10'000'000, "keys of the sparse cases");
+ABSL_FLAG(int64_t, sparse_batch, 1'000'000, "keys per sparse request");
+ABSL_FLAG(std::string, json, "", "also write the figures here");
+ABSL_FLAG(int64_t, chunk_bytes, petrel::worker::PsClientOptions().chunk_bytes,
+          "the client's largest request (PsClientOptions::chunk_bytes)");
+ABSL_FLAG(int, chunks_in_flight, petrel::worker::PsClientOptions().chunks_in_flight,
+          "requests outstanding per server (PsClientOptions::chunks_in_flight)");
+
+namespace petrel::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int64_t kDenseFloats = 10'000'000;
+
+worker::PsClientOptions ClientOptions() {
+  worker::PsClientOptions options;
+  options.chunk_bytes = absl::GetFlag(FLAGS_chunk_bytes);
+  options.chunks_in_flight = absl::GetFlag(FLAGS_chunks_in_flight);
+  return options;
+}
+
+double Since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+[[noreturn]] void Die(const std::string& what, const absl::Status& status) {
+  std::fprintf(stderr, "bench_pushpull: %s: %s\n", what.c_str(), status.ToString().c_str());
+  std::exit(1);
+}
+
+void Check(const absl::Status& status, const std::string& what) {
+  if (!status.ok()) Die(what, status);
+}
+
+// Times `rounds` calls of `call`, each moving `bytes` and `keys`.
+template <typename Call>
+CaseResult Timed(const std::string& name, int rounds, double bytes, double keys, Call call) {
+  std::vector<double> seconds;
+  for (int i = 0; i < rounds; ++i) {
+    const auto start = Clock::now();
+    call(i);
+    seconds.push_back(Since(start));
+  }
+  double total = 0;
+  for (double s : seconds) total += s;
+  CaseResult result;
+  result.name = name;
+  result.bytes_per_s = bytes * rounds / total;
+  result.keys_per_s = keys * rounds / total;
+  result.p50_ms = Quantile(seconds, 0.5) * 1e3;
+  result.p99_ms = Quantile(seconds, 0.99) * 1e3;
+  return result;
+}
+
+void DenseCases(int servers, int rounds, std::vector<CaseResult>* cases) {
+  auto cluster = BenchCluster::Start(servers);
+  if (!cluster.ok()) Die("starting the cluster", cluster.status());
+  auto ps = (*cluster)->StartJob(DenseTableJob(kDenseFloats, "sgd"), ClientOptions());
+  if (!ps.ok()) Die("starting the dense job", ps.status());
+  std::vector<std::vector<float>> tables;
+  Check((*ps)->Pull(0, &tables), "dense pull");  // sizes the buffers, warms up
+  std::vector<std::vector<float>> gradients = tables;
+  for (auto& g : gradients) std::fill(g.begin(), g.end(), 1e-3f);
+  Check((*ps)->Push(0, gradients), "dense push");
+  const double floats = kDenseFloats + 10;  // the table and its bias
+  const std::string suffix = absl::StrCat("_s", servers);
+  cases->push_back(Timed("dense_push_1e7" + suffix, rounds, floats * 4, floats, [&](int i) {
+    Check((*ps)->Push(i + 1, gradients), "dense push");
+  }));
+  cases->push_back(Timed("dense_pull_1e7" + suffix, rounds, floats * 4, floats, [&](int i) {
+    Check((*ps)->Pull(i + 1, &tables), "dense pull");
+  }));
+  (*cluster)->EndJob(ps->get());
+}
+
+void TrainingStepCase(int servers, int steps, std::vector<CaseResult>* cases) {
+  auto cluster = BenchCluster::Start(servers);
+  if (!cluster.ok()) Die("starting the cluster", cluster.status());
+  auto ps = (*cluster)->StartJob(MlpJob(), ClientOptions());
+  if (!ps.ok()) Die("starting the MLP job", ps.status());
+  std::vector<std::vector<float>> tables;
+  Check((*ps)->Pull(0, &tables), "MLP pull");
+  std::vector<std::vector<float>> gradients = tables;
+  for (auto& g : gradients) std::fill(g.begin(), g.end(), 1e-4f);
+  double floats = 0;
+  for (const auto& t : tables) floats += t.size();
+  constexpr int kWarmUp = 20;
+  for (int i = 0; i < kWarmUp; ++i) Check((*ps)->Push(i, gradients), "MLP push");
+  cases->push_back(Timed(absl::StrCat("dense_pushpull_2e5_s", servers), steps, 2 * floats * 4,
+                         2 * floats, [&](int i) {
+                           Check((*ps)->Pull(kWarmUp + i, &tables), "MLP pull");
+                           Check((*ps)->Push(kWarmUp + i, gradients), "MLP push");
+                         }));
+  (*cluster)->EndJob(ps->get());
+}
+
+void SparseCases(int servers, int64_t num_keys, int64_t batch, std::vector<CaseResult>* cases) {
+  const std::string scratch =
+      absl::StrCat(std::filesystem::temp_directory_path().string(), "/petrel-bench-", getpid());
+  std::filesystem::create_directories(scratch);
+  auto spec = SparseJob(scratch);
+  if (!spec.ok()) Die("writing the sparse job's files", spec.status());
+  auto cluster = BenchCluster::Start(servers);
+  if (!cluster.ok()) Die("starting the cluster", cluster.status());
+  auto ps = (*cluster)->StartJob(*spec, ClientOptions());
+  if (!ps.ok()) Die("starting the sparse job", ps.status());
+
+  // Distinct random keys below the feature space, in request-sized batches.
+  std::mt19937_64 random(servers);
+  std::uniform_int_distribution<uint64_t> key(0, spec->model().input_dim() - 1);
+  std::vector<worker::SparseStep> steps((num_keys + batch - 1) / batch);
+  for (int64_t i = 0; i < num_keys; ++i) {
+    worker::SparseStep& step = steps[i / batch];
+    step.keys.resize(1);
+    step.keys[0].push_back(key(random));
+  }
+  for (auto& step : steps) {
+    std::sort(step.keys[0].begin(), step.keys[0].end());
+    step.keys[0].erase(std::unique(step.keys[0].begin(), step.keys[0].end()), step.keys[0].end());
+    step.rows = {std::vector<float>(step.keys[0].size(), 1e-3f)};
+  }
+  std::vector<std::vector<float>> dense = {{0.0f}};
+  std::vector<std::vector<float>> tables;
+  const double keys_per_round = static_cast<double>(num_keys) / steps.size();
+  const std::string suffix = absl::StrCat("_s", servers);
+  // Push first: it creates the rows the pulls then read.
+  cases->push_back(Timed("sparse_push_1e7" + suffix, steps.size(), keys_per_round * 12,
+                         keys_per_round, [&](int i) {
+                           Check((*ps)->Push(i, dense, &steps[i]), "sparse push");
+                         }));
+  cases->push_back(Timed("sparse_pull_1e7" + suffix, steps.size(), keys_per_round * 12,
+                         keys_per_round, [&](int i) {
+                           Check((*ps)->Pull(i, &tables, &steps[i]), "sparse pull");
+                         }));
+  (*cluster)->EndJob(ps->get());
+  std::filesystem::remove_all(scratch);
+}
+
+void Print(const CaseResult& c, double tcp, double memcpy_traffic) {
+  const bool apply = c.name.rfind("apply_", 0) == 0;
+  std::printf("%-22s %10.1f %12.0f %9.2f %9.2f %8.2f %s\n", c.name.c_str(), c.bytes_per_s / 1e6,
+              c.keys_per_s, c.p50_ms, c.p99_ms,
+              apply ? c.bytes_per_s / memcpy_traffic : c.bytes_per_s / tcp,
+              apply ? "of memcpy" : "of TCP");
+  std::fflush(stdout);
+}
+
+}  // namespace
+}  // namespace petrel::bench
+
+int main(int argc, char** argv) {
+  using namespace petrel::bench;
+  absl::ParseCommandLine(argc, argv);
+  petrel::KeepFreedMemoryForReuse();  // as petrel-worker does
+  const int rounds = absl::GetFlag(FLAGS_rounds);
+
+  // Yardsticks: the same 4*10^7 bytes per round as a dense push.
+  auto tcp_rounds = RawTcpRounds(kDenseFloats * 4, 4 << 20, rounds + 2);
+  if (!tcp_rounds.ok()) Die("raw TCP yardstick", tcp_rounds.status());
+  tcp_rounds->erase(tcp_rounds->begin(), tcp_rounds->begin() + 2);  // warm-up
+  double tcp_total = 0;
+  for (double s : *tcp_rounds) tcp_total += s;
+  const double raw_tcp = kDenseFloats * 4.0 * tcp_rounds->size() / tcp_total;
+  const double memcpy_rate = MemcpyBytesPerSecond(kDenseFloats * 4, 10);
+  // memcpy reads and writes each byte: its traffic is twice the bytes copied,
+  // which is how the apply cases count theirs.
+  const double memcpy_traffic = 2 * memcpy_rate;
+  std::printf("raw TCP loopback: %.1f MB/s (10^7 floats in %.2f ms median)\n", raw_tcp / 1e6,
+              Quantile(*tcp_rounds, 0.5) * 1e3);
+  std::printf("memcpy:           %.1f MB/s copied (%.1f MB/s read+written)\n\n", memcpy_rate / 1e6,
+              memcpy_traffic / 1e6);
+  std::printf("%-22s %10s %12s %9s %9s %8s\n", "case", "MB/s", "keys/s", "p50 ms", "p99 ms",
+              "ratio");
+
+  std::vector<CaseResult> cases;
+  auto print_new = [&](size_t from) {
+    for (size_t i = from; i < cases.size(); ++i) Print(cases[i], raw_tcp, memcpy_traffic);
+  };
+  for (int servers : {1, 2}) {
+    size_t from = cases.size();
+    DenseCases(servers, rounds, &cases);
+    print_new(from);
+  }
+  for (int servers : {1, 2}) {
+    if (absl::GetFlag(FLAGS_dense_only)) break;
+    size_t from = cases.size();
+    TrainingStepCase(servers, absl::GetFlag(FLAGS_steps), &cases);
+    print_new(from);
+  }
+  for (int servers : {1, 2}) {
+    if (absl::GetFlag(FLAGS_dense_only)) break;
+    size_t from = cases.size();
+    SparseCases(servers, absl::GetFlag(FLAGS_sparse_keys), absl::GetFlag(FLAGS_sparse_batch),
+                &cases);
+    print_new(from);
+  }
+  for (const char* optimizer : {"sgd", "adam"}) {
+    if (absl::GetFlag(FLAGS_dense_only)) break;
+    auto result = ApplyCase(optimizer, kDenseFloats, rounds);
+    if (!result.ok()) Die("apply case", result.status());
+    cases.push_back(*result);
+    print_new(cases.size() - 1);
+  }
+
+  if (!absl::GetFlag(FLAGS_json).empty()) {
+    nlohmann::json out = {{"raw_tcp_bytes_per_s", raw_tcp},
+                          {"memcpy_bytes_per_s", memcpy_rate},
+                          {"memcpy_traffic_bytes_per_s", memcpy_traffic},
+                          {"cases", nlohmann::json::array()}};
+    for (const CaseResult& c : cases) {
+      nlohmann::json j = {{"name", c.name},       {"bytes_per_s", c.bytes_per_s},
+                          {"keys_per_s", c.keys_per_s}, {"p50_ms", c.p50_ms},
+                          {"p99_ms", c.p99_ms}};
+      if (c.name.rfind("apply_", 0) == 0) {
+        j["ratio_to_memcpy"] = c.bytes_per_s / memcpy_traffic;
+      } else {
+        j["ratio_to_tcp"] = c.bytes_per_s / raw_tcp;
+      }
+      out["cases"].push_back(j);
+    }
+    std::ofstream(absl::GetFlag(FLAGS_json)) << out.dump(2) << "\n";
+  }
+  return 0;
+}
