@@ -9,7 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/float_bytes.h"
 #include "common/status_macros.h"
+#include "server/finite_check.h"
 #include "server/job_shards.h"
+#include "server/parallel_apply.h"
 
 namespace petrel::server {
 
@@ -30,12 +32,10 @@ absl::Status JobShards::CheckGradients(const PushRequest& request) {
           bytes.size(), " bytes; expected ", expected, " (", expected / 4, " float32)"));
     }
     absl::Span<const float> gradient = BytesAsFloats(bytes);
-    for (size_t j = 0; j < gradient.size(); ++j) {
-      if (!std::isfinite(gradient[j])) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("gradient for ", slice.table(), " element ", slice.begin() + j, " is ",
-                         gradient[j], "; refusing a non-finite gradient"));
-      }
+    if (const int64_t j = FirstNonFinite(gradient); j >= 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("gradient for ", slice.table(), " element ", slice.begin() + j, " is ",
+                       gradient[j], "; refusing a non-finite gradient"));
     }
   }
   if (request.sparse_gradients_size() != request.sparse_size()) {
@@ -55,12 +55,10 @@ absl::Status JobShards::CheckGradients(const PushRequest& request) {
           " keys of dim ", dim, " need ", keys.size() * dim * sizeof(float)));
     }
     absl::Span<const float> gradient = BytesAsFloats(bytes);
-    for (size_t j = 0; j < gradient.size(); ++j) {
-      if (!std::isfinite(gradient[j])) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "gradient for ", slice.table(), " key ", keys[j / dim], " is ", gradient[j],
-            "; refusing a non-finite gradient"));
-      }
+    if (const int64_t j = FirstNonFinite(gradient); j >= 0) {
+      return absl::InvalidArgumentError(absl::StrCat("gradient for ", slice.table(), " key ",
+                                                     keys[j / dim], " is ", gradient[j],
+                                                     "; refusing a non-finite gradient"));
     }
     const int64_t max_rows = shard->rows->spec().max_rows();
     if (max_rows > 0 && shard->rows->rows() + shard->rows->CountNew(keys) > max_rows) {
@@ -80,9 +78,9 @@ void JobShards::ApplyNow(const PushRequest& request) {
     const int64_t offset = slice.begin() - range.begin;
     const int64_t count = slice.end() - slice.begin();
     const int slots = range.optimizer->StateSlots();
-    range.optimizer->Apply(absl::MakeSpan(range.values.data() + offset, count),
-                      BytesAsFloats(request.gradients(i)),
-                      absl::MakeSpan(range.optimizer_state.data() + offset * slots, count * slots));
+    ApplyInParallel(*range.optimizer, absl::MakeSpan(range.values.data() + offset, count),
+                    BytesAsFloats(request.gradients(i)),
+                    absl::MakeSpan(range.optimizer_state.data() + offset * slots, count * slots));
   }
   for (int i = 0; i < request.sparse_size(); ++i) {
     absl::Span<const uint64_t> keys;
@@ -151,9 +149,9 @@ void JobShards::ApplyCompleteClocks() {
     for (Range* range : touched) {
       const int64_t lo = range->sum_lo, count = range->sum_hi - range->sum_lo;
       const int slots = range->optimizer->StateSlots();
-      range->optimizer->Apply(absl::MakeSpan(range->values.data() + lo, count),
-                        absl::MakeConstSpan(range->bsp_sum.data() + lo, count),
-                        absl::MakeSpan(range->optimizer_state.data() + lo * slots, count * slots));
+      ApplyInParallel(*range->optimizer, absl::MakeSpan(range->values.data() + lo, count),
+                      absl::MakeConstSpan(range->bsp_sum.data() + lo, count),
+                      absl::MakeSpan(range->optimizer_state.data() + lo * slots, count * slots));
       std::fill_n(range->bsp_sum.data() + lo, count, 0.0f);
       range->sum_lo = range->sum_hi = 0;
     }
