@@ -8,12 +8,16 @@
 
 namespace petrel::server {
 
-class GrpcParameterService final : public Parameter::CallbackService {
+// Pull is a raw method: its answer leaves in the strings the shards filled,
+// without protobuf copying them again (common/parameter_wire.h).
+class GrpcParameterService final
+    : public Parameter::WithRawCallbackMethod_Pull<Parameter::CallbackService> {
  public:
   explicit GrpcParameterService(ParameterService* service) : service_(service) {}
 
-  grpc::ServerUnaryReactor* Pull(grpc::CallbackServerContext* context, const PullRequest* request,
-                                 PullResponse* response) override;
+  grpc::ServerUnaryReactor* Pull(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Push(grpc::CallbackServerContext* context, const PushRequest* request,
                                  PushResponse* response) override;
 

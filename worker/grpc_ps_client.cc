@@ -4,6 +4,8 @@
 // options.chunks_in_flight chunks outstanding per server, so the server
 // applies one chunk while the next is on the wire. A push of several chunks
 // carries part/parts, and the server counts the clock once all are in.
+// Pushes and pulls go through gRPC's generic stub in protobuf's wire format
+// (common/parameter_wire.h), so gradients leave and values arrive without extra copies.
 // Requests are built once and reused, so a step allocates nothing once the
 // buffers have grown.
 #include <cstring>
@@ -18,9 +20,11 @@
 #include "common/partition.h"
 #include "common/rpc.h"
 #include "common/status_macros.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "proto/parameter.grpc.pb.h"
 #include "spdlog/spdlog.h"
 #include "worker/ps_client.h"
+#include "common/parameter_wire.h"
 
 namespace petrel::worker {
 namespace {
@@ -88,49 +92,52 @@ class GrpcPsClient : public PsClient {
                 chunks_[server.chunks.front()].pull.request.mutable_sparse(j)->mutable_keys());
       }
     }
-    PETREL_RETURN_IF_ERROR(CallAll(&Chunk::pull, "Pull"));
+    PETREL_RETURN_IF_ERROR(CallAll(/*push=*/false, "Pull"));
+    // Values go from gRPC's buffers straight into the tables.
+    for (Chunk& chunk : chunks_) {
+      const std::string& id = servers_[chunk.server].id;
+      int values = 0;
+      chunk.sparse_rows.clear();
+      absl::Status decoded = DecodePullResponse(
+          chunk.pull_reply,
+          [&](int i, int64_t size) -> char* {
+            values = i + 1;
+            if (i >= static_cast<int>(chunk.placements.size())) return nullptr;
+            const Placement& p = chunk.placements[i];
+            if (size != (p.end - p.begin) * static_cast<int64_t>(sizeof(float))) return nullptr;
+            return reinterpret_cast<char*>((*tables)[p.table].data() + p.begin);
+          },
+          &chunk.sparse_rows);
+      if (!decoded.ok()) return absl::InternalError(absl::StrCat("Pull from ", id, ": ", decoded.message()));
+      if (values != static_cast<int>(chunk.placements.size())) {
+        return absl::InternalError(absl::StrCat("Pull from ", id, " returned ", values,
+                                                " slices, asked for ", chunk.placements.size()));
+      }
+    }
     if (sparse != nullptr) {
       sparse->rows.resize(sparse->keys.size());
       for (size_t t = 0; t < sparse->keys.size(); ++t) {
         sparse->rows[t].resize(sparse->keys[t].size() * sparse_dims_[t]);
       }
       for (const Server& server : servers_) {
-        const PullResponse& response = chunks_[server.chunks.front()].pull.response;
-        if (response.sparse_rows_size() != static_cast<int>(server.sparse.size())) {
+        const std::vector<std::string>& rows_by_slice = chunks_[server.chunks.front()].sparse_rows;
+        if (rows_by_slice.size() != server.sparse.size()) {
           return absl::InternalError(absl::StrCat("Pull from ", server.id, " returned ",
-                                                  response.sparse_rows_size(), " sparse slices"));
+                                                  rows_by_slice.size(), " sparse slices"));
         }
         for (size_t j = 0; j < server.sparse.size(); ++j) {
           const SparseRoute& route = server.sparse[j];
           const int dim = sparse_dims_[route.table];
-          const float* rows = BytesAsFloats(response.sparse_rows(j)).data();
-          if (response.sparse_rows(j).size() != route.positions.size() * dim * sizeof(float)) {
+          if (rows_by_slice[j].size() != route.positions.size() * dim * sizeof(float)) {
             return absl::InternalError(absl::StrCat("Pull from ", server.id, ": sparse slice ", j,
                                                     " has the wrong size"));
           }
+          const float* rows = BytesAsFloats(rows_by_slice[j]).data();
           float* out = sparse->rows[route.table].data();
           for (size_t k = 0; k < route.positions.size(); ++k) {
             std::memcpy(out + route.positions[k] * dim, rows + k * dim, dim * sizeof(float));
           }
         }
-      }
-    }
-    for (const Chunk& chunk : chunks_) {
-      const PullResponse& response = chunk.pull.response;
-      const std::string& id = servers_[chunk.server].id;
-      if (response.values_size() != static_cast<int>(chunk.placements.size())) {
-        return absl::InternalError(absl::StrCat("Pull from ", id, " returned ",
-                                                response.values_size(), " slices, asked for ",
-                                                chunk.placements.size()));
-      }
-      for (size_t i = 0; i < chunk.placements.size(); ++i) {
-        const Placement& p = chunk.placements[i];
-        const std::string& bytes = response.values(i);
-        if (static_cast<int64_t>(bytes.size()) != (p.end - p.begin) * 4) {
-          return absl::InternalError(
-              absl::StrCat("Pull from ", id, ": slice ", i, " has ", bytes.size(), " bytes"));
-        }
-        std::memcpy((*tables)[p.table].data() + p.begin, bytes.data(), bytes.size());
       }
     }
     return absl::OkStatus();
@@ -145,11 +152,15 @@ class GrpcPsClient : public PsClient {
     }
     for (Chunk& chunk : chunks_) {
       chunk.push.request.set_clock(clock);
-      for (size_t i = 0; i < chunk.placements.size(); ++i) {
-        const Placement& p = chunk.placements[i];
-        chunk.push.request.mutable_gradients(i)->assign(
-            reinterpret_cast<const char*>(gradients[p.table].data() + p.begin),
-            (p.end - p.begin) * sizeof(float));
+      chunk.push_gradients.clear();
+      for (const Placement& p : chunk.placements) {
+        if (static_cast<int64_t>(gradients[p.table].size()) < p.end) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("gradient ", p.table, " has ", gradients[p.table].size(),
+                           " floats; the table has ", table_sizes_[p.table]));
+        }
+        chunk.push_gradients.push_back(
+            absl::MakeConstSpan(gradients[p.table]).subspan(p.begin, p.end - p.begin));
       }
     }
     PETREL_RETURN_IF_ERROR(RouteKeys(sparse));
@@ -168,7 +179,7 @@ class GrpcPsClient : public PsClient {
         }
       }
     }
-    return CallAll(&Chunk::push, "Push");
+    return CallAll(/*push=*/true, "Push");
   }
 
   absl::Status Leave(int64_t clock) override {
@@ -183,9 +194,10 @@ class GrpcPsClient : public PsClient {
       request.clear_parts();
       request.set_clock(clock);
       request.set_leave(true);
+      chunks_[server.chunks.front()].push_gradients.clear();
       server.chunks.resize(1);
     }
-    return CallAll(&Chunk::push, "Leave");
+    return CallAll(/*push=*/true, "Leave");
   }
 
  private:
@@ -205,37 +217,53 @@ class GrpcPsClient : public PsClient {
     Response response;
     grpc::Status status;
   };
-  // One request's worth of a server's slices.
+  // One request's worth of a server's slices. The typed requests hold the
+  // fields other than the tensors; the tensors travel in the wire buffers.
   struct Chunk {
     size_t server;
     std::vector<Placement> placements;  // slice i of both requests
     int64_t floats = 0;
     Call<PullRequest, PullResponse> pull;
     Call<PushRequest, PushResponse> push;
+    grpc::ByteBuffer pull_wire, pull_reply, push_wire, push_reply;
+    std::vector<absl::Span<const float>> push_gradients;  // this step's, by placement
+    std::vector<std::string> sparse_rows;                 // the last pull's
   };
   struct Server {
     std::string id, address;
-    std::unique_ptr<Parameter::Stub> stub;
+    std::unique_ptr<grpc::GenericStub> stub;
     std::vector<size_t> chunks;        // indices into chunks_, in part order
     std::vector<SparseRoute> sparse;   // sparse slice j of its first chunk's requests
   };
 
-  void Issue(Chunk& chunk, grpc::ClientContext* context, std::function<void(grpc::Status)> done,
-             Call<PullRequest, PullResponse> Chunk::*) {
-    servers_[chunk.server].stub->async()->Pull(context, &chunk.pull.request, &chunk.pull.response,
-                                               std::move(done));
-  }
-  void Issue(Chunk& chunk, grpc::ClientContext* context, std::function<void(grpc::Status)> done,
-             Call<PushRequest, PushResponse> Chunk::*) {
-    servers_[chunk.server].stub->async()->Push(context, &chunk.push.request, &chunk.push.response,
-                                               std::move(done));
+  void Issue(Chunk& chunk, bool push, grpc::ClientContext* context,
+             std::function<void(grpc::Status)> done) {
+    grpc::GenericStub& stub = *servers_[chunk.server].stub;
+    if (push) {
+      chunk.push_wire = EncodePush(chunk.push.request, chunk.push_gradients, &aliases_);
+      stub.UnaryCall(context, "/petrel.Parameter/Push", grpc::StubOptions(), &chunk.push_wire,
+                     &chunk.push_reply, std::move(done));
+    } else {
+      const std::string bytes = chunk.pull.request.SerializeAsString();
+      grpc::Slice slice(bytes.data(), bytes.size());
+      chunk.pull_wire = grpc::ByteBuffer(&slice, 1);
+      stub.UnaryCall(context, "/petrel.Parameter/Pull", grpc::StubOptions(), &chunk.pull_wire,
+                     &chunk.pull_reply, std::move(done));
+    }
   }
 
   // Calls every chunk of every server, at most options_.chunks_in_flight per
   // server at a time, and waits for all; retries the ones that failed in a
   // retryable way until options_.retry_timeout.
-  template <typename Request, typename Response>
-  absl::Status CallAll(Call<Request, Response> Chunk::*member, const char* name) {
+  absl::Status CallAll(bool push, const char* name) {
+    absl::Status status = CallAllOnce(push, name);
+    // The requests alias the caller's gradients: let go of them, and after a
+    // failure wait until gRPC has too, so the caller may free them.
+    for (Chunk& chunk : chunks_) chunk.push_wire.Clear();
+    if (!status.ok()) aliases_.Drain();
+    return status;
+  }
+  absl::Status CallAllOnce(bool push, const char* name) {
     const absl::Time give_up = absl::Now() + options_.retry_timeout;
     const size_t window = std::max(1, options_.chunks_in_flight);
     // Per server, the chunks still to call, in part order.
@@ -258,14 +286,13 @@ class GrpcPsClient : public PsClient {
           contexts.back().set_deadline(absl::ToChronoTime(absl::Now() + options_.call_timeout));
           ++in_flight[s];
           ++outstanding;
-          Call<Request, Response>& call = chunks_[c].*member;
-          Issue(chunks_[c], &contexts.back(),
-                [&mu, &finished, &call, c](grpc::Status status) {
-                  call.status = std::move(status);
+          grpc::Status& call_status = push ? chunks_[c].push.status : chunks_[c].pull.status;
+          Issue(chunks_[c], push, &contexts.back(),
+                [&mu, &finished, &call_status, c](grpc::Status status) {
+                  call_status = std::move(status);
                   absl::MutexLock lock(&mu);
                   finished.push_back(c);
-                },
-                member);
+                });
         }
       };
       for (size_t s = 0; s < servers_.size(); ++s) issue_next(s);
@@ -283,7 +310,7 @@ class GrpcPsClient : public PsClient {
           --outstanding;
           const size_t s = chunks_[c].server;
           --in_flight[s];
-          const grpc::Status& status = (chunks_[c].*member).status;
+          const grpc::Status& status = push ? chunks_[c].push.status : chunks_[c].pull.status;
           if (!status.ok()) {
             const bool retryable =
                 status.error_code() == grpc::StatusCode::UNAVAILABLE ||
@@ -318,7 +345,7 @@ class GrpcPsClient : public PsClient {
     Server server;
     server.id = id;
     server.address = address;
-    server.stub = Parameter::NewStub(MakeChannel(address));
+    server.stub = std::make_unique<grpc::GenericStub>(MakeChannel(address));
     servers_.push_back(std::move(server));
     return servers_.size() - 1;
   }
@@ -357,7 +384,6 @@ class GrpcPsClient : public PsClient {
     slice->set_begin(placement.begin);
     slice->set_end(placement.end);
     *chunk.push.request.add_slices() = *slice;
-    chunk.push.request.add_gradients();
     chunk.placements.push_back(placement);
     chunk.floats += placement.end - placement.begin;
   }
@@ -404,6 +430,8 @@ class GrpcPsClient : public PsClient {
   // Per sparse table, per shard index: (server index, sparse slot there).
   std::vector<std::vector<std::pair<size_t, size_t>>> sparse_shards_;
   bool warmed_up_ = false;
+  // Declared last, destroyed first: waits until gRPC holds no gradient slice.
+  AliasedSlices aliases_;
 };
 
 }  // namespace

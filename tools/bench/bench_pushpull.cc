@@ -22,6 +22,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
 #include "common/daemon_util.h"
 #include "tools/bench/apply_cases.h"
@@ -171,10 +172,10 @@ void SparseCases(int servers, int64_t num_keys, int64_t batch, std::vector<CaseR
 
 void Print(const CaseResult& c, double tcp, double memcpy_traffic) {
   const bool apply = c.name.rfind("apply_", 0) == 0;
-  std::printf("%-22s %10.1f %12.0f %9.2f %9.2f %8.2f %s\n", c.name.c_str(), c.bytes_per_s / 1e6,
-              c.keys_per_s, c.p50_ms, c.p99_ms,
+  std::printf("%-22s %10.1f %12.0f %9.2f %9.2f %8.2f %10s\n", c.name.c_str(),
+              c.bytes_per_s / 1e6, c.keys_per_s, c.p50_ms, c.p99_ms,
               apply ? c.bytes_per_s / memcpy_traffic : c.bytes_per_s / tcp,
-              apply ? "of memcpy" : "of TCP");
+              apply ? "(memcpy)" : absl::StrFormat("%.1f", tcp / 1e6).c_str());
   std::fflush(stdout);
 }
 
@@ -187,67 +188,84 @@ int main(int argc, char** argv) {
   petrel::KeepFreedMemoryForReuse();  // as petrel-worker does
   const int rounds = absl::GetFlag(FLAGS_rounds);
 
-  // Yardsticks: the same 4*10^7 bytes per round as a dense push.
-  auto tcp_rounds = RawTcpRounds(kDenseFloats * 4, 4 << 20, rounds + 2);
-  if (!tcp_rounds.ok()) Die("raw TCP yardstick", tcp_rounds.status());
-  tcp_rounds->erase(tcp_rounds->begin(), tcp_rounds->begin() + 2);  // warm-up
-  double tcp_total = 0;
-  for (double s : *tcp_rounds) tcp_total += s;
-  const double raw_tcp = kDenseFloats * 4.0 * tcp_rounds->size() / tcp_total;
-  const double memcpy_rate = MemcpyBytesPerSecond(kDenseFloats * 4, 10);
+  // Yardsticks. Raw TCP moves the same 4*10^7 bytes per round as a dense
+  // push, and is measured again right before each group of cases: the
+  // machine's speed drifts, and a ratio is only fair against a figure taken
+  // at the same time.
+  std::vector<double> tcp_figures;
+  auto measure_tcp = [&] {
+    auto tcp_rounds = RawTcpRounds(kDenseFloats * 4, 4 << 20, rounds + 2);
+    if (!tcp_rounds.ok()) Die("raw TCP yardstick", tcp_rounds.status());
+    tcp_rounds->erase(tcp_rounds->begin(), tcp_rounds->begin() + 2);  // warm-up
+    double total = 0;
+    for (double s : *tcp_rounds) total += s;
+    tcp_figures.push_back(kDenseFloats * 4.0 * tcp_rounds->size() / total);
+    return tcp_figures.back();
+  };
+  const double memcpy_rate = MemcpyBytesPerSecond(kDenseFloats * 4, 20);
   // memcpy reads and writes each byte: its traffic is twice the bytes copied,
   // which is how the apply cases count theirs.
   const double memcpy_traffic = 2 * memcpy_rate;
-  std::printf("raw TCP loopback: %.1f MB/s (10^7 floats in %.2f ms median)\n", raw_tcp / 1e6,
-              Quantile(*tcp_rounds, 0.5) * 1e3);
-  std::printf("memcpy:           %.1f MB/s copied (%.1f MB/s read+written)\n\n", memcpy_rate / 1e6,
+  std::printf("memcpy: %.1f MB/s copied (%.1f MB/s read+written)\n", memcpy_rate / 1e6,
               memcpy_traffic / 1e6);
-  std::printf("%-22s %10s %12s %9s %9s %8s\n", "case", "MB/s", "keys/s", "p50 ms", "p99 ms",
-              "ratio");
+  std::printf("ratios are to raw TCP measured just before each group (tcp MB/s column)\n\n");
+  std::printf("%-22s %10s %12s %9s %9s %8s %10s\n", "case", "MB/s", "keys/s", "p50 ms", "p99 ms",
+              "ratio", "tcp MB/s");
 
   std::vector<CaseResult> cases;
-  auto print_new = [&](size_t from) {
-    for (size_t i = from; i < cases.size(); ++i) Print(cases[i], raw_tcp, memcpy_traffic);
+  std::vector<double> case_tcp;  // the yardstick of cases[i]
+  auto run_group = [&](auto group) {
+    const double tcp = measure_tcp();
+    const size_t from = cases.size();
+    group();
+    for (size_t i = from; i < cases.size(); ++i) {
+      case_tcp.push_back(tcp);
+      Print(cases[i], tcp, memcpy_traffic);
+    }
   };
   for (int servers : {1, 2}) {
-    size_t from = cases.size();
-    DenseCases(servers, rounds, &cases);
-    print_new(from);
+    run_group([&] { DenseCases(servers, rounds, &cases); });
   }
-  for (int servers : {1, 2}) {
-    if (absl::GetFlag(FLAGS_dense_only)) break;
-    size_t from = cases.size();
-    TrainingStepCase(servers, absl::GetFlag(FLAGS_steps), &cases);
-    print_new(from);
-  }
-  for (int servers : {1, 2}) {
-    if (absl::GetFlag(FLAGS_dense_only)) break;
-    size_t from = cases.size();
-    SparseCases(servers, absl::GetFlag(FLAGS_sparse_keys), absl::GetFlag(FLAGS_sparse_batch),
-                &cases);
-    print_new(from);
-  }
-  for (const char* optimizer : {"sgd", "adam"}) {
-    if (absl::GetFlag(FLAGS_dense_only)) break;
-    auto result = ApplyCase(optimizer, kDenseFloats, rounds);
-    if (!result.ok()) Die("apply case", result.status());
-    cases.push_back(*result);
-    print_new(cases.size() - 1);
+  if (!absl::GetFlag(FLAGS_dense_only)) {
+    for (int servers : {1, 2}) {
+      run_group([&] { TrainingStepCase(servers, absl::GetFlag(FLAGS_steps), &cases); });
+    }
+    for (int servers : {1, 2}) {
+      run_group([&] {
+        SparseCases(servers, absl::GetFlag(FLAGS_sparse_keys), absl::GetFlag(FLAGS_sparse_batch),
+                    &cases);
+      });
+    }
+    for (const char* optimizer : {"sgd", "adam"}) {
+      auto result = ApplyCase(optimizer, kDenseFloats, rounds);
+      if (!result.ok()) Die("apply case", result.status());
+      cases.push_back(*result);
+      case_tcp.push_back(0);
+      Print(cases.back(), 0, memcpy_traffic);
+    }
   }
 
+  std::vector<double> sorted_tcp = tcp_figures;
+  const double raw_tcp = Quantile(sorted_tcp, 0.5);
+  std::printf("\nraw TCP loopback: median %.1f MB/s over %zu measurements (%.1f to %.1f)\n",
+              raw_tcp / 1e6, tcp_figures.size(), sorted_tcp.front() / 1e6,
+              sorted_tcp.back() / 1e6);
   if (!absl::GetFlag(FLAGS_json).empty()) {
     nlohmann::json out = {{"raw_tcp_bytes_per_s", raw_tcp},
+                          {"raw_tcp_measurements", tcp_figures},
                           {"memcpy_bytes_per_s", memcpy_rate},
                           {"memcpy_traffic_bytes_per_s", memcpy_traffic},
                           {"cases", nlohmann::json::array()}};
-    for (const CaseResult& c : cases) {
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const CaseResult& c = cases[i];
       nlohmann::json j = {{"name", c.name},       {"bytes_per_s", c.bytes_per_s},
                           {"keys_per_s", c.keys_per_s}, {"p50_ms", c.p50_ms},
                           {"p99_ms", c.p99_ms}};
       if (c.name.rfind("apply_", 0) == 0) {
         j["ratio_to_memcpy"] = c.bytes_per_s / memcpy_traffic;
       } else {
-        j["ratio_to_tcp"] = c.bytes_per_s / raw_tcp;
+        j["tcp_bytes_per_s"] = case_tcp[i];
+        j["ratio_to_tcp"] = c.bytes_per_s / case_tcp[i];
       }
       out["cases"].push_back(j);
     }
