@@ -48,8 +48,8 @@ int EditDistance(const std::string& a, const std::string& b) {
 
 const std::vector<std::string>& KnownSections() {
   static const auto* names = new std::vector<std::string>{
-      "name",     "model",   "data",       "optimizer",
-      "training", "cluster", "checkpoint", "output"};
+      "name",     "model",   "data",       "optimizer",  "training",
+      "cluster",  "checkpoint", "output", "compression"};
   return *names;
 }
 
@@ -72,6 +72,7 @@ const std::map<std::string, std::vector<std::string>>& KnownFields() {
           {"cluster", {"servers", "workers", "replication", "device"}},
           {"checkpoint", {"dir", "every_clocks"}},
           {"output", {"model_path"}},
+          {"compression", {"type", "topk_ratio"}},
       };
   return *fields;
 }
@@ -196,6 +197,11 @@ void FillDefaults(const std::set<std::string>& given,
   if (unset("cluster.workers")) cluster->set_workers(1);
   if (unset("cluster.replication")) cluster->set_replication(1);
   if (unset("cluster.device")) cluster->set_device("auto");
+  CompressionSpec* compression = spec->mutable_compression();
+  if (unset("compression.type")) compression->set_type("none");
+  if (compression->type() == "topk" && unset("compression.topk_ratio")) {
+    compression->set_topk_ratio(0.01);
+  }
 }
 
 std::string Quote(absl::string_view s) {

@@ -301,6 +301,14 @@ class JobYamlParser {
       return SetIfOk(Int32(v, p, kNonNegativeInt),
                      [c](int32_t x) { c->set_every_clocks(x); });
     }
+    if (section == "compression") {
+      CompressionSpec* c = spec->mutable_compression();
+      if (key == "type") {
+        return SetIfOk(String(v, p), [c](std::string s) { c->set_type(s); });
+      }
+      return SetIfOk(Number(v, p, "a fraction in (0, 1]"),  // topk_ratio
+                     [c](double x) { c->set_topk_ratio(x); });
+    }
     OutputSpec* o = spec->mutable_output();  // output.model_path
     return SetIfOk(String(v, p), [o](std::string s) { o->set_model_path(s); });
   }

@@ -16,6 +16,7 @@
 //   cluster:    {servers, workers, replication, device}
 //   checkpoint: {dir, every_clocks}
 //   output:     {model_path}
+//   compression: {type, topk_ratio}
 //
 // Required: model.type, model.input_dim, model.num_classes, data.path,
 // optimizer.learning_rate, training.batch_size.
@@ -44,6 +45,8 @@
 //   cluster.workers                 1
 //   cluster.replication             1
 //   cluster.device                  "auto"
+//   compression.type                "none"   ("fp16" | "bf16" | "topk")
+//   compression.topk_ratio          0.01     (with type "topk")
 // Everything else defaults to the proto's zero value (no checkpoints, no
 // weight decay, no model output file).
 //

@@ -1,4 +1,5 @@
-// Job files: optimizers (per type and per table) and sparse_logistic jobs.
+// Job files: optimizers (per type and per table), sparse_logistic jobs and
+// gradient compression.
 #define CATCH_CONFIG_MAIN
 #include "common/job_file.h"
 
@@ -431,6 +432,37 @@ TEST_CASE("CheckDataFiles points at fetch_spam_corpus for its cache dir") {
   CHECK(status.code() == absl::StatusCode::kNotFound);
   CHECK(absl::StrContains(status.message(), dir + "/train.libsvm"));
   CHECK(absl::StrContains(status.message(), "run tools/fetch_spam_corpus"));
+}
+
+TEST_CASE("compression defaults to none, and topk to a ratio of 0.01") {
+  using job_file_test::kMinimal;
+  absl::StatusOr<JobSpec> plain = ParseJobYaml(kMinimal, "job.yaml");
+  REQUIRE(plain.ok());
+  CHECK(plain->compression().type() == "none");
+  CHECK(plain->compression().topk_ratio() == 0);
+  absl::StatusOr<JobSpec> topk =
+      ParseJobYaml(std::string(kMinimal) + "compression:\n  type: topk\n", "job.yaml");
+  REQUIRE(topk.ok());
+  CHECK(topk->compression().topk_ratio() == 0.01);
+  absl::StatusOr<JobSpec> bf16 =
+      ParseJobYaml(std::string(kMinimal) + "compression: {type: bf16}\n", "job.yaml");
+  REQUIRE(bf16.ok());
+  CHECK(bf16->compression().type() == "bf16");
+}
+
+TEST_CASE("bad compression settings name the field and its line") {
+  using job_file_test::kMinimal;
+  using job_file_test::ParseError;
+  const std::string unknown = ParseError(std::string(kMinimal) + "compression:\n  type: zip\n");
+  CHECK(absl::StrContains(unknown, "job.yaml:13"));
+  CHECK(absl::StrContains(unknown, "\"bf16\""));
+  const std::string ratio =
+      ParseError(std::string(kMinimal) + "compression:\n  type: topk\n  topk_ratio: 1.5\n");
+  CHECK(absl::StrContains(ratio, "job.yaml:14"));
+  CHECK(absl::StrContains(ratio, "(0, 1]"));
+  const std::string unused =
+      ParseError(std::string(kMinimal) + "compression:\n  type: fp16\n  topk_ratio: 0.1\n");
+  CHECK(absl::StrContains(unused, "only used with compression.type \"topk\""));
 }
 
 }  // namespace

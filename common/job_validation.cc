@@ -72,6 +72,7 @@ class SpecChecker {
     PETREL_RETURN_IF_ERROR(CheckTableOptimizers(spec));
     PETREL_RETURN_IF_ERROR(CheckTraining(spec.training()));
     PETREL_RETURN_IF_ERROR(CheckCluster(spec.cluster()));
+    PETREL_RETURN_IF_ERROR(CheckCompression(spec.compression()));
     const CheckpointSpec& ckpt = spec.checkpoint();
     if (ckpt.every_clocks() < 0) {
       return Error("checkpoint.every_clocks",
@@ -348,6 +349,28 @@ class SpecChecker {
                    absl::StrCat("cluster.device must be \"auto\", \"cpu\" or "
                                 "\"cuda:N\" (e.g. \"cuda:0\"), got ",
                                 Quote(device)));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckCompression(const CompressionSpec& c) {
+    const std::string& type = c.type();
+    if (type != "" && type != "none" && type != "fp16" && type != "bf16" && type != "topk") {
+      return Error("compression.type",
+                   absl::StrCat("compression.type must be \"none\", \"fp16\", \"bf16\" or "
+                                "\"topk\", got ",
+                                Quote(type)));
+    }
+    if (type == "topk") {
+      if (!std::isfinite(c.topk_ratio()) || c.topk_ratio() <= 0 || c.topk_ratio() > 1) {
+        return Error("compression.topk_ratio",
+                     absl::StrCat("compression.topk_ratio must be a fraction in (0, 1], "
+                                  "e.g. 0.01, got ",
+                                  c.topk_ratio()));
+      }
+    } else if (c.topk_ratio() != 0) {
+      return Error("compression.topk_ratio",
+                   "compression.topk_ratio is only used with compression.type \"topk\"");
     }
     return absl::OkStatus();
   }

@@ -91,20 +91,18 @@ void AliasedSlices::Drain() {
 }
 
 grpc::ByteBuffer EncodePush(const PushRequest& header,
-                            const std::vector<absl::Span<const float>>& gradients,
+                            const std::vector<absl::string_view>& gradients,
                             AliasedSlices* aliases) {
   std::vector<grpc::Slice> slices;
   slices.reserve(1 + 2 * gradients.size());
   std::string prefix = header.SerializeAsString();
-  for (absl::Span<const float> gradient : gradients) {
-    // Tag and length are copied with whatever precedes them; the floats are not.
+  for (absl::string_view gradient : gradients) {
+    // Tag and length are copied with whatever precedes them; the payload is not.
     PutVarint((kPushGradients << 3) | kWireLength, &prefix);
-    PutVarint(gradient.size() * sizeof(float), &prefix);
+    PutVarint(gradient.size(), &prefix);
     slices.emplace_back(prefix.data(), prefix.size());
     prefix.clear();
-    if (!gradient.empty()) {
-      slices.push_back(aliases->Alias(gradient.data(), gradient.size() * sizeof(float)));
-    }
+    if (!gradient.empty()) slices.push_back(aliases->Alias(gradient.data(), gradient.size()));
   }
   if (!prefix.empty()) slices.emplace_back(prefix.data(), prefix.size());
   return grpc::ByteBuffer(slices.data(), slices.size());

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/types/span.h"
+#include "absl/strings/string_view.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "proto/parameter.pb.h"
 
@@ -37,9 +37,10 @@ class AliasedSlices {
 };
 
 // A serialized PushRequest: `header` (which must carry no `gradients`)
-// followed by one `gradients` field per span, in order, aliasing the spans.
+// followed by one `gradients` field per payload, in order, aliasing the
+// payloads' bytes (float32, or as header.encoding() says).
 grpc::ByteBuffer EncodePush(const PushRequest& header,
-                            const std::vector<absl::Span<const float>>& gradients,
+                            const std::vector<absl::string_view>& gradients,
                             AliasedSlices* aliases);
 
 // A serialized PullResponse that takes over `response`'s strings (no copy):

@@ -48,7 +48,10 @@ TEST_CASE("an encoded push parses as the PushRequest it stands for, sent from th
 
   AliasedSlices aliases;
   {
-    grpc::ByteBuffer wire = EncodePush(header, {a, b, c}, &aliases);
+    auto bytes = [](const std::vector<float>& v) {
+      return absl::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+    };
+    grpc::ByteBuffer wire = EncodePush(header, {bytes(a), bytes(b), bytes(c)}, &aliases);
     CHECK(aliases.outstanding() == 2);  // a and c are aliased, not copied
     PushRequest parsed;
     REQUIRE(parsed.ParseFromString(Flatten(wire)));

@@ -278,22 +278,28 @@ absl::Status JobShards::Push(const PushRequest& request) {
     if (request.leave()) {
       gate_.Leave(rank);
     } else {
+      // Compressed gradients become float32 before anything looks at them.
+      PushRequest decoded;
+      if (request.encoding() != FLOAT32) PETREL_RETURN_IF_ERROR(DecodeGradients(request, &decoded));
+      const PushRequest& push = request.encoding() != FLOAT32 ? decoded : request;
       // Check everything first: a bad request must change nothing.
-      PETREL_RETURN_IF_ERROR(CheckGradients(request));
-      PETREL_RETURN_IF_ERROR(gate_.CheckPush(rank, request.clock()));
-      PETREL_RETURN_IF_ERROR(
-          parts_.Check(rank, request.clock(), request.part(), request.parts()));
+      PETREL_RETURN_IF_ERROR(CheckGradients(push));
+      PETREL_RETURN_IF_ERROR(gate_.CheckPush(rank, push.clock()));
+      PETREL_RETURN_IF_ERROR(parts_.Check(rank, push.clock(), push.part(), push.parts()));
       if (gate_.bsp()) {
-        auto& by_rank = held_[request.clock()];
+        auto& by_rank = held_[push.clock()];
         by_rank.resize(gate_.num_workers());
-        by_rank[rank].push_back(std::make_unique<PushRequest>(request));
+        by_rank[rank].push_back(request.encoding() != FLOAT32
+                                    ? std::make_unique<PushRequest>(std::move(decoded))
+                                    : std::make_unique<PushRequest>(request));
       } else {
-        ApplyNow(request);
+        ApplyNow(push);
       }
       if (parts_.Record(rank, request.clock(), request.part(), request.parts())) {
         gate_.RecordPush(rank);
         counters_.pushes += 1;
       }
+      // Bytes as they came over the wire.
       for (const std::string& bytes : request.gradients()) counters_.bytes_in += bytes.size();
       for (const std::string& bytes : request.sparse_gradients()) counters_.bytes_in += bytes.size();
     }

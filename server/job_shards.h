@@ -111,6 +111,10 @@ class JobShards {
   // Only reads the tables: a shared lock suffices.
   absl::StatusOr<Range*> FindRange(const Slice& slice) ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status CheckGradients(const PushRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `request` with its dense gradients decoded to float32 (its encoding
+  // says how they came), once each slice is known to be held here.
+  absl::Status DecodeGradients(const PushRequest& request, PushRequest* decoded)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The sparse shard `slice` names, once its keys are checked (whole uint64s,
   // each once, all held here); the keys are returned through `keys`.
   absl::StatusOr<SparseShardState*> FindSparse(const SparseSlice& slice,

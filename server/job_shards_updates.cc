@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/float_bytes.h"
+#include "common/gradient_codec.h"
 #include "common/status_macros.h"
 #include "server/finite_check.h"
 #include "server/job_shards.h"
@@ -67,6 +68,31 @@ absl::Status JobShards::CheckGradients(const PushRequest& request) {
           " rows; this push would create ", shard->rows->CountNew(keys),
           " more, past its max_rows of ", max_rows));
     }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status JobShards::DecodeGradients(const PushRequest& request, PushRequest* decoded) {
+  if (request.gradients_size() != request.slices_size()) {
+    return absl::InvalidArgumentError(absl::StrCat("push carries ", request.slices_size(),
+                                                   " slices but ", request.gradients_size(),
+                                                   " gradients"));
+  }
+  *decoded = request;
+  decoded->clear_gradients();
+  decoded->set_encoding(FLOAT32);
+  std::vector<float> floats;
+  for (int i = 0; i < request.slices_size(); ++i) {
+    const Slice& slice = request.slices(i);
+    PETREL_RETURN_IF_ERROR(FindRange(slice).status());  // bounds the slice's length
+    absl::Status status =
+        DecodeGradient(request.encoding(), request.gradients(i), slice.end() - slice.begin(), &floats);
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "gradient for ", slice.table(), "[", slice.begin(), ", ", slice.end(), "): ",
+          status.message()));
+    }
+    FloatsToBytes(floats, decoded->add_gradients());
   }
   return absl::OkStatus();
 }

@@ -6,6 +6,7 @@
 
 #include "catch2/catch.hpp"
 #include "common/float_bytes.h"
+#include "common/gradient_codec.h"
 #include "common/rpc.h"
 #include "proto/parameter.grpc.pb.h"
 #include "tests/in_process_cluster.h"
@@ -55,8 +56,10 @@ class ParameterFixture {
   const ShardMap& map() const { return map_; }
 
   // A PsClient acting as the job's worker.
-  std::unique_ptr<worker::PsClient> Client(int64_t chunk_bytes, int chunks_in_flight) const {
+  std::unique_ptr<worker::PsClient> Client(int64_t chunk_bytes, int chunks_in_flight,
+                                           CompressionSpec compression = {}) const {
     worker::PsClientOptions options;
+    options.compression = compression;
     options.job_id = job_id_;
     options.worker_id = worker_id_;
     options.chunk_bytes = chunk_bytes;
@@ -210,6 +213,60 @@ TEST_CASE("a client that cuts tables into small chunks pulls and pushes the same
   // The clock advanced once, not once per part: the next push is clock 1.
   REQUIRE(chunked->Push(1, gradients).ok());
   CHECK(!chunked->Push(1, gradients).ok());
+}
+
+TEST_CASE("compressed pushes apply the decoded gradient") {
+  ParameterFixture f;
+  auto plain = f.Client(64 << 20, 1);
+  std::vector<std::vector<float>> initial;
+  REQUIRE(plain->Pull(0, &initial).ok());
+  std::vector<std::vector<float>> gradients = initial;
+  for (auto& table : gradients) {
+    for (size_t i = 0; i < table.size(); ++i) table[i] = std::sin(0.013 * i + 0.5);
+  }
+
+  SECTION("bf16 and fp16: each element rounded to 16 bits") {
+    for (const char* type : {"bf16", "fp16"}) {
+      INFO(type);
+      CompressionSpec compression;
+      compression.set_type(type);
+      auto client = f.Client(4096, 2, compression);
+      std::vector<std::vector<float>> before, after;
+      REQUIRE(plain->Pull(0, &before).ok());
+      REQUIRE(client->Push(std::string(type) == "bf16" ? 0 : 1, gradients).ok());
+      REQUIRE(plain->Pull(0, &after).ok());
+      for (size_t t = 0; t < after.size(); ++t) {
+        for (size_t i = 0; i < after[t].size(); ++i) {
+          const float g = gradients[t][i];
+          const float sent = std::string(type) == "bf16" ? Bfloat16ToFloat(FloatToBfloat16(g))
+                                                         : HalfToFloat(FloatToHalf(g));
+          REQUIRE(after[t][i] == before[t][i] - 0.5f * sent);
+        }
+      }
+    }
+  }
+  SECTION("top-k: only the largest tenth of each slice moves") {
+    CompressionSpec compression;
+    compression.set_type("topk");
+    compression.set_topk_ratio(0.1);
+    auto client = f.Client(64 << 20, 1, compression);
+    REQUIRE(client->Push(0, gradients).ok());
+    std::vector<std::vector<float>> after;
+    REQUIRE(plain->Pull(0, &after).ok());
+    int64_t moved = 0, total = 0;
+    for (size_t t = 0; t < after.size(); ++t) {
+      for (size_t i = 0; i < after[t].size(); ++i) {
+        ++total;
+        if (after[t][i] == initial[t][i]) continue;
+        ++moved;
+        // In the large slices only sin's largest values make the top tenth.
+        if (after[t].size() > 100) REQUIRE(std::fabs(gradients[t][i]) > 0.9f);
+        REQUIRE(after[t][i] == initial[t][i] - 0.5f * gradients[t][i]);
+      }
+    }
+    CHECK(moved >= total / 10);
+    CHECK(moved <= total / 10 + 8);  // ceil per slice
+  }
 }
 
 }  // namespace

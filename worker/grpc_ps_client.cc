@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/float_bytes.h"
+#include "common/gradient_codec.h"
 #include "common/grpc_status.h"
 #include "common/model_tables.h"
 #include "common/partition.h"
@@ -152,15 +153,17 @@ class GrpcPsClient : public PsClient {
     }
     for (Chunk& chunk : chunks_) {
       chunk.push.request.set_clock(clock);
+      chunk.push.request.set_encoding(encoding_);
       chunk.push_gradients.clear();
-      for (const Placement& p : chunk.placements) {
-        if (static_cast<int64_t>(gradients[p.table].size()) < p.end) {
+      for (size_t i = 0; i < chunk.placements.size(); ++i) {
+        const Placement& p = chunk.placements[i];
+        if (static_cast<int64_t>(gradients[p.table].size()) != table_sizes_[p.table]) {
           return absl::InvalidArgumentError(
               absl::StrCat("gradient ", p.table, " has ", gradients[p.table].size(),
                            " floats; the table has ", table_sizes_[p.table]));
         }
         chunk.push_gradients.push_back(
-            absl::MakeConstSpan(gradients[p.table]).subspan(p.begin, p.end - p.begin));
+            Encode(chunk, i, absl::MakeConstSpan(gradients[p.table]).subspan(p.begin, p.end - p.begin)));
       }
     }
     PETREL_RETURN_IF_ERROR(RouteKeys(sparse));
@@ -226,7 +229,9 @@ class GrpcPsClient : public PsClient {
     Call<PullRequest, PullResponse> pull;
     Call<PushRequest, PushResponse> push;
     grpc::ByteBuffer pull_wire, pull_reply, push_wire, push_reply;
-    std::vector<absl::Span<const float>> push_gradients;  // this step's, by placement
+    std::vector<absl::string_view> push_gradients;  // this step's payloads, by placement
+    std::vector<std::string> encoded;                // compressed payloads, by placement
+    std::vector<std::vector<float>> residuals;       // top-k error feedback, by placement
     std::vector<std::string> sparse_rows;                 // the last pull's
   };
   struct Server {
@@ -250,6 +255,26 @@ class GrpcPsClient : public PsClient {
       stub.UnaryCall(context, "/petrel.Parameter/Pull", grpc::StubOptions(), &chunk.pull_wire,
                      &chunk.pull_reply, std::move(done));
     }
+  }
+
+  // The payload of placement i of `chunk`: the floats themselves, or their
+  // encoding in the chunk's buffers.
+  absl::string_view Encode(Chunk& chunk, size_t i, absl::Span<const float> gradient) {
+    if (encoding_ == FLOAT32) {
+      return absl::string_view(reinterpret_cast<const char*>(gradient.data()),
+                               gradient.size() * sizeof(float));
+    }
+    chunk.encoded.resize(chunk.placements.size());
+    std::string& out = chunk.encoded[i];
+    if (encoding_ == TOPK) {
+      chunk.residuals.resize(chunk.placements.size());
+      chunk.residuals[i].resize(gradient.size(), 0.0f);
+      EncodeTopK(gradient, options_.compression.topk_ratio(), absl::MakeSpan(chunk.residuals[i]),
+                 &out);
+    } else {
+      EncodeHalves(encoding_, gradient, &out);
+    }
+    return out;
   }
 
   // Calls every chunk of every server, at most options_.chunks_in_flight per
@@ -421,6 +446,7 @@ class GrpcPsClient : public PsClient {
   }
 
   const PsClientOptions options_;
+  const GradientEncoding encoding_ = EncodingFor(options_.compression);
   const ShardMap* map_;  // during construction only
   std::map<std::string, size_t> table_index_;
   std::vector<int64_t> table_sizes_;

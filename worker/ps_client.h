@@ -54,6 +54,8 @@ struct PsClientOptions {
   // a time per server: the server applies one while the next is on the wire.
   int64_t chunk_bytes = 4 << 20;
   int chunks_in_flight = 2;
+  // How dense gradients are encoded on the wire (the job's compression).
+  CompressionSpec compression;
 };
 
 std::unique_ptr<PsClient> NewGrpcPsClient(const ShardMap& shard_map, PsClientOptions options);

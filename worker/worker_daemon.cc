@@ -87,6 +87,7 @@ void WorkerDaemon::StartTrainer(const JobAssignment& assignment) {
     PsClientOptions ps_options;
     ps_options.job_id = assignment.job_id();
     ps_options.worker_id = id();
+    ps_options.compression = assignment.spec().compression();
     auto ps = NewGrpcPsClient(assignment.shard_map(), ps_options);
     TrainerContext context;
     context.assignment = assignment;

@@ -1,0 +1,157 @@
+#include "common/gradient_codec.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "absl/strings/str_cat.h"
+
+namespace petrel {
+namespace {
+
+uint32_t Bits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  return bits;
+}
+
+float FromBits(uint32_t bits) {
+  float value;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+
+constexpr float kHalfMax = 65504.0f;
+
+}  // namespace
+
+uint16_t FloatToHalf(float value) {
+  const uint16_t sign = (Bits(value) >> 16) & 0x8000;
+  const float magnitude = std::fabs(value);
+  if (!(magnitude < kHalfMax)) return sign | (std::isnan(value) ? 0x7e00 : 0x7bff);
+  uint32_t bits = Bits(magnitude);
+  if (bits < 0x38800000) {
+    // Below 2^-14: a subnormal half, in units of 2^-24 (1024 of them round
+    // up into the smallest normal, whose encoding is exactly 0x0400).
+    return sign | static_cast<uint16_t>(std::nearbyint(magnitude * 16777216.0f));
+  }
+  bits += 0xfff + ((bits >> 13) & 1);  // round the 13 dropped bits to nearest even
+  bits -= 112u << 23;                  // exponent bias 127 -> 15
+  return sign | static_cast<uint16_t>(bits >> 13);
+}
+
+float HalfToFloat(uint16_t half) {
+  const uint32_t sign = static_cast<uint32_t>(half & 0x8000) << 16;
+  const uint32_t exponent = (half >> 10) & 0x1f;
+  const uint32_t mantissa = half & 0x3ff;
+  if (exponent == 0) {
+    const float magnitude = mantissa / 16777216.0f;
+    return sign ? -magnitude : magnitude;
+  }
+  if (exponent == 31) return FromBits(sign | 0x7f800000 | (mantissa << 13));
+  return FromBits(sign | ((exponent + 112) << 23) | (mantissa << 13));
+}
+
+uint16_t FloatToBfloat16(float value) {
+  uint32_t bits = Bits(value);
+  if (std::isnan(value)) return static_cast<uint16_t>((bits >> 16) | 0x40);
+  bits += 0x7fff + ((bits >> 16) & 1);
+  uint16_t rounded = static_cast<uint16_t>(bits >> 16);
+  if ((rounded & 0x7f80) == 0x7f80 && std::isfinite(value)) {
+    rounded = (rounded & 0x8000) | 0x7f7f;  // rounded up to infinity: saturate
+  }
+  return rounded;
+}
+
+float Bfloat16ToFloat(uint16_t bits) { return FromBits(static_cast<uint32_t>(bits) << 16); }
+
+GradientEncoding EncodingFor(const CompressionSpec& compression) {
+  if (compression.type() == "fp16") return FLOAT16;
+  if (compression.type() == "bf16") return BFLOAT16;
+  if (compression.type() == "topk") return TOPK;
+  return FLOAT32;
+}
+
+void EncodeHalves(GradientEncoding encoding, absl::Span<const float> gradient, std::string* out) {
+  out->resize(gradient.size() * sizeof(uint16_t));
+  uint16_t* halves = reinterpret_cast<uint16_t*>(out->data());
+  if (encoding == FLOAT16) {
+    for (size_t i = 0; i < gradient.size(); ++i) halves[i] = FloatToHalf(gradient[i]);
+  } else {
+    for (size_t i = 0; i < gradient.size(); ++i) halves[i] = FloatToBfloat16(gradient[i]);
+  }
+}
+
+void EncodeTopK(absl::Span<const float> gradient, double ratio, absl::Span<float> residual,
+                std::string* out) {
+  const size_t n = gradient.size();
+  for (size_t i = 0; i < n; ++i) residual[i] += gradient[i];
+  const size_t k = n == 0 ? 0 : std::min(n, static_cast<size_t>(std::ceil(ratio * n)));
+  std::vector<uint32_t> order(n);
+  std::iota(order.begin(), order.end(), 0u);
+  // Largest magnitude first; ties by offset, so the choice is deterministic.
+  auto larger = [&](uint32_t a, uint32_t b) {
+    const float fa = std::fabs(residual[a]), fb = std::fabs(residual[b]);
+    return fa != fb ? fa > fb : a < b;
+  };
+  std::nth_element(order.begin(), order.begin() + k, order.end(), larger);
+  order.resize(k);
+  std::sort(order.begin(), order.end());
+  out->resize(k * (sizeof(uint32_t) + sizeof(float)));
+  std::memcpy(out->data(), order.data(), k * sizeof(uint32_t));
+  float* values = reinterpret_cast<float*>(out->data() + k * sizeof(uint32_t));
+  for (size_t j = 0; j < k; ++j) {
+    values[j] = residual[order[j]];
+    residual[order[j]] = 0.0f;
+  }
+}
+
+absl::Status DecodeGradient(GradientEncoding encoding, const std::string& bytes, int64_t n,
+                            std::vector<float>* out) {
+  if (n < 0) return absl::InvalidArgumentError(absl::StrCat("a slice of ", n, " elements"));
+  out->clear();
+  switch (encoding) {
+    case FLOAT32:
+      if (static_cast<int64_t>(bytes.size()) != n * 4) break;
+      out->resize(n);
+      std::memcpy(out->data(), bytes.data(), bytes.size());
+      return absl::OkStatus();
+    case FLOAT16:
+    case BFLOAT16: {
+      if (static_cast<int64_t>(bytes.size()) != n * 2) break;
+      out->resize(n);
+      const uint16_t* halves = reinterpret_cast<const uint16_t*>(bytes.data());
+      for (int64_t i = 0; i < n; ++i) {
+        (*out)[i] = encoding == FLOAT16 ? HalfToFloat(halves[i]) : Bfloat16ToFloat(halves[i]);
+      }
+      return absl::OkStatus();
+    }
+    case TOPK: {
+      if (bytes.size() % 8 != 0 || static_cast<int64_t>(bytes.size() / 8) > n) break;
+      out->assign(n, 0.0f);  // the caller bounds n by the range it holds
+      const size_t k = bytes.size() / 8;
+      const uint32_t* offsets = reinterpret_cast<const uint32_t*>(bytes.data());
+      const float* values = reinterpret_cast<const float*>(bytes.data() + k * 4);
+      for (size_t j = 0; j < k; ++j) {
+        if (offsets[j] >= n || (j > 0 && offsets[j] <= offsets[j - 1])) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "top-k gradient: offset ", offsets[j], " at position ", j,
+              " is not strictly increasing and below the slice's ", n, " elements"));
+        }
+        (*out)[offsets[j]] = values[j];
+      }
+      return absl::OkStatus();
+    }
+    default:
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown gradient encoding ", static_cast<int>(encoding)));
+  }
+  const char* per = encoding == TOPK ? "8 per kept element (at most n)"
+                    : encoding == FLOAT32 ? "4 per element" : "2 per element";
+  return absl::InvalidArgumentError(absl::StrCat("a ", GradientEncoding_Name(encoding),
+                                                 " gradient of ", n, " elements has ",
+                                                 bytes.size(), " bytes; expected ", per));
+}
+
+}  // namespace petrel
