@@ -3,24 +3,25 @@
 #include <signal.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
 
-#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "common/coordinator_client.h"
-#include "google/protobuf/util/json_util.h"
 #include "common/job_file.h"
+#include "google/protobuf/util/json_util.h"
 #include "tools/cli/job_watch.h"
 #include "tools/cli/local_cluster.h"
 #include "tools/cli/model_export.h"
+#include "tools/cli/server_traffic.h"
 #include "tools/cli/text_to_libsvm.h"
 
 namespace petrel::cli {
@@ -166,10 +167,22 @@ int RunLocal(const LocalOptions& options) {
   auto job = WatchJob(coordinator.get(), submitted->job_id(), watch);
   const double wall_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   std::optional<std::string> params_sha256;
+  std::optional<ServerTraffic> traffic;
   if (job.ok() && job->state() == SUCCEEDED) {
     auto sha = FinishModel(coordinator.get(), job->job_id(), spec->output().model_path());
     if (!sha.ok()) return Fail(sha.status());
     params_sha256 = *sha;
+    std::vector<int> server_ports;
+    for (const ChildProcess& child : (*cluster)->children()) {
+      if (absl::StartsWith(child.name, "server-")) server_ports.push_back(child.ports.http_port);
+    }
+    auto fetched = FetchServerTraffic(server_ports, job->job_id());
+    if (fetched.ok()) {
+      traffic = *fetched;
+    } else {
+      std::fprintf(stderr, "petrel local: no traffic figures: %s\n",
+                   std::string(fetched.status().message()).c_str());
+    }
   }
   (*cluster)->Stop();
   if (!job.ok()) return Fail(job.status());
@@ -179,6 +192,10 @@ int RunLocal(const LocalOptions& options) {
   if (!job->error().empty()) std::printf("  error:            %s\n", job->error().c_str());
   nlohmann::json summary = SummaryJson(*job, wall_seconds);
   if (params_sha256) summary["params_sha256"] = *params_sha256;
+  if (traffic) {
+    summary["pushed_bytes"] = traffic->bytes_in;
+    summary["pulled_bytes"] = traffic->bytes_out;
+  }
   if (job->has_test_accuracy()) std::printf("  test accuracy:    %.4f\n", job->test_accuracy());
   std::printf("  train loss:       %.4f\n", job->train_loss());
   std::printf("  samples/s:        %.0f\n", summary["samples_per_second"].get<double>());
@@ -191,6 +208,12 @@ int RunLocal(const LocalOptions& options) {
               Consistency(spec->training().staleness()).c_str(),
               static_cast<long>(job->max_observed_staleness()),
               100 * summary["pull_wait_fraction"].get<double>());
+  if (traffic) {
+    std::printf("  traffic:          %.1f MB of gradients pushed (%s), %.1f MB of values pulled\n",
+                traffic->bytes_in / 1e6,
+                spec->compression().type().empty() ? "none" : spec->compression().type().c_str(),
+                traffic->bytes_out / 1e6);
+  }
   if (params_sha256) std::printf("  params sha256:    %s\n", params_sha256->c_str());
   std::printf("  daemons (status URLs were live while the cluster ran):\n");
   for (const ChildProcess& child : (*cluster)->children()) {
