@@ -12,7 +12,8 @@
 
 namespace petrel::bench {
 
-absl::StatusOr<CaseResult> ApplyCase(const std::string& optimizer, int64_t floats, int rounds) {
+absl::StatusOr<CaseResult> ApplyCase(const std::string& optimizer, int64_t floats, int rounds,
+                                     const std::string& size_tag) {
   JobAssignment assignment;
   assignment.set_job_id("bench-apply");
   assignment.set_state(RUNNING);
@@ -57,7 +58,7 @@ absl::StatusOr<CaseResult> ApplyCase(const std::string& optimizer, int64_t float
     total += seconds.back();
   }
   CaseResult result;
-  result.name = absl::StrCat("apply_", optimizer, "_1e7");
+  result.name = absl::StrCat("apply_", optimizer, "_", size_tag);
   result.bytes_per_s = traffic_per_float * floats * rounds / total;
   result.keys_per_s = static_cast<double>(floats) * rounds / total;
   result.p50_ms = Quantile(seconds, 0.5) * 1e3;

@@ -17,12 +17,13 @@ struct CaseResult {
   double p50_ms = 0, p99_ms = 0;
 };
 
-// "apply_<optimizer>_1e7": `rounds` pushes of `floats` gradients to one
-// table. bytes_per_s counts the memory traffic the update rule cannot avoid:
+// "apply_<optimizer>_<size_tag>": `rounds` pushes of `floats` gradients to
+// one table. bytes_per_s counts the memory traffic the update rule cannot avoid:
 // sgd reads p and g and writes p (12 bytes per float); adam reads p, g, m, v
 // and writes p, m, v (28 bytes; Petrel's per-parameter step count, which
 // keeps Adam lazy for sparse rows, is extra traffic not counted).
-absl::StatusOr<CaseResult> ApplyCase(const std::string& optimizer, int64_t floats, int rounds);
+absl::StatusOr<CaseResult> ApplyCase(const std::string& optimizer, int64_t floats, int rounds,
+                                     const std::string& size_tag);
 
 }  // namespace petrel::bench
 

@@ -32,6 +32,7 @@
 ABSL_FLAG(bool, dense_only, false, "only the dense 10^7 cases (for tuning)");
 ABSL_FLAG(int, rounds, 10, "timed rounds of each 10^7 dense case");
 ABSL_FLAG(int, steps, 300, "timed steps of dense_pushpull_2e5");
+ABSL_FLAG(int64_t, dense_floats, 10'000'000, "floats of the dense table (a multiple of 10)");
 ABSL_FLAG(int64_t, sparse_keys, 10'000'000, "keys of the sparse cases");
 ABSL_FLAG(int64_t, sparse_batch, 1'000'000, "keys per sparse request");
 ABSL_FLAG(std::string, json, "", "also write the figures here");
@@ -44,7 +45,16 @@ namespace petrel::bench {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr int64_t kDenseFloats = 10'000'000;
+// "1e7" for 10^7, else the number itself: the size part of a case's name.
+std::string SizeTag(int64_t n) {
+  int exponent = 0;
+  int64_t m = n;
+  while (m >= 10 && m % 10 == 0) {
+    m /= 10;
+    ++exponent;
+  }
+  return m == 1 && exponent > 0 ? absl::StrCat("1e", exponent) : absl::StrCat(n);
+}
 
 worker::PsClientOptions ClientOptions() {
   worker::PsClientOptions options;
@@ -86,22 +96,22 @@ CaseResult Timed(const std::string& name, int rounds, double bytes, double keys,
   return result;
 }
 
-void DenseCases(int servers, int rounds, std::vector<CaseResult>* cases) {
+void DenseCases(int servers, int64_t dense_floats, int rounds, std::vector<CaseResult>* cases) {
   auto cluster = BenchCluster::Start(servers);
   if (!cluster.ok()) Die("starting the cluster", cluster.status());
-  auto ps = (*cluster)->StartJob(DenseTableJob(kDenseFloats, "sgd"), ClientOptions());
+  auto ps = (*cluster)->StartJob(DenseTableJob(dense_floats, "sgd"), ClientOptions());
   if (!ps.ok()) Die("starting the dense job", ps.status());
   std::vector<std::vector<float>> tables;
   Check((*ps)->Pull(0, &tables), "dense pull");  // sizes the buffers, warms up
   std::vector<std::vector<float>> gradients = tables;
   for (auto& g : gradients) std::fill(g.begin(), g.end(), 1e-3f);
   Check((*ps)->Push(0, gradients), "dense push");
-  const double floats = kDenseFloats + 10;  // the table and its bias
-  const std::string suffix = absl::StrCat("_s", servers);
-  cases->push_back(Timed("dense_push_1e7" + suffix, rounds, floats * 4, floats, [&](int i) {
+  const double floats = dense_floats + 10;  // the table and its bias
+  const std::string suffix = absl::StrCat("_", SizeTag(dense_floats), "_s", servers);
+  cases->push_back(Timed("dense_push" + suffix, rounds, floats * 4, floats, [&](int i) {
     Check((*ps)->Push(i + 1, gradients), "dense push");
   }));
-  cases->push_back(Timed("dense_pull_1e7" + suffix, rounds, floats * 4, floats, [&](int i) {
+  cases->push_back(Timed("dense_pull" + suffix, rounds, floats * 4, floats, [&](int i) {
     Check((*ps)->Pull(i + 1, &tables), "dense pull");
   }));
   (*cluster)->EndJob(ps->get());
@@ -156,13 +166,13 @@ void SparseCases(int servers, int64_t num_keys, int64_t batch, std::vector<CaseR
   std::vector<std::vector<float>> dense = {{0.0f}};
   std::vector<std::vector<float>> tables;
   const double keys_per_round = static_cast<double>(num_keys) / steps.size();
-  const std::string suffix = absl::StrCat("_s", servers);
+  const std::string suffix = absl::StrCat("_", SizeTag(num_keys), "_s", servers);
   // Push first: it creates the rows the pulls then read.
-  cases->push_back(Timed("sparse_push_1e7" + suffix, steps.size(), keys_per_round * 12,
+  cases->push_back(Timed("sparse_push" + suffix, steps.size(), keys_per_round * 12,
                          keys_per_round, [&](int i) {
                            Check((*ps)->Push(i, dense, &steps[i]), "sparse push");
                          }));
-  cases->push_back(Timed("sparse_pull_1e7" + suffix, steps.size(), keys_per_round * 12,
+  cases->push_back(Timed("sparse_pull" + suffix, steps.size(), keys_per_round * 12,
                          keys_per_round, [&](int i) {
                            Check((*ps)->Pull(i, &tables, &steps[i]), "sparse pull");
                          }));
@@ -187,22 +197,27 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   petrel::KeepFreedMemoryForReuse();  // as petrel-worker does
   const int rounds = absl::GetFlag(FLAGS_rounds);
+  const int64_t dense_floats = absl::GetFlag(FLAGS_dense_floats);
+  if (dense_floats < 10 || dense_floats % 10 != 0) {
+    std::fprintf(stderr, "bench_pushpull: --dense_floats must be a positive multiple of 10\n");
+    return 2;
+  }
 
-  // Yardsticks. Raw TCP moves the same 4*10^7 bytes per round as a dense
+  // Yardsticks. Raw TCP moves the same bytes per round as a dense
   // push, and is measured again right before each group of cases: the
   // machine's speed drifts, and a ratio is only fair against a figure taken
   // at the same time.
   std::vector<double> tcp_figures;
   auto measure_tcp = [&] {
-    auto tcp_rounds = RawTcpRounds(kDenseFloats * 4, 4 << 20, rounds + 2);
+    auto tcp_rounds = RawTcpRounds(dense_floats * 4, 4 << 20, rounds + 2);
     if (!tcp_rounds.ok()) Die("raw TCP yardstick", tcp_rounds.status());
     tcp_rounds->erase(tcp_rounds->begin(), tcp_rounds->begin() + 2);  // warm-up
     double total = 0;
     for (double s : *tcp_rounds) total += s;
-    tcp_figures.push_back(kDenseFloats * 4.0 * tcp_rounds->size() / total);
+    tcp_figures.push_back(dense_floats * 4.0 * tcp_rounds->size() / total);
     return tcp_figures.back();
   };
-  const double memcpy_rate = MemcpyBytesPerSecond(kDenseFloats * 4, 20);
+  const double memcpy_rate = MemcpyBytesPerSecond(dense_floats * 4, 20);
   // memcpy reads and writes each byte: its traffic is twice the bytes copied,
   // which is how the apply cases count theirs.
   const double memcpy_traffic = 2 * memcpy_rate;
@@ -224,7 +239,7 @@ int main(int argc, char** argv) {
     }
   };
   for (int servers : {1, 2}) {
-    run_group([&] { DenseCases(servers, rounds, &cases); });
+    run_group([&] { DenseCases(servers, dense_floats, rounds, &cases); });
   }
   if (!absl::GetFlag(FLAGS_dense_only)) {
     for (int servers : {1, 2}) {
@@ -237,7 +252,7 @@ int main(int argc, char** argv) {
       });
     }
     for (const char* optimizer : {"sgd", "adam"}) {
-      auto result = ApplyCase(optimizer, kDenseFloats, rounds);
+      auto result = ApplyCase(optimizer, dense_floats, rounds, SizeTag(dense_floats));
       if (!result.ok()) Die("apply case", result.status());
       cases.push_back(*result);
       case_tcp.push_back(0);
