@@ -18,12 +18,28 @@ absl::StatusOr<std::unique_ptr<HttpStatusServer>> HttpStatusServer::Start(Option
   server.Get("/status", [status_json](const httplib::Request&, httplib::Response& res) {
     res.set_content(status_json ? status_json() + "\n" : "{}\n", "application/json");
   });
+  auto metrics_text = options.metrics_text;
+  server.Get("/metrics", [metrics_text](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_text ? metrics_text() : "", "text/plain; version=0.0.4");
+  });
+  std::string known = "/healthz, /status, /metrics";
+  for (const Page& page : options.pages) {
+    absl::StrAppend(&known, ", ", page.path);
+    auto handler = page.handler;
+    server.Get(page.path, [handler](const httplib::Request& req, httplib::Response& res) {
+      HttpQuery query(req.params.begin(), req.params.end());
+      HttpReply reply = handler(query);
+      res.status = reply.status;
+      res.set_content(reply.body, reply.status == 200 ? reply.content_type : "text/plain");
+    });
+  }
   // Only GET exists: the endpoints never change state.
-  server.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (res.status == 404) {
-      res.set_content(absl::StrCat("no such endpoint: ", req.path,
-                                   " (try /healthz or /status)\n"),
+  server.set_error_handler([known](const httplib::Request& req, httplib::Response& res) {
+    if (res.status == 404 && res.body.empty()) {
+      res.set_content(absl::StrCat("no such endpoint: ", req.path, " (try ", known, ")\n"),
                       "text/plain");
+    } else if (res.status == 405 || res.status == 400) {
+      res.set_content(absl::StrCat("only GET is served here\n"), "text/plain");
     }
   });
 

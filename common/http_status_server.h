@@ -1,13 +1,17 @@
-// The read-only HTTP endpoints every daemon serves: /healthz and /status
-// (JSON), on a port of their own. Handlers are callbacks owned by the daemon;
-// this class knows nothing of what they report.
+// The read-only HTTP endpoints every daemon serves: /healthz, /status (JSON),
+// /metrics (Prometheus text) and any pages the daemon adds (the
+// coordinator's dashboard), on a port of their own. Handlers are callbacks
+// owned by the daemon; this class knows nothing of what they report. Only
+// GET exists: no endpoint changes state.
 #ifndef PETREL_COMMON_HTTP_STATUS_SERVER_H_
 #define PETREL_COMMON_HTTP_STATUS_SERVER_H_
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -17,13 +21,31 @@ class Server;
 
 namespace petrel {
 
+// What a page handler answers. A status other than 200 carries a short
+// plain-text message in `body`.
+struct HttpReply {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+};
+
+// A page's query parameters (?job=job-1 -> {"job": "job-1"}).
+using HttpQuery = std::map<std::string, std::string>;
+
 class HttpStatusServer {
  public:
+  struct Page {
+    std::string path;  // exact, e.g. "/" or "/api/jobs"
+    std::function<HttpReply(const HttpQuery&)> handler;
+  };
   struct Options {
     std::string host = "127.0.0.1";  // read-only, but local unless told otherwise
     int port = 0;                    // 0: the OS picks
     // Returns the /status document (a JSON object, serialised).
     std::function<std::string()> status_json;
+    // Returns the /metrics document (Prometheus text format 0.0.4).
+    std::function<std::string()> metrics_text;
+    std::vector<Page> pages;
   };
 
   // Binds and starts serving on a thread of its own. A port in use is an

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/create_channel.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/security/server_credentials.h"
@@ -43,6 +44,9 @@ absl::StatusOr<StartedGrpcServer> StartGrpcServer(const std::string& host, int p
   // The standard grpc.health.v1 service, for probes (grpc_health_probe,
   // Kubernetes): SERVING while the daemon runs.
   grpc::EnableDefaultHealthCheckService(true);
+  // Server reflection, so grpcurl and other generic clients can list and
+  // call the services without Petrel's .proto files.
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat(host, ":", port), grpc::InsecureServerCredentials(),
                            &started.port);

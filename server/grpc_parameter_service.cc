@@ -26,11 +26,14 @@ grpc::ServerUnaryReactor* GrpcParameterService::Pull(grpc::CallbackServerContext
     return reactor;
   }
   Call* raw = call.release();
-  service_->Pull(raw->request, &raw->response, [reactor, raw, response](absl::Status status) {
-    std::unique_ptr<Call> owned(raw);
-    if (status.ok()) *response = EncodePullResponse(&owned->response);
-    reactor->Finish(ToGrpcStatus(status));
-  });
+  const absl::Time start = absl::Now();
+  service_->Pull(raw->request, &raw->response,
+                 [this, reactor, raw, response, start](absl::Status status) {
+                   std::unique_ptr<Call> owned(raw);
+                   if (status.ok()) *response = EncodePullResponse(&owned->response);
+                   pull_seconds_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
+                   reactor->Finish(ToGrpcStatus(status));
+                 });
   return reactor;
 }
 
@@ -38,8 +41,11 @@ grpc::ServerUnaryReactor* GrpcParameterService::Push(grpc::CallbackServerContext
                                                      const PushRequest* request,
                                                      PushResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  service_->Push(*request, response,
-                 [reactor](absl::Status status) { reactor->Finish(ToGrpcStatus(status)); });
+  const absl::Time start = absl::Now();
+  service_->Push(*request, response, [this, reactor, start](absl::Status status) {
+    push_seconds_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
+    reactor->Finish(ToGrpcStatus(status));
+  });
   return reactor;
 }
 

@@ -3,6 +3,7 @@
 #ifndef PETREL_SERVER_GRPC_PARAMETER_SERVICE_H_
 #define PETREL_SERVER_GRPC_PARAMETER_SERVICE_H_
 
+#include "common/metrics.h"
 #include "proto/parameter.grpc.pb.h"
 #include "server/parameter_service.h"
 
@@ -15,6 +16,11 @@ class GrpcParameterService final
  public:
   explicit GrpcParameterService(ParameterService* service) : service_(service) {}
 
+  // Seconds from a call's arrival to its answer (a pull's includes any wait
+  // at the staleness gate).
+  const LatencyHistogram& pull_seconds() const { return pull_seconds_; }
+  const LatencyHistogram& push_seconds() const { return push_seconds_; }
+
   grpc::ServerUnaryReactor* Pull(grpc::CallbackServerContext* context,
                                  const grpc::ByteBuffer* request,
                                  grpc::ByteBuffer* response) override;
@@ -23,6 +29,7 @@ class GrpcParameterService final
 
  private:
   ParameterService* const service_;
+  LatencyHistogram pull_seconds_, push_seconds_;
 };
 
 }  // namespace petrel::server

@@ -293,7 +293,9 @@ absl::Status JobShards::Push(const PushRequest& request) {
                                     ? std::make_unique<PushRequest>(std::move(decoded))
                                     : std::make_unique<PushRequest>(request));
       } else {
+        const absl::Time start = absl::Now();
         ApplyNow(push);
+        counters_.apply_nanos += absl::ToInt64Nanoseconds(absl::Now() - start);
       }
       if (parts_.Record(rank, request.clock(), request.part(), request.parts())) {
         gate_.RecordPush(rank);
@@ -303,7 +305,11 @@ absl::Status JobShards::Push(const PushRequest& request) {
       for (const std::string& bytes : request.gradients()) counters_.bytes_in += bytes.size();
       for (const std::string& bytes : request.sparse_gradients()) counters_.bytes_in += bytes.size();
     }
-    if (gate_.bsp()) ApplyCompleteClocks();
+    if (gate_.bsp()) {
+      const absl::Time start = absl::Now();
+      ApplyCompleteClocks();
+      counters_.apply_nanos += absl::ToInt64Nanoseconds(absl::Now() - start);
+    }
     ReleaseReady(&released);
   }
   for (auto& callback : released) callback();
@@ -399,7 +405,8 @@ nlohmann::json JobShards::StatusJson() const {
           {"pulls_served", counters_.pulls.load()},
           {"pushes_served", counters_.pushes.load()},
           {"bytes_in", counters_.bytes_in.load()},
-          {"bytes_out", counters_.bytes_out.load()}};
+          {"bytes_out", counters_.bytes_out.load()},
+          {"apply_seconds", counters_.apply_nanos.load() / 1e9}};
 }
 
 }  // namespace petrel::server

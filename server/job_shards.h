@@ -89,6 +89,7 @@ class JobShards {
     std::atomic<int64_t> pushes{0};
     std::atomic<int64_t> bytes_in{0};
     std::atomic<int64_t> bytes_out{0};
+    std::atomic<int64_t> apply_nanos{0};  // time spent applying gradients
   };
   struct WaitingPull {
     const PullRequest* request;

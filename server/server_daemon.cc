@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "common/status_macros.h"
+#include "server/server_metrics.h"
 #include "spdlog/spdlog.h"
 
 namespace petrel::server {
@@ -20,6 +21,10 @@ absl::StatusOr<std::unique_ptr<ServerDaemon>> ServerDaemon::Start(Options option
   http.host = listen.http_host;
   http.port = listen.http_port;
   http.status_json = [self] { return self->StatusJson().dump(2); };
+  http.metrics_text = [self] {
+    return ServerMetricsText(self->store_.StatusJson(), self->grpc_service_.pull_seconds(),
+                             self->grpc_service_.push_seconds());
+  };
   PETREL_ASSIGN_OR_RETURN(self->http_, HttpStatusServer::Start(std::move(http)));
   self->ports_ = {self->grpc_.port, self->http_->port()};
 

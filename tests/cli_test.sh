@@ -49,6 +49,18 @@ assert 0 < s["train_loss"] < 1.0, s
 for key in ("job", "accuracy_history", "training_seconds"):
     assert key in s, key
 PY
+  /usr/bin/python3 - "$TMP/model.safetensors" "$TMP/summary.json" <<'PY' && pass "numpy reads the exported model; its hash is the servers' params_sha256" || fail "exported model vs servers"
+import hashlib, json, struct, sys
+import numpy as np
+data = open(sys.argv[1], "rb").read()
+(n,) = struct.unpack("<Q", data[:8])
+header = {k: v for k, v in json.loads(data[8:8 + n]).items() if k != "__metadata__"}
+body = data[8 + n:]
+arrays = {k: np.frombuffer(body[v["data_offsets"][0]:v["data_offsets"][1]], dtype="<f4")
+          for k, v in header.items()}
+sha = hashlib.sha256(b"".join(arrays[k].tobytes() for k in sorted(arrays))).hexdigest()
+assert sha == json.load(open(sys.argv[2]))["params_sha256"], sha
+PY
   python3 - "$TMP/model.safetensors" <<'PY' && pass "the model is exported as safetensors" || fail "bad safetensors export"
 import json, struct, sys, os
 data = open(sys.argv[1], "rb").read()
@@ -195,6 +207,45 @@ answer = check(b"", timeout=5)
 assert answer == b"\x08\x01", answer
 PY
 done
+# Server reflection lists each daemon's services (grpc.reflection.v1alpha;
+# the request is list_services, field 7: bytes 3a 00).
+for pair in "$address=petrel.Coordinator" "127.0.0.1:$server_port=petrel.Parameter"; do
+  /usr/bin/python3 - "${pair%%=*}" "${pair#*=}" <<'PY' && pass "reflection lists ${pair#*=}" || fail "reflection of $pair"
+import sys, grpc
+channel = grpc.insecure_channel(sys.argv[1])
+info = channel.stream_stream("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+                             request_serializer=lambda m: m, response_deserializer=lambda m: m)
+answer = b"".join(info(iter([b"\x3a\x00"]), timeout=5))
+assert sys.argv[2].encode() in answer and b"grpc.health.v1.Health" in answer, answer
+PY
+done
+# petrel export snapshots the running job; an independent reader (json +
+# numpy) finds the shapes the model has and the hash the CLI computed from
+# the values it pulled off the servers.
+"$PETREL" export "$job" --out "$TMP/export.safetensors" --coordinator "$address" >"$out" 2>&1 \
+  && /usr/bin/python3 - "$TMP/export.safetensors" "$out" <<'PY' && pass "export writes safetensors numpy reads back" || fail "export: $(cat "$out")"
+import hashlib, json, re, struct, sys
+import numpy as np
+data = open(sys.argv[1], "rb").read()
+(n,) = struct.unpack("<Q", data[:8])
+header = json.loads(data[8:8 + n])
+body = data[8 + n:]
+arrays = {}
+for name, entry in header.items():
+    if name == "__metadata__":
+        continue
+    begin, end = entry["data_offsets"]
+    assert entry["dtype"] == "F32", entry
+    arrays[name] = np.frombuffer(body[begin:end], dtype="<f4").reshape(entry["shape"])
+assert arrays["layer0/weights"].shape == (784, 128), {k: a.shape for k, a in arrays.items()}
+assert all(np.isfinite(a).all() for a in arrays.values())
+sha = hashlib.sha256(b"".join(arrays[k].tobytes() for k in sorted(arrays))).hexdigest()
+printed = re.search(r"params sha256: ([0-9a-f]{64})", open(sys.argv[2]).read()).group(1)
+assert sha == printed, (sha, printed)
+PY
+"$PETREL" export job-404 --out "$TMP/nope.safetensors" --coordinator "$address" >"$out" 2>&1 \
+  && fail "export of an unknown job succeeded" \
+  || { grep -q "job-404" "$out" && [ ! -e "$TMP/nope.safetensors" ] && pass "export of an unknown job is refused, nothing written" || fail "export job-404: $(cat "$out")"; }
 "$PETREL" cancel "$job" --coordinator "$address" >"$out" 2>&1
 grep -q "$job CANCELLED" "$out" && pass "cancel cancels" || fail "cancel: $(cat "$out")"
 "$PETREL" cancel "$job" --coordinator "$address" >"$out" 2>&1 && fail "second cancel succeeded" \

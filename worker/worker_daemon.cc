@@ -6,6 +6,7 @@
 #include "spdlog/spdlog.h"
 #include "worker/ps_client.h"
 #include "worker/trainer.h"
+#include "worker/worker_metrics.h"
 
 namespace petrel::worker {
 
@@ -21,6 +22,14 @@ absl::StatusOr<std::unique_ptr<WorkerDaemon>> WorkerDaemon::Start(Options option
   http.host = listen.http_host;
   http.port = listen.http_port;
   http.status_json = [self] { return self->StatusJson().dump(2); };
+  http.metrics_text = [self] {
+    ReportProgressRequest report;
+    {
+      absl::MutexLock lock(&self->mu_);
+      if (!self->job_id_.empty()) report = self->last_report_;
+    }
+    return WorkerMetricsText(report);
+  };
   PETREL_ASSIGN_OR_RETURN(self->http_, HttpStatusServer::Start(std::move(http)));
   self->ports_ = {0, self->http_->port()};
 

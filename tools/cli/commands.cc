@@ -228,6 +228,25 @@ int RunLocal(const LocalOptions& options) {
   return job->state() == SUCCEEDED ? 0 : 1;
 }
 
+int Export(const std::string& coordinator_address, const std::string& job_id,
+           const std::string& out_path) {
+  if (out_path.empty()) return Fail("petrel export: --out PATH is required");
+  auto coordinator = NewGrpcCoordinatorClient(coordinator_address);
+  auto map = coordinator->GetShardMap(job_id);
+  if (!map.ok()) return Fail(map.status());
+  auto tables = FetchParameters(*map);
+  if (!tables.ok()) return Fail(tables.status());
+  if (absl::Status written = WriteSafetensors(out_path, *map, *tables); !written.ok()) {
+    return Fail(written);
+  }
+  int64_t floats = 0;
+  for (const auto& table : *tables) floats += table.size();
+  std::printf("wrote %d tables (%ld float32) of %s to %s\nparams sha256: %s\n", map->tables_size(),
+              static_cast<long>(floats), job_id.c_str(), out_path.c_str(),
+              ParamsSha256(*map, *tables).c_str());
+  return 0;
+}
+
 int Submit(const std::string& job_path, const std::string& coordinator_address) {
   auto spec = LoadJob(job_path, 0, 0, "");
   if (!spec.ok()) return Fail(spec.status());

@@ -24,6 +24,8 @@ int Submit(const std::string& job_path, const std::string& coordinator);
 int Status(const std::string& coordinator, const std::string& job_id, bool json);
 int Jobs(const std::string& coordinator, bool json);
 int Cancel(const std::string& coordinator, const std::string& job_id);
+// Writes the job's parameters to `out_path` as safetensors.
+int Export(const std::string& coordinator, const std::string& job_id, const std::string& out_path);
 
 // `petrel data text2libsvm`: see text_to_libsvm.h.
 struct DataOptions {

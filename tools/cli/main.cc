@@ -25,6 +25,7 @@ ABSL_FLAG(std::string, suffix, "", "data: only files whose name ends with this")
 ABSL_FLAG(int, hash_bits, 20, "data: hash tokens into 2^N buckets");
 ABSL_FLAG(double, test_fraction, 0.2, "data: fraction of files put in the test set");
 ABSL_FLAG(uint64_t, seed, 1, "data: seed of the train/test split");
+ABSL_FLAG(std::string, out, "", "export: the safetensors file to write");
 
 namespace {
 
@@ -36,6 +37,7 @@ commands:
   status [JOB]     the cluster's nodes and jobs, or one job in detail
   jobs             every job with its state
   cancel JOB       cancel a queued or running job
+  export JOB       write a job's parameters as a safetensors file
   data text2libsvm turn a folder of text files into hashed libsvm train/test files
 
 `petrel COMMAND --help` shows the command's flags.
@@ -61,6 +63,13 @@ the end, on Ctrl-C, or when one of them dies. Flags override the job file's
     {"status", "usage: petrel status [JOB] [--coordinator HOST:PORT] [--json]\n\nWithout JOB: every node and job. With JOB: that job's progress per worker.\n--json prints one JSON document instead.\n", 0},
     {"jobs", "usage: petrel jobs [--coordinator HOST:PORT] [--json]\n\nEvery job the coordinator knows, with its state (--json: as JSON).\n", 0},
     {"cancel", "usage: petrel cancel JOB [--coordinator HOST:PORT]\n\nCancels a queued or running job.\n", 1},
+    {"export", R"(usage: petrel export JOB --out PATH [--coordinator HOST:PORT]
+
+Reads JOB's tables off its servers (as an observer: a running job is not
+disturbed, and gets a snapshot) and writes them to PATH as safetensors: an
+8-byte header length, a JSON header naming each table's dtype, shape and
+byte offsets, then raw little-endian float32. Prints the parameters' SHA-256.
+)", 1},
     {"data", R"(usage: petrel data text2libsvm --input DIR --output DIR --labels SUBDIR=LABEL,...
                     [--label SUBDIR=LABEL ...] [--suffix .txt] [--hash-bits 20]
                     [--test-fraction 0.2] [--seed 1]
@@ -156,5 +165,6 @@ int main(int argc, char** argv) {
   if (name == "submit") return petrel::cli::Submit(first, coordinator);
   if (name == "status") return petrel::cli::Status(coordinator, first, absl::GetFlag(FLAGS_json));
   if (name == "jobs") return petrel::cli::Jobs(coordinator, absl::GetFlag(FLAGS_json));
+  if (name == "export") return petrel::cli::Export(coordinator, first, absl::GetFlag(FLAGS_out));
   return petrel::cli::Cancel(coordinator, first);
 }
