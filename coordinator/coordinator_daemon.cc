@@ -1,6 +1,8 @@
 #include "coordinator/coordinator_daemon.h"
 
 #include "common/status_macros.h"
+#include "coordinator/coordinator_metrics.h"
+#include "coordinator/dashboard.h"
 
 namespace petrel::coordinator {
 
@@ -14,6 +16,9 @@ absl::StatusOr<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::Start(Opti
   http.host = listen.http_host;
   http.port = listen.http_port;
   http.status_json = [self] { return self->service_.StatusJson().dump(2); };
+  http.metrics_text = [self] { return CoordinatorMetricsText(self->service_.StatusJson()); };
+  // The pages own the dashboard, so it stops with http_, before service_ goes.
+  http.pages = DashboardPages(&self->service_);
   PETREL_ASSIGN_OR_RETURN(self->http_, HttpStatusServer::Start(std::move(http)));
   self->ports_ = {self->grpc_.port, self->http_->port()};
   self->ticker_ = std::thread([self] {

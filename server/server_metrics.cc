@@ -53,7 +53,7 @@ std::string ServerMetricsText(const nlohmann::json& jobs, const LatencyHistogram
   for (const JobFamily& family : families) {
     out.Family(family.name, family.type, family.help);
     for (const nlohmann::json& job : jobs) {
-      out.Sample(family.name, {{"job", job.value("job_id", "")}}, family.value(job));
+      out.Sample(family.name, {{"job_id", job.value("job_id", "")}}, family.value(job));
     }
   }
 
@@ -62,7 +62,7 @@ std::string ServerMetricsText(const nlohmann::json& jobs, const LatencyHistogram
   for (const nlohmann::json& job : jobs) {
     if (!job.contains("worker_clocks")) continue;
     for (const auto& [worker, clock] : job["worker_clocks"].items()) {
-      out.Sample("petrel_server_worker_clock", {{"job", job.value("job_id", "")}, {"worker", worker}},
+      out.Sample("petrel_server_worker_clock", {{"job_id", job.value("job_id", "")}, {"worker", worker}},
                  clock.get<double>());
     }
   }
@@ -83,13 +83,13 @@ std::string ServerMetricsText(const nlohmann::json& jobs, const LatencyHistogram
     }
   }
   for (const auto& [key, bytes] : dense_bytes) {
-    out.Sample("petrel_server_table_bytes", {{"job", key.first}, {"table", key.second}}, bytes);
+    out.Sample("petrel_server_table_bytes", {{"job_id", key.first}, {"table", key.second}}, bytes);
   }
   out.Family("petrel_server_table_rows", "gauge", "Rows of a sparse table held here.");
   for (const nlohmann::json& job : jobs) {
     for (const nlohmann::json& sparse : job.value("sparse_tables", nlohmann::json::array())) {
       out.Sample("petrel_server_table_rows",
-                 {{"job", job.value("job_id", "")}, {"table", sparse.value("table", "")}},
+                 {{"job_id", job.value("job_id", "")}, {"table", sparse.value("table", "")}},
                  sparse.value("rows", 0.0));
     }
   }

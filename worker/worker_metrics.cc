@@ -7,7 +7,7 @@ namespace petrel::worker {
 std::string WorkerMetricsText(const ReportProgressRequest& report) {
   MetricsWriter out;
   const bool training = !report.job_id().empty();
-  const MetricLabels labels = {{"job", report.job_id()}, {"rank", std::to_string(report.rank())}};
+  const MetricLabels labels = {{"job_id", report.job_id()}, {"rank", std::to_string(report.rank())}};
   auto family = [&](const char* name, const char* type, const char* help, double value) {
     out.Family(name, type, help);
     if (training) out.Sample(name, labels, value);
