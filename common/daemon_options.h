@@ -14,13 +14,26 @@ struct ListenOptions {
   int port = 0;                    // 0: the OS picks
   std::string http_host = "127.0.0.1";
   int http_port = 0;
-  // The host others dial; defaults to `host`, or this machine's name when
-  // `host` is a wildcard.
+  // The host others dial. Defaults to `host`; when `host` is a wildcard, to
+  // the address of this machine's interface that reaches the coordinator
+  // (the one the others can surely route to), else this machine's name.
   std::string advertise_host;
 };
 
 // host:port others use to reach a daemon listening per `listen` on `port`.
-std::string AdvertisedAddress(const ListenOptions& listen, int port);
+// `coordinator` (host:port; empty for the coordinator itself) picks the
+// interface when `listen` binds a wildcard and advertises nothing.
+std::string AdvertisedAddress(const ListenOptions& listen, int port,
+                              const std::string& coordinator = "");
+
+// host:port others use for the HTTP endpoints: `listen.http_host`, or when
+// that is a wildcard, the host AdvertisedAddress would give.
+std::string AdvertisedHttpAddress(const ListenOptions& listen, int http_port,
+                                  const std::string& coordinator = "");
+
+// The local address of the interface this machine would use to reach
+// `host_port` (no packet is sent), or "" if it cannot tell.
+std::string LocalAddressTowards(const std::string& host_port);
 
 }  // namespace petrel
 

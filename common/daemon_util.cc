@@ -1,7 +1,11 @@
 #include "common/daemon_util.h"
 
+#include <arpa/inet.h>
 #include <malloc.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -84,13 +88,52 @@ std::string HostName() {
 
 namespace petrel {
 
-std::string AdvertisedAddress(const ListenOptions& listen, int port) {
+std::string LocalAddressTowards(const std::string& host_port) {
+  const size_t colon = host_port.rfind(':');
+  if (colon == std::string::npos) return "";
+  const std::string host = host_port.substr(0, colon), port = host_port.substr(colon + 1);
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) return "";
+  std::string address;
+  // Connecting a UDP socket only asks the kernel for a route: nothing is sent.
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in local{};
+  socklen_t length = sizeof(local);
+  if (fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0) {
+    char text[INET_ADDRSTRLEN];
+    if (inet_ntop(AF_INET, &local.sin_addr, text, sizeof(text)) != nullptr) address = text;
+  }
+  if (fd >= 0) close(fd);
+  freeaddrinfo(found);
+  return address;
+}
+
+std::string AdvertisedAddress(const ListenOptions& listen, int port,
+                              const std::string& coordinator) {
   std::string host = listen.advertise_host;
   if (host.empty()) {
-    host = (listen.host == "0.0.0.0" || listen.host == "::" || listen.host.empty()) ? HostName()
-                                                                                     : listen.host;
+    const bool wildcard = listen.host == "0.0.0.0" || listen.host == "::" || listen.host.empty();
+    if (!wildcard) {
+      host = listen.host;
+    } else {
+      host = coordinator.empty() ? "" : LocalAddressTowards(coordinator);
+      if (host.empty()) host = HostName();
+    }
   }
   return absl::StrCat(host, ":", port);
+}
+
+std::string AdvertisedHttpAddress(const ListenOptions& listen, int http_port,
+                                  const std::string& coordinator) {
+  const std::string& host = listen.http_host;
+  if (host != "0.0.0.0" && host != "::" && !host.empty()) return absl::StrCat(host, ":", http_port);
+  ListenOptions as_grpc = listen;
+  as_grpc.host = host;  // a wildcard: advertise as the gRPC side would
+  return AdvertisedAddress(as_grpc, http_port, coordinator);
 }
 
 void KeepFreedMemoryForReuse() {

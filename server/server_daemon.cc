@@ -31,9 +31,9 @@ absl::StatusOr<std::unique_ptr<ServerDaemon>> ServerDaemon::Start(Options option
   CoordinatorSession::Options session;
   session.role = SERVER;
   session.registration.set_host(HostName());
-  session.registration.set_grpc_address(AdvertisedAddress(listen, self->ports_.grpc_port));
-  session.registration.set_http_address(
-      absl::StrCat(listen.http_host, ":", self->ports_.http_port));
+  session.registration.set_grpc_address(AdvertisedAddress(listen, self->ports_.grpc_port, self->options_.coordinator_address));
+  session.registration.set_http_address(AdvertisedHttpAddress(
+      listen, self->ports_.http_port, self->options_.coordinator_address));
   session.registration.set_pid(getpid());
   session.on_registered = [self](const std::string& id) {
     self->store_.set_server_id(id);

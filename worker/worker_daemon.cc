@@ -37,8 +37,9 @@ absl::StatusOr<std::unique_ptr<WorkerDaemon>> WorkerDaemon::Start(Options option
   session.role = WORKER;
   session.registration.set_host(HostName());
   // Workers serve no gRPC; the address identifies them in status pages.
-  session.registration.set_grpc_address(AdvertisedAddress(listen, self->ports_.http_port));
-  session.registration.set_http_address(absl::StrCat(listen.http_host, ":", self->ports_.http_port));
+  session.registration.set_grpc_address(AdvertisedAddress(listen, self->ports_.http_port, self->options_.coordinator_address));
+  session.registration.set_http_address(AdvertisedHttpAddress(
+      listen, self->ports_.http_port, self->options_.coordinator_address));
   session.registration.set_device(self->backend_->Description());
   session.registration.set_pid(getpid());
   session.on_registered = [](const std::string& id) {
