@@ -6,6 +6,7 @@
 #include <random>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "kernels/backend.h"
 
 namespace petrel::kernels {
@@ -207,12 +208,17 @@ TEST_CASE("CreateBackend accepts cpu and auto and explains cuda:N") {
 
   auto automatic = CreateBackend("auto", &why);
   REQUIRE(automatic.ok());
-  CHECK(why == "no CUDA backend in this build; using the CPU");
+  // Here (no GPU) auto falls back; backend_selection_test checks the reasons.
+  if (absl::StartsWith((*automatic)->Description(), "cpu")) {
+    CHECK(absl::EndsWith(why, "; using the CPU"));
+  }
   CHECK(CreateBackend("auto").ok());  // `why` is optional
 
-  auto cuda = CreateBackend("cuda:0");
-  CHECK(cuda.status().code() == absl::StatusCode::kFailedPrecondition);
-  CHECK_THAT(std::string(cuda.status().message()), Catch::Contains("cuda:0"));
+  if (absl::StartsWith((*automatic)->Description(), "cpu")) {
+    auto cuda = CreateBackend("cuda:0");
+    CHECK(cuda.status().code() == absl::StatusCode::kFailedPrecondition);
+    CHECK_THAT(std::string(cuda.status().message()), Catch::Contains("cuda:0"));
+  }
 
   for (const char* bad : {"gpu", "cuda", "cuda:", "cuda:-1", "cuda:x", "CPU", ""}) {
     auto status = CreateBackend(bad).status();
