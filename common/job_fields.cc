@@ -68,7 +68,7 @@ const std::map<std::string, std::vector<std::string>>& KnownFields() {
             "beta", "tables"}},
           {"training",
            {"epochs", "batch_size", "staleness", "seed", "eval_every_steps",
-            "stall_timeout_seconds"}},
+            "stall_timeout_seconds", "allow_tf32"}},
           {"cluster", {"servers", "workers", "replication", "device"}},
           {"checkpoint", {"dir", "every_clocks"}},
           {"output", {"model_path"}},

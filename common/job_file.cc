@@ -211,6 +211,13 @@ class JobYamlParser {
     return value;
   }
 
+  absl::StatusOr<bool> Bool(const YAML::Node& node, const std::string& path) {
+    if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) {
+      return node.Scalar() == "true";
+    }
+    return ErrorAt(node, absl::StrCat(path, " must be true or false, got ", Describe(node)));
+  }
+
   absl::StatusOr<double> Number(const YAML::Node& node,
                                 const std::string& path,
                                 absl::string_view expected) {
@@ -461,6 +468,9 @@ class JobYamlParser {
                      [t](int32_t x) { t->set_batch_size(x); });
     }
     if (key == "staleness") return Staleness(v, p, t);
+    if (key == "allow_tf32") {
+      return SetIfOk(Bool(v, p), [t](bool x) { t->set_allow_tf32(x); });
+    }
     if (key == "seed") {
       return SetIfOk(Uint64(v, p), [t](uint64_t x) { t->set_seed(x); });
     }

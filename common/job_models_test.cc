@@ -450,6 +450,23 @@ TEST_CASE("compression defaults to none, and topk to a ratio of 0.01") {
   CHECK(bf16->compression().type() == "bf16");
 }
 
+TEST_CASE("training.allow_tf32 is a boolean, false by default") {
+  using job_file_test::kMinimal;
+  absl::StatusOr<JobSpec> plain = ParseJobYaml(kMinimal, "job.yaml");
+  REQUIRE(plain.ok());
+  CHECK_FALSE(plain->training().allow_tf32());
+  absl::StatusOr<JobSpec> on =
+      ParseJobYaml(job_file_test::Replace(kMinimal, "  batch_size: 32\n",
+                                          "  batch_size: 32\n  allow_tf32: true\n"),
+                   "job.yaml");
+  REQUIRE(on.ok());
+  CHECK(on->training().allow_tf32());
+  const std::string bad = job_file_test::ParseError(job_file_test::Replace(
+      kMinimal, "  batch_size: 32\n", "  batch_size: 32\n  allow_tf32: yes please\n"));
+  CHECK(absl::StrContains(bad, "job.yaml:12"));
+  CHECK(absl::StrContains(bad, "training.allow_tf32 must be true or false"));
+}
+
 TEST_CASE("bad compression settings name the field and its line") {
   using job_file_test::kMinimal;
   using job_file_test::ParseError;

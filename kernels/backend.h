@@ -65,6 +65,12 @@ class Backend {
   // What a person reads in logs and /status, e.g. "cpu (OpenBLAS, 2 threads)".
   virtual std::string Description() const = 0;
 
+  // Whether GEMMs may use TF32 tensor-core math (a job's
+  // training.allow_tf32): faster on GPUs that have it, with a 10-bit
+  // mantissa in the products. Backends without such a mode keep float32
+  // and accept either value.
+  virtual absl::Status SetAllowTf32(bool /*allowed*/) { return absl::OkStatus(); }
+
   virtual absl::StatusOr<DeviceArray<float>> AllocateFloats(size_t count) = 0;
   virtual absl::StatusOr<DeviceArray<int32_t>> AllocateInts(size_t count) = 0;
   virtual absl::Status CopyToDevice(absl::Span<const float> host, float* device) = 0;

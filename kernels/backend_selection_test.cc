@@ -48,5 +48,15 @@ TEST_CASE("cuda:N without a usable GPU fails at once and says why") {
   std::printf("cuda:0 here: %s\nauto here: %s\n", message.c_str(), why.c_str());
 }
 
+TEST_CASE("every backend takes the job's TF32 choice; the CPU stays float32") {
+  for (const char* device : {"cpu", "auto"}) {
+    INFO(device);
+    auto backend = CreateBackend(device);
+    REQUIRE(backend.ok());
+    CHECK((*backend)->SetAllowTf32(true).ok());
+    CHECK((*backend)->SetAllowTf32(false).ok());
+  }
+}
+
 }  // namespace
 }  // namespace petrel::kernels

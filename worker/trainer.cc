@@ -90,6 +90,7 @@ absl::Status Trainer::Train() {
   const int rank = job.rank();
   const int batch = spec.training().batch_size();
 
+  PETREL_RETURN_IF_ERROR(context_.backend->SetAllowTf32(spec.training().allow_tf32()));
   // Pull time (waiting on the staleness gate included) for the reports.
   TimedPsClient ps(context_.ps);
   PETREL_ASSIGN_OR_RETURN(std::unique_ptr<StepModel> model,

@@ -82,6 +82,8 @@ class Context {
   Result CopyToHost(const void* device, void* host, size_t bytes);
   Result Memset(void* device, int value, size_t bytes);
   Result Synchronize();
+  // Switches cuBLAS between float32 and TF32 tensor-core GEMMs.
+  Result SetAllowTf32(bool allowed);
 
   // Row-major c[m x n] = alpha * op(a) * op(b) + beta * c (cuBLAS sgemm).
   Result Gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float* a,

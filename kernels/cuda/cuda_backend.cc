@@ -28,6 +28,11 @@ absl::StatusOr<std::unique_ptr<CudaBackend>> CudaBackend::Create(const Options& 
   return std::unique_ptr<CudaBackend>(new CudaBackend(std::move(context)));
 }
 
+absl::Status CudaBackend::SetAllowTf32(bool allowed) {
+  PETREL_CUDA_RETURN_IF_ERROR(context_->SetAllowTf32(allowed));
+  return absl::OkStatus();
+}
+
 std::string CudaBackend::Description() const {
   const cuda::DeviceInfo& info = context_->info();
   // e.g. "cuda:0 (NVIDIA H100 80GB HBM3, 79.1 GiB, sm_90, CUDA 13.0, cuBLAS 13.0.2)".

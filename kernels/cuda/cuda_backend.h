@@ -40,6 +40,7 @@ class CudaBackend : public Backend {
   absl::Status Synchronize();
 
   std::string Description() const override;
+  absl::Status SetAllowTf32(bool allowed) override;
   absl::StatusOr<DeviceArray<float>> AllocateFloats(size_t count) override;
   absl::StatusOr<DeviceArray<int32_t>> AllocateInts(size_t count) override;
   absl::Status CopyToDevice(absl::Span<const float> host, float* device) override;

@@ -225,6 +225,14 @@ Result Context::Synchronize() {
   return Result::Ok();
 }
 
+Result Context::SetAllowTf32(bool allowed) {
+  PETREL_ON_DEVICE();
+  PETREL_CUBLAS_CHECK(cublasSetMathMode(static_cast<cublasHandle_t>(cublas_),
+                                        allowed ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+  options_.allow_tf32 = allowed;
+  return Result::Ok();
+}
+
 Result Context::Gemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha,
                      const float* a, const float* b, float beta, float* c) {
   if (m < 0 || n < 0 || k < 0) {
