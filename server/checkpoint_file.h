@@ -1,0 +1,27 @@
+// One checkpoint file on disk: written so that a crash at any moment leaves
+// either the old file or the complete new one (temp name, fsync, rename,
+// fsync of the directory), and read so that a corrupt or foreign file is
+// refused whole, with an error naming it, never half-loaded.
+//
+// Layout: "PETRELCK" | uint32 version | uint64 payload length | payload (a
+// serialized ShardCheckpoint) | SHA-256 of the payload (32 bytes).
+#ifndef PETREL_SERVER_CHECKPOINT_FILE_H_
+#define PETREL_SERVER_CHECKPOINT_FILE_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "proto/checkpoint.pb.h"
+
+namespace petrel::server {
+
+absl::Status WriteCheckpointFile(const std::string& path, const ShardCheckpoint& checkpoint);
+
+// DATA_LOSS for a file that is truncated, not a Petrel checkpoint, of
+// another version, or fails its checksum; NOT_FOUND for a missing one.
+absl::StatusOr<ShardCheckpoint> ReadCheckpointFile(const std::string& path);
+
+}  // namespace petrel::server
+
+#endif  // PETREL_SERVER_CHECKPOINT_FILE_H_
