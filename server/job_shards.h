@@ -25,6 +25,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
+#include "proto/checkpoint.pb.h"
 #include "proto/coordinator.pb.h"
 #include "proto/parameter.pb.h"
 #include "server/optimizer.h"
@@ -61,6 +62,16 @@ class JobShards {
   void Close(const absl::Status& why);
 
   nlohmann::json StatusJson() const;
+
+  // Everything this server holds of the job: every range's values and
+  // optimizer state, every sparse row, and the workers' clocks, labelled
+  // with `clock` (the caller makes sure the cut is consistent there).
+  ShardCheckpoint Snapshot(int64_t clock) const;
+  // Loads a Snapshot into these shards, which must hold exactly the same
+  // ranges and sparse shards with the same optimizers; otherwise
+  // FAILED_PRECONDITION naming the mismatch, and nothing changes. Every
+  // worker then resumes at the checkpoint's clock.
+  absl::Status Restore(const ShardCheckpoint& checkpoint);
 
  private:
   struct Range {

@@ -46,4 +46,9 @@ int64_t SparseRows::CountNew(absl::Span<const uint64_t> keys) const {
   return count;
 }
 
+void SparseRows::ForEachRow(
+    const std::function<void(uint64_t key, const float* row)>& visit) const {
+  for (const auto& [key, row] : index_) visit(key, row);
+}
+
 }  // namespace petrel::server

@@ -7,6 +7,7 @@
 #define PETREL_SERVER_SPARSE_ROWS_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -35,6 +36,10 @@ class SparseRows {
 
   // How many of `keys` have no row yet.
   int64_t CountNew(absl::Span<const uint64_t> keys) const;
+  // Calls `visit` with every row held (its values then its optimizer
+  // state, row_floats() floats), in no particular order.
+  void ForEachRow(const std::function<void(uint64_t key, const float* row)>& visit) const;
+  int64_t row_floats() const { return row_floats_; }
 
  private:
   static constexpr int64_t kRowsPerSlab = 1 << 14;

@@ -10,6 +10,7 @@
 #ifndef PETREL_SERVER_STALENESS_GATE_H_
 #define PETREL_SERVER_STALENESS_GATE_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -37,6 +38,12 @@ class StalenessGate {
   // A push must be for the worker's next clock, from a worker still in the set.
   absl::Status CheckPush(int rank, int64_t clock) const;
   void RecordPush(int rank) { ++clocks_[rank]; }
+  // Resuming from a checkpoint taken at `clock`: every worker's next push
+  // is for `clock`, and no one has left.
+  void ResumeAt(int64_t clock) {
+    std::fill(clocks_.begin(), clocks_.end(), clock);
+    std::fill(left_.begin(), left_.end(), false);
+  }
   void Leave(int rank) { left_[rank] = true; }
 
   // A pull may not claim a clock the worker has not reached.
