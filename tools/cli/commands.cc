@@ -156,8 +156,9 @@ int RunLocal(const LocalOptions& options) {
   *request.mutable_spec() = *spec;
   auto submitted = coordinator->SubmitJob(request);
   if (!submitted.ok()) return Fail(submitted.status());
-  std::fprintf(stderr, "petrel local: job %s submitted; logs in %s\n",
-               submitted->job_id().c_str(), (*cluster)->log_dir().c_str());
+  std::fprintf(stderr, "petrel local: job %s submitted; logs in %s; dashboard at http://127.0.0.1:%d/\n",
+               submitted->job_id().c_str(), (*cluster)->log_dir().c_str(),
+               (*cluster)->children().front().ports.http_port);
 
   WatchOptions watch;
   watch.interrupted = [&]() -> std::optional<std::string> {
@@ -215,6 +216,8 @@ int RunLocal(const LocalOptions& options) {
                 traffic->bytes_out / 1e6);
   }
   if (params_sha256) std::printf("  params sha256:    %s\n", params_sha256->c_str());
+  std::printf("  dashboard:        http://127.0.0.1:%d/ (live while the cluster ran)\n",
+              (*cluster)->children().front().ports.http_port);
   std::printf("  daemons (status URLs were live while the cluster ran):\n");
   for (const ChildProcess& child : (*cluster)->children()) {
     std::printf("    %-12s http://127.0.0.1:%d/status   log %s\n", child.name.c_str(),
