@@ -214,10 +214,11 @@ class GrpcPsClient : public PsClient {
     size_t table;
     std::vector<size_t> positions;
   };
-  template <typename Request, typename Response>
+  // A request's fixed fields and its last call's outcome; the answer
+  // arrives in the chunk's wire buffer.
+  template <typename Request>
   struct Call {
     Request request;
-    Response response;
     grpc::Status status;
   };
   // One request's worth of a server's slices. The typed requests hold the
@@ -226,8 +227,8 @@ class GrpcPsClient : public PsClient {
     size_t server;
     std::vector<Placement> placements;  // slice i of both requests
     int64_t floats = 0;
-    Call<PullRequest, PullResponse> pull;
-    Call<PushRequest, PushResponse> push;
+    Call<PullRequest> pull;
+    Call<PushRequest> push;
     grpc::ByteBuffer pull_wire, pull_reply, push_wire, push_reply;
     std::vector<absl::string_view> push_gradients;  // this step's payloads, by placement
     std::vector<std::string> encoded;                // compressed payloads, by placement

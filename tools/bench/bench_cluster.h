@@ -31,9 +31,6 @@ class BenchCluster {
   // Ends the current job: leaves its clock set and cancels it.
   void EndJob(worker::PsClient* client);
 
-  // Thread-count and pid of server i, for reports.
-  const cli::ChildProcess& server(int i) const { return cluster_->children()[1 + i]; }
-
  private:
   BenchCluster() = default;
 
