@@ -47,6 +47,10 @@ class GrpcCoordinatorClient : public CoordinatorClient {
       const ReportProgressRequest& request) override {
     return Call("ReportProgress", &Coordinator::Stub::ReportProgress, request);
   }
+  absl::StatusOr<ReportUnreachableResponse> ReportUnreachable(
+      const ReportUnreachableRequest& request) override {
+    return Call("ReportUnreachable", &Coordinator::Stub::ReportUnreachable, request);
+  }
   absl::StatusOr<ClusterStatus> GetClusterStatus() override {
     return Call("GetClusterStatus", &Coordinator::Stub::GetClusterStatus,
                 GetClusterStatusRequest());

@@ -27,6 +27,8 @@ class CoordinatorClient {
   virtual absl::StatusOr<ReportProgressResponse> ReportProgress(
       const ReportProgressRequest& request) = 0;
   virtual absl::StatusOr<ClusterStatus> GetClusterStatus() = 0;
+  virtual absl::StatusOr<ReportUnreachableResponse> ReportUnreachable(
+      const ReportUnreachableRequest& request) = 0;
 };
 
 // A client for the coordinator at `address` (host:port); every call gives up

@@ -10,8 +10,12 @@ CoordinatorSession::CoordinatorSession(CoordinatorClient* client, Options option
 CoordinatorSession::~CoordinatorSession() { Stop(); }
 
 absl::Status CoordinatorSession::Register() {
-  auto response = options_.role == SERVER ? client_->RegisterServer(options_.registration)
-                                          : client_->RegisterWorker(options_.registration);
+  RegisterRequest registration = options_.registration;
+  // After a coordinator restart that lost this node, ask for the same id:
+  // the jobs it takes part in name it.
+  registration.set_previous_node_id(node_id());
+  auto response = options_.role == SERVER ? client_->RegisterServer(registration)
+                                          : client_->RegisterWorker(registration);
   if (!response.ok()) return response.status();
   {
     absl::MutexLock lock(&mu_);

@@ -10,6 +10,13 @@ absl::StatusOr<std::unique_ptr<HttpStatusServer>> HttpStatusServer::Start(Option
   auto self = std::unique_ptr<HttpStatusServer>(new HttpStatusServer());
   self->server_ = std::make_unique<httplib::Server>();
   httplib::Server& server = *self->server_;
+  // Hostile clients: GET carries no body worth reading, and a slow sender
+  // must not hold one of the few handler threads for long.
+  server.set_payload_max_length(64 << 10);
+  server.set_read_timeout(5, 0);
+  server.set_write_timeout(5, 0);
+  server.set_default_headers(
+      {{"X-Content-Type-Options", "nosniff"}, {"Cache-Control", "no-store"}});
 
   server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content("ok\n", "text/plain");

@@ -70,7 +70,7 @@ const std::map<std::string, std::vector<std::string>>& KnownFields() {
            {"epochs", "batch_size", "staleness", "seed", "eval_every_steps",
             "stall_timeout_seconds", "allow_tf32"}},
           {"cluster", {"servers", "workers", "replication", "device"}},
-          {"checkpoint", {"dir", "every_clocks"}},
+          {"checkpoint", {"dir", "every_clocks", "resume_from"}},
           {"output", {"model_path"}},
           {"compression", {"type", "topk_ratio"}},
       };

@@ -53,6 +53,41 @@ absl::Status SetIfOk(absl::StatusOr<T> value, Setter set) {
   return absl::OkStatus();
 }
 
+// The offset of the first byte of `text` that is not part of well-formed
+// UTF-8 (overlong forms and surrogates included), or npos. The spec's string
+// fields are proto3 strings, which the coordinator refuses to parse unless
+// they are UTF-8.
+size_t FirstInvalidUtf8(absl::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    const unsigned char lead = text[i];
+    size_t extra;
+    uint32_t min;
+    if (lead < 0x80) {
+      ++i;
+      continue;
+    } else if ((lead & 0xe0) == 0xc0) {
+      extra = 1, min = 0x80;
+    } else if ((lead & 0xf0) == 0xe0) {
+      extra = 2, min = 0x800;
+    } else if ((lead & 0xf8) == 0xf0) {
+      extra = 3, min = 0x10000;
+    } else {
+      return i;
+    }
+    if (text.size() - i <= extra) return i;
+    uint32_t code = lead & (0x3f >> extra);
+    for (size_t k = 1; k <= extra; ++k) {
+      const unsigned char next = text[i + k];
+      if ((next & 0xc0) != 0x80) return i;
+      code = (code << 6) | (next & 0x3f);
+    }
+    if (code < min || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return i;
+    i += extra + 1;
+  }
+  return absl::string_view::npos;
+}
+
 constexpr char kPositiveInt[] = "a positive integer";
 constexpr char kNonNegativeInt[] = "a non-negative integer";
 
@@ -64,6 +99,14 @@ class JobYamlParser {
   explicit JobYamlParser(absl::string_view source) : source_(source) {}
 
   absl::StatusOr<JobSpec> Parse(absl::string_view text) {
+    if (const size_t bad = FirstInvalidUtf8(text); bad != absl::string_view::npos) {
+      const size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+      const size_t column = line_start == absl::string_view::npos ? bad + 1 : bad - line_start;
+      return ErrorAt(1 + std::count(text.begin(), text.begin() + bad, '\n'),
+                     absl::StrCat("not UTF-8 text: byte 0x",
+                                  absl::Hex(text[bad] & 0xff, absl::kZeroPad2), " at column ",
+                                  column));
+    }
     YAML::Node root;
     try {
       root = YAML::Load(std::string(text));
@@ -304,6 +347,9 @@ class JobYamlParser {
       CheckpointSpec* c = spec->mutable_checkpoint();
       if (key == "dir") {
         return SetIfOk(String(v, p), [c](std::string s) { c->set_dir(s); });
+      }
+      if (key == "resume_from") {
+        return SetIfOk(String(v, p), [c](std::string s) { c->set_resume_from(s); });
       }
       return SetIfOk(Int32(v, p, kNonNegativeInt),
                      [c](int32_t x) { c->set_every_clocks(x); });

@@ -167,6 +167,21 @@ TEST_CASE("broken YAML gives yaml-cpp's message with the line") {
   CHECK(absl::StartsWith(bad_indent, "job.yaml:4: invalid YAML: "));
 }
 
+// Found by tests/fuzz: the coordinator could not parse a spec holding such
+// bytes (proto3 strings are UTF-8), so the parser refuses them first.
+TEST_CASE("text that is not UTF-8 is refused with its line and column") {
+  CHECK(ParseError(Replace(kMinimal, "/tmp/data", "/tmp/d\xe9ta")) ==
+        "job.yaml:7: not UTF-8 text: byte 0xe9 at column 15");
+  CHECK(ParseError("\xff") == "job.yaml:1: not UTF-8 text: byte 0xff at column 1");
+  // Overlong forms and surrogates are not UTF-8 either; real characters are.
+  CHECK(absl::StrContains(ParseError(Replace(kMinimal, "/tmp/data", "/tmp/\xc0\xafx")),
+                          "byte 0xc0"));
+  CHECK(absl::StrContains(ParseError(Replace(kMinimal, "/tmp/data", "/tmp/\xed\xa0\x80")),
+                          "byte 0xed"));
+  const std::string unicode = "/tmp/d\xc3\xa9t\xe2\x82\xac\xf0\x9f\x90\xa6";  // é, €, a bird
+  CHECK(ParseJobYaml(Replace(kMinimal, "/tmp/data", unicode), "job.yaml").ok());
+}
+
 TEST_CASE("a missing required field is named, with its section's line") {
   std::string message =
       ParseError(Replace(kMinimal, "  input_dim: 784\n", ""));

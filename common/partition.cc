@@ -25,6 +25,7 @@ absl::StatusOr<std::vector<ShardRange>> PartitionDenseTables(
       range.set_end(end);
       range.set_server_id(servers[i].id);
       range.set_server_address(servers[i].address);
+      range.set_group(static_cast<int>(i));
       ranges.push_back(std::move(range));
     }
   }
@@ -51,6 +52,7 @@ std::vector<SparseShard> PartitionSparseTables(const std::vector<SparseTable>& t
       shard.set_count(servers.size());
       shard.set_server_id(servers[i].id);
       shard.set_server_address(servers[i].address);
+      shard.set_group(static_cast<int>(i));
       shards.push_back(std::move(shard));
     }
   }

@@ -17,7 +17,7 @@ struct ServerEndpoint {
   std::string address;
 };
 
-// Range i of each table goes to servers[i]; a table with fewer elements than
+// Range i of each table goes to servers[i] (shard group i); a table with fewer elements than
 // there are servers gets no empty ranges. Ranges come out in table order, then
 // by begin. Fails when `servers` is empty.
 absl::StatusOr<std::vector<ShardRange>> PartitionDenseTables(

@@ -1,6 +1,17 @@
 #include "common/rpc.h"
 
+#include <fstream>
+#include <mutex>
+#include <sstream>
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "common/auth.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -8,6 +19,7 @@
 #include "grpcpp/security/server_credentials.h"
 #include "grpcpp/server_builder.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "spdlog/spdlog.h"
 
 namespace petrel {
 namespace {
@@ -25,7 +37,126 @@ void TuneTransport(Setter set) {
   set(GRPC_ARG_TCP_MAX_READ_CHUNK_SIZE, 16 << 20);
 }
 
+// What SetTransportSecurity loaded. Process-wide on purpose: every channel
+// and server of a daemon, including ones added later, gets it without each
+// call site passing it along; in-process test clusters never set it.
+struct LoadedSecurity {
+  bool tls = false;
+  bool mutual_tls = false;
+  std::string ca_pem, cert_pem, key_pem;  // cert and key empty: none (clients only)
+  std::string token;
+};
+
+absl::Mutex security_mu(absl::kConstInit);
+LoadedSecurity* loaded_security ABSL_GUARDED_BY(security_mu) = nullptr;
+
+LoadedSecurity CurrentSecurity() {
+  absl::MutexLock lock(&security_mu);
+  return loaded_security != nullptr ? *loaded_security : LoadedSecurity();
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bool Exists(const std::string& path) { return std::ifstream(path).good(); }
+
+// Whether `key_pem` is the private key of the certificate in `cert_pem`, so a
+// mismatch is named at start-up rather than as a failed bind or handshake.
+absl::Status CheckKeyPair(const std::string& cert_pem, const std::string& key_pem,
+                          const std::string& cert_path, const std::string& key_path) {
+  BIO* cert_bio = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
+  X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
+  BIO_free(cert_bio);
+  BIO* key_bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+  BIO_free(key_bio);
+  absl::Status result = absl::OkStatus();
+  if (cert == nullptr) {
+    result = absl::InvalidArgumentError(absl::StrCat(cert_path, " holds no PEM certificate"));
+  } else if (key == nullptr) {
+    result = absl::InvalidArgumentError(absl::StrCat(key_path, " holds no PEM private key"));
+  } else if (X509_check_private_key(cert, key) != 1) {
+    result = absl::InvalidArgumentError(
+        absl::StrCat(key_path, " is not the private key of ", cert_path));
+  }
+  X509_free(cert);
+  EVP_PKEY_free(key);
+  return result;
+}
+
+bool IsServerRole(const std::string& role) { return role == "coordinator" || role == "server"; }
+
 }  // namespace
+
+std::string TlsCaPath(const std::string& tls_dir) { return tls_dir + "/ca.pem"; }
+
+std::string TlsCertPath(const std::string& tls_dir, const std::string& role) {
+  const std::string own = absl::StrCat(tls_dir, "/", role, ".pem");
+  return Exists(own) ? own : tls_dir + "/cert.pem";
+}
+
+std::string TlsKeyPath(const std::string& tls_dir, const std::string& role) {
+  const std::string own = absl::StrCat(tls_dir, "/", role, "-key.pem");
+  return Exists(own) ? own : tls_dir + "/key.pem";
+}
+
+absl::Status SetTransportSecurity(const TransportSecurity& security) {
+  LoadedSecurity loaded;
+  if (!security.tls_dir.empty()) {
+    loaded.tls = true;
+    loaded.mutual_tls = security.mutual_tls;
+    auto ca = ReadFile(TlsCaPath(security.tls_dir));
+    if (!ca.ok()) return ca.status();
+    loaded.ca_pem = *ca;
+    const std::string cert_path = TlsCertPath(security.tls_dir, security.role);
+    const std::string key_path = TlsKeyPath(security.tls_dir, security.role);
+    if (IsServerRole(security.role) || Exists(cert_path)) {
+      auto cert = ReadFile(cert_path);
+      if (!cert.ok()) return cert.status();
+      auto key = ReadFile(key_path);
+      if (!key.ok()) return key.status();
+      if (absl::Status pair = CheckKeyPair(*cert, *key, cert_path, key_path); !pair.ok()) {
+        return pair;
+      }
+      loaded.cert_pem = *cert;
+      loaded.key_pem = *key;
+    }
+  } else if (!security.token.empty()) {
+    return absl::FailedPreconditionError(
+        "a cluster token needs TLS (--tls_dir): it would cross the network in the clear");
+  } else if (security.mutual_tls) {
+    return absl::FailedPreconditionError("--mtls needs --tls_dir");
+  }
+  loaded.token = security.token;
+  absl::MutexLock lock(&security_mu);
+  delete loaded_security;
+  loaded_security = new LoadedSecurity(std::move(loaded));
+  return absl::OkStatus();
+}
+
+absl::Status SecureThisProcess(const std::string& role, const std::string& tls_dir,
+                               bool mutual_tls, const std::string& token_file) {
+  auto token = ReadClusterToken(token_file);
+  if (!token.ok()) return token.status();
+  TransportSecurity security;
+  security.role = role;
+  security.tls_dir = tls_dir;
+  security.mutual_tls = mutual_tls;
+  security.token = *token;
+  if (absl::Status set = SetTransportSecurity(security); !set.ok()) return set;
+  // Daemons say how they are secured; the CLI keeps its output for answers.
+  if (!tls_dir.empty() && role != "client") {
+    spdlog::info("gRPC over TLS (certificates in {}{}){}", tls_dir,
+                 mutual_tls ? ", client certificates required" : "",
+                 token->empty() ? ", no cluster token" : ", cluster token required");
+  }
+  return absl::OkStatus();
+}
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   grpc::ChannelArguments args;
@@ -35,7 +166,20 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   // channels of several shards would serialise their traffic.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   TuneTransport([&args](const char* name, int value) { args.SetInt(name, value); });
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  const LoadedSecurity security = CurrentSecurity();
+  if (!security.tls) {
+    return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  }
+  grpc::SslCredentialsOptions tls;
+  tls.pem_root_certs = security.ca_pem;
+  tls.pem_cert_chain = security.cert_pem;  // presented when the server asks (--mtls)
+  tls.pem_private_key = security.key_pem;
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::SslCredentials(tls);
+  if (!security.token.empty()) {
+    credentials =
+        grpc::CompositeChannelCredentials(credentials, TokenCallCredentials(security.token));
+  }
+  return grpc::CreateCustomChannel(address, credentials, args);
 }
 
 absl::StatusOr<StartedGrpcServer> StartGrpcServer(const std::string& host, int port,
@@ -47,11 +191,33 @@ absl::StatusOr<StartedGrpcServer> StartGrpcServer(const std::string& host, int p
   // Server reflection, so grpcurl and other generic clients can list and
   // call the services without Petrel's .proto files.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  const LoadedSecurity security = CurrentSecurity();
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (security.tls) {
+    grpc::SslServerCredentialsOptions tls(
+        security.mutual_tls ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                            : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    tls.pem_root_certs = security.ca_pem;
+    tls.pem_key_cert_pairs.push_back({security.key_pem, security.cert_pem});
+    credentials = grpc::SslServerCredentials(tls);
+    // The one check of the cluster token, for every service on this port.
+    if (!security.token.empty()) {
+      credentials->SetAuthMetadataProcessor(NewTokenChecker(security.token));
+    }
+  } else {
+    static std::once_flag warned;
+    std::call_once(warned, [] {
+      spdlog::warn(
+          "gRPC is plaintext and unauthenticated (no --tls_dir): anyone who can reach the port "
+          "can call it; see docs/security.md");
+    });
+    credentials = grpc::InsecureServerCredentials();
+  }
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(absl::StrCat(host, ":", port), grpc::InsecureServerCredentials(),
-                           &started.port);
+  builder.AddListeningPort(absl::StrCat(host, ":", port), credentials, &started.port);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreamsPerClient);
   TuneTransport(
       [&builder](const char* name, int value) { builder.AddChannelArgument(name, value); });
   for (grpc::Service* service : services) builder.RegisterService(service);

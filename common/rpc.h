@@ -1,5 +1,5 @@
 // Channel and server set-up shared by every daemon and client, so that
-// message limits (and, later, credentials) are decided in one place.
+// message limits and transport security are decided in one place.
 #ifndef PETREL_COMMON_RPC_H_
 #define PETREL_COMMON_RPC_H_
 
@@ -16,6 +16,38 @@ namespace petrel {
 
 // Largest message a Petrel endpoint sends or accepts.
 inline constexpr int kMaxMessageBytes = 64 << 20;
+// Streams (calls in flight) one client connection may hold open on a server.
+// A worker keeps a few per server (two chunks each way, a parked pull).
+inline constexpr int kMaxConcurrentStreamsPerClient = 256;
+
+// How this process's gRPC traffic is protected (docs/security.md). A
+// --tls_dir holds ca.pem (the CA every peer must be signed by) and the
+// process's certificate and key: ROLE.pem and ROLE-key.pem (what `petrel
+// certs init` writes), else cert.pem and key.pem. Servers (coordinator,
+// server) need theirs; clients need one only when the servers ask (--mtls).
+struct TransportSecurity {
+  std::string role = "client";  // coordinator, server, worker or client
+  std::string tls_dir;          // empty: plaintext, unauthenticated
+  bool mutual_tls = false;      // servers require a client certificate of the CA
+  std::string token;            // the cluster token every call carries; empty: none
+};
+
+// Where `role`'s files are in `tls_dir`.
+std::string TlsCaPath(const std::string& tls_dir);
+std::string TlsCertPath(const std::string& tls_dir, const std::string& role);
+std::string TlsKeyPath(const std::string& tls_dir, const std::string& role);
+
+// Decides, for the rest of the process, how MakeChannel and StartGrpcServer
+// secure what they create: call it once in main(), before either. Reads the
+// files now; a missing or unreadable one is an error naming it. A token
+// without TLS is refused: it would cross the network in the clear. Tests
+// that run clusters in one process leave it unset (plaintext).
+absl::Status SetTransportSecurity(const TransportSecurity& security);
+
+// main()'s --tls_dir, --mtls and --token_file (or $PETREL_CLUSTER_TOKEN)
+// turned into SetTransportSecurity. Daemons log what it chose, never the token.
+absl::Status SecureThisProcess(const std::string& role, const std::string& tls_dir,
+                               bool mutual_tls, const std::string& token_file);
 
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
 

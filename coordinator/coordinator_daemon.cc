@@ -10,6 +10,8 @@ absl::StatusOr<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::Start(Opti
   auto daemon = std::unique_ptr<CoordinatorDaemon>(new CoordinatorDaemon(std::move(options)));
   CoordinatorDaemon* self = daemon.get();
   const ListenOptions& listen = self->options_.listen;
+  // Jobs that ran before a restart are known before any node calls in.
+  PETREL_RETURN_IF_ERROR(self->service_.Restore());
   PETREL_ASSIGN_OR_RETURN(self->grpc_,
                           StartGrpcServer(listen.host, listen.port, {&self->grpc_service_}));
   HttpStatusServer::Options http;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/status_macros.h"
+#include "coordinator/liveness_probe.h"
 #include "spdlog/spdlog.h"
 
 namespace petrel::coordinator {
@@ -18,6 +19,7 @@ absl::Status CoordinatorService::Register(NodeRole role, const RegisterRequest& 
   absl::MutexLock lock(&mu_);
   const absl::Time now = absl::Now();
   const std::string id = membership_.Register(role, request, now);
+  nodes_changed_ = true;
   spdlog::info("{} registered from {} (grpc {}, status http://{}/status)", id, request.host(),
                request.grpc_address(), request.http_address());
   response->set_node_id(id);
@@ -45,7 +47,7 @@ absl::Status CoordinatorService::Heartbeat(const HeartbeatRequest& request,
     return absl::OkStatus();
   }
   for (const GateReport& gate : request.gates()) {
-    for (const StalledPull& stall : jobs_.RecordGateReport(request.node_id(), gate)) {
+    for (const StalledPull& stall : jobs_.RecordGateReport(request.node_id(), gate, now)) {
       std::vector<std::string> late;
       for (const WorkerClock& worker : stall.late()) {
         const Node* node = membership_.Find(worker.worker_id());
@@ -60,6 +62,7 @@ absl::Status CoordinatorService::Heartbeat(const HeartbeatRequest& request,
                    stall.seconds(), absl::StrJoin(late, ", "));
     }
   }
+  SaveIfChanged();
   for (JobAssignment& job : jobs_.AssignmentsFor(request.node_id())) {
     *response->add_jobs() = std::move(job);
   }
@@ -70,6 +73,11 @@ absl::Status CoordinatorService::SubmitJob(const SubmitJobRequest& request,
                                            SubmitJobResponse* response) {
   absl::MutexLock lock(&mu_);
   const absl::Time now = absl::Now();
+  if (jobs_.ActiveJobs() >= options_.max_active_jobs) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the cluster already has ", options_.max_active_jobs,
+        " jobs queued or running, its limit (--max_active_jobs); cancel one or wait"));
+  }
   PETREL_ASSIGN_OR_RETURN(std::string id, jobs_.Submit(request.spec(), now));
   response->set_job_id(id);
   TickLocked(now);
@@ -97,6 +105,7 @@ absl::Status CoordinatorService::ListJobs(const ListJobsRequest&, ListJobsRespon
 absl::Status CoordinatorService::CancelJob(const CancelJobRequest& request, JobStatus* response) {
   absl::MutexLock lock(&mu_);
   PETREL_ASSIGN_OR_RETURN(*response, jobs_.Cancel(request.job_id(), absl::Now()));
+  SaveIfChanged();
   return absl::OkStatus();
 }
 
@@ -111,30 +120,124 @@ absl::Status CoordinatorService::ReportProgress(const ReportProgressRequest& req
                                                 ReportProgressResponse* response) {
   absl::MutexLock lock(&mu_);
   PETREL_ASSIGN_OR_RETURN(*response, jobs_.ReportProgress(request, absl::Now()));
+  SaveIfChanged();
   return absl::OkStatus();
 }
 
 absl::Status CoordinatorService::GetClusterStatus(const GetClusterStatusRequest&,
                                                   ClusterStatus* response) {
   absl::MutexLock lock(&mu_);
-  *response = membership_.Status(absl::Now(), options_.heartbeat_timeout);
+  *response = membership_.Status(absl::Now());
+  return absl::OkStatus();
+}
+
+absl::Status CoordinatorService::Restore() {
+  if (options_.state_dir.empty()) return absl::OkStatus();
+  PETREL_ASSIGN_OR_RETURN(CoordinatorState state, store_.Load());
+  absl::MutexLock lock(&mu_);
+  membership_.Load(state, absl::Now());
+  jobs_.Load(state);
+  if (state.jobs_size() > 0 || state.nodes_size() > 0) {
+    spdlog::info("restored {} jobs and {} nodes from {}", state.jobs_size(), state.nodes_size(),
+                 store_.path());
+  }
+  return absl::OkStatus();
+}
+
+void CoordinatorService::SaveIfChanged() {
+  const bool jobs_changed = jobs_.TakeDirty();
+  if (!(jobs_changed || nodes_changed_) || options_.state_dir.empty()) return;
+  nodes_changed_ = false;
+  CoordinatorState state;
+  membership_.Save(&state);
+  jobs_.Save(&state);
+  absl::Status saved = store_.Save(state);
+  if (!saved.ok()) spdlog::error("cannot save the coordinator's state: {}", saved.ToString());
+}
+
+absl::Status CoordinatorService::ReportUnreachable(const ReportUnreachableRequest& request,
+                                                   ReportUnreachableResponse* response) {
+  std::vector<std::pair<std::string, std::string>> servers;
+  {
+    absl::MutexLock lock(&mu_);
+    servers = jobs_.ServersOfJob(request.job_id());
+  }
+  std::vector<std::string> dead;
+  for (const auto& [id, address] : servers) {
+    if (!ServerAnswers(address, options_.probe_deadline)) dead.push_back(id);
+  }
+  if (dead.empty()) return absl::OkStatus();
+  absl::MutexLock lock(&mu_);
+  DeclareDead(dead,
+              absl::StrCat("reported unreachable by ", request.reporter(), " (", request.error(),
+                           ") and did not answer a probe"),
+              absl::Now());
+  response->set_declared_dead(true);
   return absl::OkStatus();
 }
 
 void CoordinatorService::Tick() {
+  struct Suspect {
+    std::string id;
+    NodeRole role;
+    std::string address;
+    absl::Time last_heartbeat;
+  };
+  std::vector<Suspect> suspects;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const Node* node : membership_.Suspects(absl::Now(), options_.heartbeat_timeout)) {
+      suspects.push_back({node->id, node->role,
+                          node->role == SERVER ? node->info.grpc_address()
+                                               : node->info.http_address(),
+                          node->last_heartbeat});
+    }
+  }
+  // Probes run without the lock: heartbeats and calls go on meanwhile.
+  std::vector<std::string> dead;
+  for (const Suspect& suspect : suspects) {
+    const bool answers = suspect.role == SERVER
+                             ? ServerAnswers(suspect.address, options_.probe_deadline)
+                             : WorkerAnswers(suspect.address, options_.probe_deadline);
+    if (!answers) dead.push_back(suspect.id);
+  }
   absl::MutexLock lock(&mu_);
-  TickLocked(absl::Now());
+  const absl::Time now = absl::Now();
+  std::vector<std::string> confirmed;
+  for (const std::string& id : dead) {
+    const Node* node = membership_.Find(id);
+    // Heard from while it was probed: not dead after all.
+    if (node != nullptr && now - node->last_heartbeat > options_.heartbeat_timeout) {
+      confirmed.push_back(id);
+    }
+  }
+  if (!confirmed.empty()) {
+    DeclareDead(confirmed,
+                absl::StrCat("sent no heartbeat for over ",
+                             absl::FormatDuration(options_.heartbeat_timeout),
+                             " and did not answer a probe"),
+                now);
+  }
+  TickLocked(now);
+}
+
+void CoordinatorService::DeclareDead(const std::vector<std::string>& dead, const std::string& why,
+                                     absl::Time now) {
+  for (const std::string& id : dead) {
+    const Node* node = membership_.Find(id);
+    if (node == nullptr || node->dead) continue;
+    spdlog::warn("{} on {} (pid {}) is dead: it {}", id, node->info.host(), node->info.pid(), why);
+    membership_.MarkDead(id);
+    nodes_changed_ = true;
+  }
+  jobs_.HandleDeadNodes({dead.begin(), dead.end()}, membership_, now);
+  TickLocked(now);
 }
 
 void CoordinatorService::TickLocked(absl::Time now) {
-  const auto servers = membership_.Alive(SERVER, now, options_.heartbeat_timeout);
-  const auto workers = membership_.Alive(WORKER, now, options_.heartbeat_timeout);
-  std::set<std::string> alive;
-  for (const Node* node : servers) alive.insert(node->id);
-  for (const Node* node : workers) alive.insert(node->id);
-  jobs_.FailJobsOfDeadNodes(alive, membership_, now);
-  jobs_.Schedule(servers, workers, now);
+  jobs_.Schedule(membership_.Alive(SERVER), membership_.Alive(WORKER), now);
   for (const std::string& stall : jobs_.NewBarrierStalls(now)) spdlog::warn("{}", stall);
+  SaveIfChanged();
 }
 
 void CoordinatorService::DescribeLateWorkers(JobStatus* job, absl::Time now) {
@@ -150,7 +253,7 @@ nlohmann::json CoordinatorService::StatusJson() {
   absl::MutexLock lock(&mu_);
   const absl::Time now = absl::Now();
   nlohmann::json nodes = nlohmann::json::array();
-  const ClusterStatus cluster = membership_.Status(now, options_.heartbeat_timeout);
+  const ClusterStatus cluster = membership_.Status(now);
   for (const NodeStatus& node : cluster.nodes()) {
     nodes.push_back({{"id", node.node_id()},
                      {"role", NodeRole_Name(node.role())},

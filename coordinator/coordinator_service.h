@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "coordinator/job_manager.h"
 #include "coordinator/membership.h"
+#include "coordinator/state_store.h"
 #include "nlohmann/json.hpp"
 #include "proto/coordinator.pb.h"
 
@@ -19,11 +20,24 @@ class CoordinatorService {
  public:
   struct Options {
     absl::Duration heartbeat_interval = absl::Milliseconds(200);
-    // A node silent this long is dead; its running jobs fail.
-    absl::Duration heartbeat_timeout = absl::Seconds(10);
+    // A node silent this long is probed; when the probe fails too it is
+    // dead, and the jobs it served carry on without it (job_manager.h).
+    absl::Duration heartbeat_timeout = absl::Seconds(1);
+    // A probe's answer must come within this.
+    absl::Duration probe_deadline = absl::Milliseconds(500);
+    // Jobs and nodes are kept here across restarts; empty: in memory only.
+    std::string state_dir;
+    // Jobs queued or running at once; a submission past it is refused with
+    // RESOURCE_EXHAUSTED (docs/security.md).
+    int max_active_jobs = 64;
   };
 
-  explicit CoordinatorService(Options options) : options_(options) {}
+  explicit CoordinatorService(Options options)
+      : options_(options), store_(options.state_dir) {}
+
+  // Reloads the state directory's jobs and nodes (a restart): running jobs
+  // go on, and their nodes are given a heartbeat timeout to be heard again.
+  absl::Status Restore();
 
   absl::Status RegisterServer(const RegisterRequest& request, RegisterResponse* response);
   absl::Status RegisterWorker(const RegisterRequest& request, RegisterResponse* response);
@@ -36,8 +50,13 @@ class CoordinatorService {
   absl::Status ReportProgress(const ReportProgressRequest& request,
                               ReportProgressResponse* response);
   absl::Status GetClusterStatus(const GetClusterStatusRequest& request, ClusterStatus* response);
+  // Probes the job's servers at once (outside the lock) and declares dead
+  // those that do not answer.
+  absl::Status ReportUnreachable(const ReportUnreachableRequest& request,
+                                 ReportUnreachableResponse* response);
 
-  // Fails jobs whose nodes died and starts queued jobs that now fit.
+  // Probes silent nodes, takes the dead out of their jobs, and starts queued
+  // jobs that now fit.
   void Tick();
 
   nlohmann::json StatusJson();
@@ -46,13 +65,20 @@ class CoordinatorService {
   absl::Status Register(NodeRole role, const RegisterRequest& request,
                         RegisterResponse* response);
   void TickLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Declares `dead` dead and lets the jobs react.
+  void DeclareDead(const std::vector<std::string>& dead, const std::string& why, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Writes the state directory when anything changed.
+  void SaveIfChanged() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds the host and heartbeat age of each late worker.
   void DescribeLateWorkers(JobStatus* job, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
+  const StateStore store_;
   absl::Mutex mu_;
   Membership membership_ ABSL_GUARDED_BY(mu_);
   JobManager jobs_ ABSL_GUARDED_BY(mu_);
+  bool nodes_changed_ ABSL_GUARDED_BY(mu_) = false;  // since the last save
 };
 
 }  // namespace petrel::coordinator

@@ -1,5 +1,7 @@
 #include "coordinator/grpc_coordinator_service.h"
 
+#include <thread>
+
 #include "common/grpc_status.h"
 
 namespace petrel::coordinator {
@@ -53,6 +55,15 @@ Reactor* GrpcCoordinatorService::ReportProgress(Context* c, const ReportProgress
 Reactor* GrpcCoordinatorService::GetClusterStatus(Context* c, const GetClusterStatusRequest* q,
                                                   ClusterStatus* r) {
   return Finish(c, service_->GetClusterStatus(*q, r));
+}
+
+Reactor* GrpcCoordinatorService::ReportUnreachable(Context* c, const ReportUnreachableRequest* q,
+                                                   ReportUnreachableResponse* r) {
+  Reactor* reactor = c->DefaultReactor();
+  std::thread([this, reactor, q, r] {
+    reactor->Finish(ToGrpcStatus(service_->ReportUnreachable(*q, r)));
+  }).detach();
+  return reactor;
 }
 
 }  // namespace petrel::coordinator

@@ -27,6 +27,10 @@ class GrpcCoordinatorService final : public Coordinator::CallbackService {
                           ReportProgressResponse* r) override;
   Reactor* GetClusterStatus(Context* c, const GetClusterStatusRequest* q,
                             ClusterStatus* r) override;
+  // Probes servers, which may take up to a probe deadline: on a thread of
+  // its own, not on gRPC's.
+  Reactor* ReportUnreachable(Context* c, const ReportUnreachableRequest* q,
+                             ReportUnreachableResponse* r) override;
 
  private:
   CoordinatorService* const service_;

@@ -8,6 +8,8 @@
 #include "common/model_tables.h"
 #include "common/partition.h"
 #include "common/status_macros.h"
+#include "coordinator/placement.h"
+#include "server/checkpoint_cut.h"
 #include "spdlog/spdlog.h"
 
 namespace petrel::coordinator {
@@ -23,40 +25,97 @@ bool JobManager::IsTerminal(JobState state) {
 
 absl::StatusOr<std::string> JobManager::Submit(const JobSpec& spec, absl::Time now) {
   PETREL_RETURN_IF_ERROR(ValidateJobSpec(spec));
-  const std::string id = absl::StrCat("job-", next_job_++);
   Job job;
-  job.status.set_job_id(id);
-  job.status.set_name(spec.name());
-  job.status.set_state(QUEUED);
-  *job.status.mutable_spec() = spec;
-  job.status.set_submitted_unix(UnixSeconds(now));
+  if (!spec.checkpoint().resume_from().empty()) {
+    // Refused here, whole, rather than half-loaded by the servers later.
+    const int groups = spec.cluster().servers();
+    PETREL_ASSIGN_OR_RETURN(server::Cut cut,
+                            server::LatestCompleteCut(spec.checkpoint().resume_from(), groups));
+    PETREL_RETURN_IF_ERROR(server::ValidateCut(cut, groups, spec));
+    job.record.set_restore_from(cut.directory);
+    job.record.set_restore_clock(cut.clock);
+  }
+  const std::string id = absl::StrCat("job-", next_job_++);
+  job.status().set_job_id(id);
+  job.status().set_name(spec.name());
+  job.status().set_state(QUEUED);
+  *job.status().mutable_spec() = spec;
+  job.status().set_submitted_unix(UnixSeconds(now));
+  spdlog::info("job {} ({}) queued: {} servers (replication {}), {} workers{}", id, spec.name(),
+               spec.cluster().servers(), spec.cluster().replication(), spec.cluster().workers(),
+               job.record.restore_from().empty()
+                   ? ""
+                   : absl::StrCat(", resuming from ", job.record.restore_from()));
   jobs_[id] = std::move(job);
   order_.push_back(id);
-  spdlog::info("job {} ({}) queued: {} servers, {} workers", id, spec.name(),
-               spec.cluster().servers(), spec.cluster().workers());
+  dirty_ = true;
   return id;
+}
+
+int JobManager::ActiveJobs() const {
+  int active = 0;
+  for (const auto& [id, job] : jobs_) active += IsTerminal(job.status().state()) ? 0 : 1;
+  return active;
 }
 
 bool JobManager::WorkerBusy(const std::string& worker_id) const {
   for (const auto& [id, job] : jobs_) {
-    if (job.status.state() != RUNNING) continue;
-    for (const std::string& w : job.worker_ids) {
-      if (w == worker_id) return true;
+    if (job.status().state() != RUNNING) continue;
+    for (const WorkerSlot& slot : job.record.workers()) {
+      if (slot.worker_id() == worker_id && !slot.departed()) return true;
     }
   }
   return false;
 }
 
+bool JobManager::Finished(const Job& job, const std::string& worker_id) const {
+  auto it = job.workers.find(worker_id);
+  return it != job.workers.end() && it->second.last_report.finished_training();
+}
+
+int64_t JobManager::CurrentClock(const Job& job) {
+  int64_t clock = job.record.restore_clock();
+  for (const WorkerSlot& slot : job.record.workers()) {
+    auto it = job.workers.find(slot.worker_id());
+    if (slot.departed() || it == job.workers.end()) continue;
+    clock = std::max(clock, it->second.last_report.clock());
+  }
+  return clock;
+}
+
 void JobManager::Schedule(const std::vector<const Node*>& servers,
                           const std::vector<const Node*>& workers, absl::Time now) {
-  for (const std::string& id : order_) {
-    Job& job = jobs_[id];
-    if (job.status.state() != QUEUED) continue;
-    const ClusterSpec& shape = job.status.spec().cluster();
+  auto idle_workers = [&] {
     std::vector<const Node*> idle;
     for (const Node* worker : workers) {
       if (!WorkerBusy(worker->id)) idle.push_back(worker);
     }
+    return idle;
+  };
+  // Departed ranks of running jobs first: those jobs are waiting.
+  for (const std::string& id : order_) {
+    Job& job = jobs_[id];
+    if (job.status().state() != RUNNING) continue;
+    for (int rank = 0; rank < job.record.workers_size(); ++rank) {
+      WorkerSlot* slot = job.record.mutable_workers(rank);
+      if (!slot->departed() || Finished(job, slot->worker_id())) continue;
+      const std::vector<const Node*> idle = idle_workers();
+      if (idle.empty()) break;
+      const int64_t clock = CurrentClock(job);
+      spdlog::info("job {}: {} takes rank {} (from {}) and joins at clock {}", id, idle[0]->id,
+                   rank, slot->worker_id(), clock);
+      job.workers.erase(slot->worker_id());
+      slot->set_worker_id(idle[0]->id);
+      slot->set_join_clock(clock);
+      slot->set_departed(false);
+      dirty_ = true;
+    }
+  }
+  for (const std::string& id : order_) {
+    Job& job = jobs_[id];
+    if (job.status().state() != QUEUED) continue;
+    const ClusterSpec& shape = job.status().spec().cluster();
+    const std::vector<const Node*> idle = idle_workers();
     if (static_cast<int>(servers.size()) < shape.servers() ||
         static_cast<int>(idle.size()) < shape.workers()) {
       return;  // first come, first served: later jobs wait behind this one
@@ -64,76 +123,160 @@ void JobManager::Schedule(const std::vector<const Node*>& servers,
     std::vector<ServerEndpoint> endpoints;
     for (int i = 0; i < shape.servers(); ++i) {
       endpoints.push_back({servers[i]->id, servers[i]->info.grpc_address()});
-      job.server_ids.push_back(servers[i]->id);
     }
-    const std::vector<DenseTable> tables = ModelTables(job.status.spec().model());
-    auto ranges = PartitionDenseTables(tables, endpoints);
-    if (!ranges.ok()) {
-      Finish(job, FAILED, ranges.status().ToString(), now);
+    auto map = PlaceJob(id, job.status().spec(), endpoints);
+    if (!map.ok()) {
+      Finish(job, FAILED, map.status().ToString(), now);
       continue;
     }
-    job.shard_map.set_job_id(id);
-    job.shard_map.set_epoch(1);
-    for (const DenseTable& table : tables) *job.shard_map.add_tables() = table;
-    for (ShardRange& range : *ranges) *job.shard_map.add_ranges() = std::move(range);
-    const std::vector<SparseTable> sparse = ModelSparseTables(job.status.spec().model());
-    for (const SparseTable& table : sparse) *job.shard_map.add_sparse_tables() = table;
-    for (SparseShard& shard : PartitionSparseTables(sparse, endpoints)) {
-      *job.shard_map.add_sparse_shards() = std::move(shard);
+    // A restarted job's new map is newer than anything its old one made.
+    map->set_epoch(job.record.shard_map().epoch() + 1);
+    map->set_attempt(job.record.attempt());
+    *job.record.mutable_shard_map() = std::move(*map);
+    job.record.clear_workers();
+    job.workers.clear();
+    job.gates.clear();
+    std::vector<std::string> worker_ids;
+    for (int rank = 0; rank < shape.workers(); ++rank) {
+      WorkerSlot* slot = job.record.add_workers();
+      slot->set_worker_id(idle[rank]->id);
+      slot->set_join_clock(job.record.restore_clock());
+      worker_ids.push_back(idle[rank]->id);
     }
-    for (int rank = 0; rank < shape.workers(); ++rank) job.worker_ids.push_back(idle[rank]->id);
-    job.status.set_state(RUNNING);
-    job.status.set_started_unix(UnixSeconds(now));
-    spdlog::info("job {} running on servers [{}] and workers [{}]", id,
-                 absl::StrJoin(job.server_ids, ", "), absl::StrJoin(job.worker_ids, ", "));
+    job.status().set_state(RUNNING);
+    if (job.status().started_unix() == 0) job.status().set_started_unix(UnixSeconds(now));
+    dirty_ = true;
+    std::vector<std::string> server_ids;
+    for (const ServerEndpoint& e : endpoints) server_ids.push_back(e.id);
+    spdlog::info("job {} running on servers [{}] (replication {}) and workers [{}]{}", id,
+                 absl::StrJoin(server_ids, ", "), job.record.shard_map().groups(0).servers_size(),
+                 absl::StrJoin(worker_ids, ", "),
+                 job.record.restore_from().empty()
+                     ? ""
+                     : absl::StrCat(", from the checkpoint at clock ", job.record.restore_clock()));
   }
 }
 
-void JobManager::FailJobsOfDeadNodes(const std::set<std::string>& alive_ids,
-                                     const Membership& membership, absl::Time now) {
-  for (auto& [id, job] : jobs_) {
-    if (job.status.state() != RUNNING) continue;
-    std::vector<std::string> members = job.server_ids;
-    members.insert(members.end(), job.worker_ids.begin(), job.worker_ids.end());
-    for (const std::string& member : members) {
-      if (alive_ids.count(member)) continue;
-      const Node* node = membership.Find(member);
-      std::string where = node ? absl::StrCat(" on ", node->info.host(), " (pid ",
-                                              node->info.pid(), ", ", node->info.grpc_address(),
-                                              ")")
-                               : "";
-      Finish(job, FAILED,
-             absl::StrCat(member, where, " stopped sending heartbeats; the job cannot go on"),
-             now);
-      break;
+void JobManager::HandleDeadNodes(const std::set<std::string>& dead, const Membership& membership,
+                                 absl::Time now) {
+  auto describe = [&](const std::string& id) {
+    const Node* node = membership.Find(id);
+    return node ? absl::StrCat(id, " on ", node->info.host(), " (pid ", node->info.pid(), ", ",
+                               node->info.grpc_address(), ")")
+                : id;
+  };
+  for (const std::string& id : order_) {
+    Job& job = jobs_[id];
+    if (job.status().state() != RUNNING) continue;
+    std::set<std::string> dead_servers;
+    for (const std::string& server : ServersOf(job.record.shard_map())) {
+      if (dead.count(server)) dead_servers.insert(server);
+    }
+    if (!dead_servers.empty()) {
+      std::vector<std::string> who;
+      for (const std::string& server : dead_servers) who.push_back(describe(server));
+      const std::string what = absl::StrCat(absl::StrJoin(who, ", "), " stopped responding");
+      ChainChange change = RemoveServers(dead_servers, job.record.mutable_shard_map());
+      dirty_ = true;
+      if (!change.lost_groups.empty()) {
+        RestartOrFail(job,
+                      absl::StrCat(what, "; shard group ", change.lost_groups[0],
+                                   " has no replica left"),
+                      now);
+        continue;
+      }
+      spdlog::warn("job {}: {}; shard map epoch {}: {}", id, what,
+                   job.record.shard_map().epoch(), absl::StrJoin(change.promotions, "; "));
+    }
+    for (WorkerSlot& slot : *job.record.mutable_workers()) {
+      if (!dead.count(slot.worker_id()) || slot.departed() || Finished(job, slot.worker_id())) {
+        continue;
+      }
+      slot.set_departed(true);
+      dirty_ = true;
+      spdlog::warn("job {}: {} stopped responding; it leaves the clock set, and its rank waits "
+                   "for a replacement",
+                   id, describe(slot.worker_id()));
     }
   }
+}
+
+void JobManager::RestartOrFail(Job& job, const std::string& why, absl::Time now) {
+  const JobSpec& spec = job.status().spec();
+  if (spec.checkpoint().every_clocks() <= 0) {
+    Finish(job, FAILED, absl::StrCat(why, "; the job cannot go on (no checkpoints)"), now);
+    return;
+  }
+  const int groups = spec.cluster().servers();
+  absl::StatusOr<server::Cut> cut = server::LatestCompleteCut(
+      absl::StrCat(spec.checkpoint().dir(), "/", job.status().job_id()), groups);
+  absl::Status valid = cut.ok() ? server::ValidateCut(*cut, groups, spec) : cut.status();
+  if (!valid.ok()) {
+    Finish(job, FAILED, absl::StrCat(why, "; cannot restart from a checkpoint: ", valid.message()),
+           now);
+    return;
+  }
+  job.record.set_attempt(job.record.attempt() + 1);
+  job.record.set_restore_from(cut->directory);
+  job.record.set_restore_clock(cut->clock);
+  job.record.clear_workers();
+  job.workers.clear();
+  job.gates.clear();
+  job.status().set_state(QUEUED);
+  job.status().set_error(absl::StrCat(why, "; restarting from the checkpoint at clock ",
+                                      cut->clock, " (attempt ", job.record.attempt(), ")"));
+  dirty_ = true;
+  spdlog::warn("job {}: {}", job.status().job_id(), job.status().error());
 }
 
 std::vector<JobAssignment> JobManager::AssignmentsFor(const std::string& node_id) const {
   std::vector<JobAssignment> assignments;
   for (const std::string& id : order_) {
     const Job& job = jobs_.at(id);
-    const JobState state = job.status.state();
+    const JobState state = job.status().state();
     if (state == QUEUED || state == CANCELLED || state == FAILED) continue;
+    const std::set<std::string> servers = ServersOf(job.record.shard_map());
+    bool member = servers.count(node_id) > 0;
     JobAssignment assignment;
-    assignment.set_job_id(id);
-    *assignment.mutable_spec() = job.status.spec();
-    *assignment.mutable_shard_map() = job.shard_map;
-    assignment.set_state(state);
-    assignment.set_num_workers(job.worker_ids.size());
-    for (const std::string& worker : job.worker_ids) assignment.add_worker_ids(worker);
-    bool member = false;
-    for (const std::string& server : job.server_ids) member |= server == node_id;
-    for (size_t rank = 0; rank < job.worker_ids.size(); ++rank) {
-      if (job.worker_ids[rank] == node_id && state == RUNNING) {
+    for (int rank = 0; rank < job.record.workers_size(); ++rank) {
+      const WorkerSlot& slot = job.record.workers(rank);
+      if (slot.worker_id() == node_id && !slot.departed() && state == RUNNING) {
         member = true;
         assignment.set_rank(rank);
       }
     }
-    if (member) assignments.push_back(std::move(assignment));
+    if (!member) continue;
+    assignment.set_job_id(id);
+    *assignment.mutable_spec() = job.status().spec();
+    *assignment.mutable_shard_map() = job.record.shard_map();
+    assignment.set_state(state);
+    assignment.set_num_workers(job.record.workers_size());
+    for (const WorkerSlot& slot : job.record.workers()) {
+      assignment.add_worker_ids(slot.worker_id());
+      *assignment.add_workers() = slot;
+    }
+    assignment.set_attempt(job.record.attempt());
+    assignment.set_restore_from(job.record.restore_from());
+    assignment.set_restore_clock(job.record.restore_clock());
+    assignments.push_back(std::move(assignment));
   }
   return assignments;
+}
+
+std::vector<std::pair<std::string, std::string>> JobManager::ServersOfJob(
+    const std::string& job_id) const {
+  std::vector<std::pair<std::string, std::string>> servers;
+  auto job = FindJob(job_id);
+  if (!job.ok() || (*job)->status().state() != RUNNING) return servers;
+  std::set<std::string> seen;
+  for (const ShardGroup& group : (*job)->record.shard_map().groups()) {
+    for (int k = 0; k < group.servers_size(); ++k) {
+      if (seen.insert(group.servers(k)).second) {
+        servers.push_back({group.servers(k), group.addresses(k)});
+      }
+    }
+  }
+  return servers;
 }
 
 absl::StatusOr<const JobManager::Job*> JobManager::FindJob(const std::string& job_id) const {
@@ -162,9 +305,9 @@ std::vector<JobStatus> JobManager::List(absl::Time now) const {
 
 absl::StatusOr<JobStatus> JobManager::Cancel(const std::string& job_id, absl::Time now) {
   PETREL_ASSIGN_OR_RETURN(Job * job, FindJob(job_id));
-  if (IsTerminal(job->status.state())) {
+  if (IsTerminal(job->status().state())) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "job ", job_id, " already ended (", JobState_Name(job->status.state()), ")"));
+        "job ", job_id, " already ended (", JobState_Name(job->status().state()), ")"));
   }
   Finish(*job, CANCELLED, "cancelled by request", now);
   return Snapshot(*job, now);
@@ -172,33 +315,40 @@ absl::StatusOr<JobStatus> JobManager::Cancel(const std::string& job_id, absl::Ti
 
 absl::StatusOr<ShardMap> JobManager::GetShardMap(const std::string& job_id) const {
   PETREL_ASSIGN_OR_RETURN(const Job* job, FindJob(job_id));
-  if (job->status.state() == QUEUED) {
+  if (job->status().state() == QUEUED) {
     return absl::UnavailableError(absl::StrCat("job ", job_id, " is queued; it has no placement yet"));
   }
-  return job->shard_map;
+  return job->record.shard_map();
 }
 
 absl::StatusOr<ReportProgressResponse> JobManager::ReportProgress(
     const ReportProgressRequest& report, absl::Time now) {
   PETREL_ASSIGN_OR_RETURN(Job * job, FindJob(report.job_id()));
   const int rank = report.rank();
-  if (rank < 0 || rank >= static_cast<int>(job->worker_ids.size()) ||
-      job->worker_ids[rank] != report.worker_id()) {
+  if (rank < 0 || rank >= job->record.workers_size() ||
+      job->record.workers(rank).worker_id() != report.worker_id()) {
     return absl::PermissionDeniedError(absl::StrCat(
         report.worker_id(), " is not rank ", rank, " of job ", report.job_id()));
   }
+  if (report.attempt() != job->record.attempt()) {
+    // A trainer of an attempt that a restart replaced: nothing it says counts.
+    return absl::FailedPreconditionError(absl::StrCat("job ", report.job_id(), " is at attempt ",
+                                                      job->record.attempt(), "; this report is of attempt ",
+                                                      report.attempt()));
+  }
   ReportProgressResponse response;
-  if (job->status.state() == RUNNING) {
+  if (job->status().state() == RUNNING) {
     WorkerState& worker = job->workers[report.worker_id()];
     const bool was_finished = worker.last_report.finished_training();
     worker.last_report = report;
     worker.last_report_time = now;
     if (was_finished) worker.last_report.set_finished_training(true);
     if (report.has_test_accuracy()) {
-      job->status.set_has_test_accuracy(true);
-      job->status.set_test_accuracy(report.test_accuracy());
-      AccuracyPoint* point = job->status.add_accuracy_history();
-      point->set_seconds(UnixSeconds(now) - job->status.started_unix());
+      job->status().set_has_test_accuracy(true);
+      job->status().set_test_accuracy(report.test_accuracy());
+      dirty_ = true;
+      AccuracyPoint* point = job->status().add_accuracy_history();
+      point->set_seconds(UnixSeconds(now) - job->status().started_unix());
       point->set_step(report.step());
       point->set_test_accuracy(report.test_accuracy());
     }
@@ -215,14 +365,14 @@ absl::StatusOr<ReportProgressResponse> JobManager::ReportProgress(
 }
 
 absl::Duration JobManager::StallTimeout(const Job& job) {
-  const double seconds = job.status.spec().training().stall_timeout_seconds();
+  const double seconds = job.status().spec().training().stall_timeout_seconds();
   return absl::Seconds(seconds > 0 ? seconds : 30);
 }
 
 std::vector<std::string> JobManager::NewBarrierStalls(absl::Time now) {
   std::vector<std::string> stalls;
   for (auto& [id, job] : jobs_) {
-    if (job.status.state() != RUNNING) continue;
+    if (job.status().state() != RUNNING) continue;
     const JobStatus status = Snapshot(job, now);
     if (status.workers_finished() == 0) continue;
     for (const LateWorker& late : status.late_workers()) {
@@ -230,7 +380,7 @@ std::vector<std::string> JobManager::NewBarrierStalls(absl::Time now) {
       if (!job.stalls_seen.insert(key).second) continue;
       stalls.push_back(absl::StrCat("job ", id, " stalled at the end of training: ",
                                     status.workers_finished(), " of ",
-                                    job.worker_ids.size(), " workers finished, waiting for ",
+                                    job.record.workers_size(), " workers finished, waiting for ",
                                     late.worker_id(), " (last reported clock ", late.clock(),
                                     ")"));
     }
@@ -239,10 +389,16 @@ std::vector<std::string> JobManager::NewBarrierStalls(absl::Time now) {
 }
 
 std::vector<StalledPull> JobManager::RecordGateReport(const std::string& server_id,
-                                                      const GateReport& report) {
+                                                      const GateReport& report, absl::Time now) {
   auto job = FindJob(report.job_id());
   if (!job.ok()) return {};
-  (*job)->gates[server_id] = report;
+  if (!report.error().empty()) {
+    if ((*job)->status().state() == RUNNING) {
+      Finish(**job, FAILED, absl::StrCat(server_id, ": ", report.error()), now);
+    }
+    return {};
+  }
+  (*job)->gates[absl::StrCat(server_id, "/", report.group())] = report;
   std::vector<StalledPull> fresh;
   for (const StalledPull& stall : report.stalls()) {
     const std::string key = absl::StrCat(stall.worker_id(), "@", stall.clock());
@@ -252,25 +408,27 @@ std::vector<StalledPull> JobManager::RecordGateReport(const std::string& server_
 }
 
 void JobManager::Finish(Job& job, JobState state, const std::string& error, absl::Time now) {
-  job.status.set_state(state);
-  job.status.set_error(error);
-  job.status.set_finished_unix(UnixSeconds(now));
+  dirty_ = true;
+  job.status().set_state(state);
+  job.status().set_error(error);
+  job.status().set_finished_unix(UnixSeconds(now));
   if (state == SUCCEEDED) {
-    spdlog::info("job {} succeeded", job.status.job_id());
+    spdlog::info("job {} succeeded", job.status().job_id());
   } else {
-    spdlog::warn("job {} {}: {}", job.status.job_id(), JobState_Name(state), error);
+    spdlog::warn("job {} {}: {}", job.status().job_id(), JobState_Name(state), error);
   }
 }
 
 JobStatus JobManager::Snapshot(const Job& job, absl::Time now) const {
-  JobStatus status = job.status;
+  JobStatus status = job.status();
   int min_epoch = -1;
   int finished = 0;
   double loss_sum = 0, throughput = 0;
-  for (size_t rank = 0; rank < job.worker_ids.size(); ++rank) {
-    auto it = job.workers.find(job.worker_ids[rank]);
+  for (int rank = 0; rank < job.record.workers_size(); ++rank) {
+    const std::string& worker_id = job.record.workers(rank).worker_id();
+    auto it = job.workers.find(worker_id);
     WorkerProgress* out = status.add_workers();
-    out->set_worker_id(job.worker_ids[rank]);
+    out->set_worker_id(worker_id);
     out->set_rank(rank);
     if (it == job.workers.end()) {
       min_epoch = 0;
@@ -321,14 +479,14 @@ JobStatus JobManager::Snapshot(const Job& job, absl::Time now) const {
   // finished. A worker silent past the stall timeout while others wait there
   // is late too.
   const absl::Duration stall_timeout = StallTimeout(job);
-  if (finished > 0 && job.status.state() == RUNNING) {
+  if (finished > 0 && job.status().state() == RUNNING) {
     for (const WorkerProgress& worker : status.workers()) {
       if (worker.finished_training()) continue;
       const auto it = job.workers.find(worker.worker_id());
       // A worker that never reported has been silent since the job started.
       const absl::Time last_heard =
           it != job.workers.end() ? it->second.last_report_time
-                                  : absl::UnixEpoch() + absl::Seconds(job.status.started_unix());
+                                  : absl::UnixEpoch() + absl::Seconds(job.status().started_unix());
       const absl::Duration silent = now - last_heard;
       if (silent < stall_timeout) continue;
       status.set_stalled_seconds(std::max(status.stalled_seconds(), absl::ToDoubleSeconds(silent)));
@@ -341,6 +499,28 @@ JobStatus JobManager::Snapshot(const Job& job, absl::Time now) const {
     out->set_clock(clock);
   }
   return status;
+}
+
+void JobManager::Save(CoordinatorState* state) const {
+  state->set_next_job(next_job_);
+  for (const std::string& id : order_) *state->add_jobs() = jobs_.at(id).record;
+}
+
+void JobManager::Load(const CoordinatorState& state) {
+  next_job_ = std::max(1, state.next_job());
+  jobs_.clear();
+  order_.clear();
+  for (const JobRecord& record : state.jobs()) {
+    const std::string id = record.status().job_id();
+    jobs_[id].record = record;
+    order_.push_back(id);
+  }
+}
+
+bool JobManager::TakeDirty() {
+  const bool dirty = dirty_;
+  dirty_ = false;
+  return dirty;
 }
 
 }  // namespace petrel::coordinator

@@ -1,9 +1,18 @@
-// Jobs from submission to their end, and where each runs.
+// Jobs from submission to their end, where each runs, and how each rides out
+// the loss of its nodes.
 //
-//   QUEUED --(enough idle servers and workers)--> RUNNING
+//   QUEUED --(enough alive servers and idle workers)--> RUNNING
 //   RUNNING --(rank 0 reports the final evaluation)--> SUCCEEDED
-//   RUNNING --(a worker reports an error, or a node of the job dies)--> FAILED
+//   RUNNING --(a worker reports an error, a server cannot build its shards,
+//              or a shard group loses every replica with no checkpoint)--> FAILED
+//   RUNNING --(a shard group loses every replica; the job has a complete
+//              checkpoint)--> QUEUED (the next attempt restores it)
 //   QUEUED | RUNNING --(cancel)--> CANCELLED
+//
+// While RUNNING: a dead server leaves its groups' chains (the next replica
+// becomes primary and the shard map's epoch grows); a dead worker's rank
+// departs (it leaves the clock set) and goes to the next idle worker, which
+// joins at the job's current clock.
 //
 // Not thread-safe: the CoordinatorService serialises access.
 #ifndef PETREL_COORDINATOR_JOB_MANAGER_H_
@@ -23,22 +32,29 @@ namespace petrel::coordinator {
 
 class JobManager {
  public:
-  // Validates `spec` and queues it; returns the new job's id.
+  // Validates `spec` (and the checkpoint it resumes from, if any) and queues
+  // it; returns the new job's id.
   absl::StatusOr<std::string> Submit(const JobSpec& spec, absl::Time now);
 
+  // Jobs queued or running (not yet ended).
+  int ActiveJobs() const;
+
   // Starts queued jobs, oldest first, while enough alive servers and idle
-  // alive workers exist for their cluster shape.
+  // alive workers exist for their cluster shape, and gives the departed
+  // ranks of running jobs to idle workers.
   void Schedule(const std::vector<const Node*>& servers, const std::vector<const Node*>& workers,
                 absl::Time now);
 
-  // Fails running jobs that depend on a node not in `alive_ids`.
-  void FailJobsOfDeadNodes(const std::set<std::string>& alive_ids, const Membership& membership,
-                           absl::Time now);
+  // Takes the nodes in `dead` out of the running jobs (see above).
+  void HandleDeadNodes(const std::set<std::string>& dead, const Membership& membership,
+                       absl::Time now);
 
   // What `node_id` takes part in: for servers, the jobs whose shards it holds
   // (finished ones too, so their parameters can still be read); for workers,
   // their running job.
   std::vector<JobAssignment> AssignmentsFor(const std::string& node_id) const;
+  // The servers of `job_id`'s shard map with their addresses (for probes).
+  std::vector<std::pair<std::string, std::string>> ServersOfJob(const std::string& job_id) const;
 
   absl::StatusOr<JobStatus> Get(const std::string& job_id, absl::Time now) const;
   std::vector<JobStatus> List(absl::Time now) const;
@@ -50,11 +66,18 @@ class JobManager {
   // Keeps a server's view of a job's staleness gate; returns the stalled
   // pulls it reports for the first time (to be logged once).
   std::vector<StalledPull> RecordGateReport(const std::string& server_id,
-                                            const GateReport& report);
+                                            const GateReport& report, absl::Time now);
 
   // Workers silent past the stall timeout while others wait at the end of
   // training, each described once (to be logged).
   std::vector<std::string> NewBarrierStalls(absl::Time now);
+
+  // The jobs as the state directory keeps them, and back. Restored running
+  // jobs go on where they were; the workers report their progress again.
+  void Save(CoordinatorState* state) const;
+  void Load(const CoordinatorState& state);
+  // Whether anything worth saving changed since the last call.
+  bool TakeDirty();
 
  private:
   struct WorkerState {
@@ -62,18 +85,23 @@ class JobManager {
     absl::Time last_report_time;
   };
   struct Job {
-    JobStatus status;  // progress fields are filled in by Snapshot()
-    ShardMap shard_map;
-    std::vector<std::string> server_ids;
-    std::vector<std::string> worker_ids;  // index = rank
-    std::map<std::string, WorkerState> workers;
-    std::map<std::string, GateReport> gates;  // by server
-    std::set<std::string> stalls_seen;        // "worker@clock"
+    JobRecord record;  // what survives a coordinator restart
+    JobStatus& status() { return *record.mutable_status(); }
+    const JobStatus& status() const { return record.status(); }
+    std::map<std::string, WorkerState> workers;  // by worker id
+    std::map<std::string, GateReport> gates;     // by "server/group"
+    std::set<std::string> stalls_seen;           // "worker@clock"
   };
 
   static bool IsTerminal(JobState state);
   static absl::Duration StallTimeout(const Job& job);
   void Finish(Job& job, JobState state, const std::string& error, absl::Time now);
+  // A group lost every replica: back to QUEUED to restore the latest
+  // complete checkpoint, or FAILED when there is none.
+  void RestartOrFail(Job& job, const std::string& why, absl::Time now);
+  // The clock a replacement joins at: the furthest any active worker reported.
+  static int64_t CurrentClock(const Job& job);
+  bool Finished(const Job& job, const std::string& worker_id) const;
   JobStatus Snapshot(const Job& job, absl::Time now) const;
   absl::StatusOr<const Job*> FindJob(const std::string& job_id) const;
   absl::StatusOr<Job*> FindJob(const std::string& job_id);
@@ -82,6 +110,7 @@ class JobManager {
   int next_job_ = 1;
   std::map<std::string, Job> jobs_;
   std::vector<std::string> order_;  // submission order
+  bool dirty_ = false;
 };
 
 }  // namespace petrel::coordinator

@@ -4,6 +4,7 @@
 #include "absl/flags/usage.h"
 #include "common/daemon_main.h"
 #include "common/daemon_util.h"
+#include "common/rpc.h"
 #include "coordinator/coordinator_daemon.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "address to bind gRPC on (0.0.0.0 for all)");
@@ -12,23 +13,46 @@ ABSL_FLAG(std::string, http_host, "127.0.0.1", "address to bind the HTTP status 
 ABSL_FLAG(int, http_port, 0, "HTTP status port (0: any free port)");
 ABSL_FLAG(std::string, port_file, "", "write the chosen ports here as JSON");
 ABSL_FLAG(double, heartbeat_interval_seconds, 0.2, "how often nodes heartbeat");
-ABSL_FLAG(double, heartbeat_timeout_seconds, 10, "a node silent this long is dead");
+ABSL_FLAG(double, heartbeat_timeout_seconds, 1,
+          "a node silent this long is probed, and declared dead if the probe fails too");
+ABSL_FLAG(std::string, state_dir, "",
+          "keep jobs, placement and nodes here, and reload them after a restart "
+          "(empty: in memory only)");
+ABSL_FLAG(int, max_active_jobs, 64, "jobs queued or running at once; more are refused");
+ABSL_FLAG(std::string, tls_dir, "",
+          "TLS for gRPC: directory with ca.pem and ROLE.pem/ROLE-key.pem (petrel certs init)");
+ABSL_FLAG(bool, mtls, false, "require client certificates signed by the --tls_dir CA");
+ABSL_FLAG(std::string, token_file, "",
+          "file holding the cluster token (default: $PETREL_CLUSTER_TOKEN); needs --tls_dir");
+ABSL_FLAG(std::string, http_bind, "", "same as --http_host (the default keeps HTTP on 127.0.0.1)");
 
 int main(int argc, char** argv) {
   petrel::BlockShutdownSignals();
   absl::SetProgramUsageMessage("petrel-coordinator [--port N] [--http_port N] [--port_file F]");
   absl::ParseCommandLine(argc, argv);
   petrel::InitLogging("coordinator");
+  if (absl::Status secured = petrel::SecureThisProcess(
+          "coordinator", absl::GetFlag(FLAGS_tls_dir), absl::GetFlag(FLAGS_mtls),
+          absl::GetFlag(FLAGS_token_file));
+      !secured.ok()) {
+    spdlog::error("petrel-coordinator: {}", std::string(secured.message()));
+    return 1;
+  }
 
   petrel::coordinator::CoordinatorDaemon::Options options;
   options.listen.host = absl::GetFlag(FLAGS_host);
   options.listen.port = absl::GetFlag(FLAGS_port);
   options.listen.http_host = absl::GetFlag(FLAGS_http_host);
+  if (!absl::GetFlag(FLAGS_http_bind).empty()) {
+    options.listen.http_host = absl::GetFlag(FLAGS_http_bind);
+  }
   options.listen.http_port = absl::GetFlag(FLAGS_http_port);
   options.service.heartbeat_interval =
       absl::Seconds(absl::GetFlag(FLAGS_heartbeat_interval_seconds));
+  options.service.max_active_jobs = absl::GetFlag(FLAGS_max_active_jobs);
   options.service.heartbeat_timeout =
       absl::Seconds(absl::GetFlag(FLAGS_heartbeat_timeout_seconds));
+  options.service.state_dir = absl::GetFlag(FLAGS_state_dir);
 
   return petrel::ServeUntilSignal(petrel::coordinator::CoordinatorDaemon::Start(options), "petrel-coordinator",
                                   options.listen.http_host, absl::GetFlag(FLAGS_port_file));

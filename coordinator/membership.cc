@@ -5,6 +5,15 @@
 namespace petrel::coordinator {
 
 std::string Membership::Register(NodeRole role, const RegisterRequest& info, absl::Time now) {
+  for (Node& node : nodes_) {
+    if (!info.previous_node_id().empty() && node.id == info.previous_node_id() &&
+        node.role == role) {
+      node.info = info;
+      node.last_heartbeat = now;
+      node.dead = false;
+      return node.id;
+    }
+  }
   Node node;
   node.role = role;
   node.id = role == SERVER ? absl::StrCat("server-", next_server_++)
@@ -20,6 +29,7 @@ bool Membership::Heartbeat(const std::string& id, absl::Time now) {
   for (Node& node : nodes_) {
     if (node.id == id) {
       node.last_heartbeat = now;
+      node.dead = false;
       return true;
     }
   }
@@ -33,16 +43,29 @@ const Node* Membership::Find(const std::string& id) const {
   return nullptr;
 }
 
-std::vector<const Node*> Membership::Alive(NodeRole role, absl::Time now,
-                                           absl::Duration timeout) const {
+std::vector<const Node*> Membership::Alive(NodeRole role) const {
   std::vector<const Node*> alive;
   for (const Node& node : nodes_) {
-    if (node.role == role && now - node.last_heartbeat <= timeout) alive.push_back(&node);
+    if (node.role == role && !node.dead) alive.push_back(&node);
   }
   return alive;
 }
 
-ClusterStatus Membership::Status(absl::Time now, absl::Duration timeout) const {
+std::vector<const Node*> Membership::Suspects(absl::Time now, absl::Duration timeout) const {
+  std::vector<const Node*> suspects;
+  for (const Node& node : nodes_) {
+    if (!node.dead && now - node.last_heartbeat > timeout) suspects.push_back(&node);
+  }
+  return suspects;
+}
+
+void Membership::MarkDead(const std::string& id) {
+  for (Node& node : nodes_) {
+    if (node.id == id) node.dead = true;
+  }
+}
+
+ClusterStatus Membership::Status(absl::Time now) const {
   ClusterStatus status;
   for (const Node& node : nodes_) {
     NodeStatus* out = status.add_nodes();
@@ -53,9 +76,36 @@ ClusterStatus Membership::Status(absl::Time now, absl::Duration timeout) const {
     out->set_http_address(node.info.http_address());
     out->set_device(node.info.device());
     out->set_seconds_since_heartbeat(absl::ToDoubleSeconds(now - node.last_heartbeat));
-    out->set_alive(now - node.last_heartbeat <= timeout);
+    out->set_alive(!node.dead);
   }
   return status;
+}
+
+void Membership::Save(CoordinatorState* state) const {
+  state->set_next_server(next_server_);
+  state->set_next_worker(next_worker_);
+  for (const Node& node : nodes_) {
+    if (node.dead) continue;  // a dead node that comes back registers anew
+    NodeRecord* record = state->add_nodes();
+    record->set_id(node.id);
+    record->set_role(node.role);
+    *record->mutable_info() = node.info;
+  }
+}
+
+void Membership::Load(const CoordinatorState& state, absl::Time now) {
+  next_server_ = state.next_server();
+  next_worker_ = state.next_worker();
+  nodes_.clear();
+  for (const NodeRecord& record : state.nodes()) {
+    Node node;
+    node.id = record.id();
+    node.role = record.role();
+    node.info = record.info();
+    node.registered = now;
+    node.last_heartbeat = now;
+    nodes_.push_back(std::move(node));
+  }
 }
 
 }  // namespace petrel::coordinator

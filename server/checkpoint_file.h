@@ -1,10 +1,7 @@
-// One checkpoint file on disk: written so that a crash at any moment leaves
-// either the old file or the complete new one (temp name, fsync, rename,
-// fsync of the directory), and read so that a corrupt or foreign file is
-// refused whole, with an error naming it, never half-loaded.
-//
-// Layout: "PETRELCK" | uint32 version | uint64 payload length | payload (a
-// serialized ShardCheckpoint) | SHA-256 of the payload (32 bytes).
+// One checkpoint file on disk: a durable file (common/durable_file.h, magic
+// "PETRELCK") whose payload is a serialized ShardCheckpoint. A crash at any
+// moment leaves the old file or the complete new one, and a corrupt or
+// foreign file is refused whole, with an error naming it, never half-loaded.
 #ifndef PETREL_SERVER_CHECKPOINT_FILE_H_
 #define PETREL_SERVER_CHECKPOINT_FILE_H_
 

@@ -2,6 +2,7 @@
 
 #include "common/grpc_status.h"
 #include "common/parameter_wire.h"
+#include "common/request_limits.h"
 #include "grpcpp/support/proto_buffer_reader.h"
 
 namespace petrel::server {
@@ -25,6 +26,10 @@ grpc::ServerUnaryReactor* GrpcParameterService::Pull(grpc::CallbackServerContext
                                  "the pull request is not a valid PullRequest"));
     return reactor;
   }
+  if (absl::Status limits = CheckRequestLimits(call->request); !limits.ok()) {
+    reactor->Finish(ToGrpcStatus(limits));
+    return reactor;
+  }
   Call* raw = call.release();
   const absl::Time start = absl::Now();
   service_->Pull(raw->request, &raw->response,
@@ -41,6 +46,10 @@ grpc::ServerUnaryReactor* GrpcParameterService::Push(grpc::CallbackServerContext
                                                      const PushRequest* request,
                                                      PushResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (absl::Status limits = CheckRequestLimits(*request); !limits.ok()) {
+    reactor->Finish(ToGrpcStatus(limits));
+    return reactor;
+  }
   const absl::Time start = absl::Now();
   service_->Push(*request, response, [this, reactor, start](absl::Status status) {
     push_seconds_.Observe(absl::ToDoubleSeconds(absl::Now() - start));

@@ -10,7 +10,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "common/model_tables.h"
 #include "common/partition.h"
+#include "common/shard_map_epoch.h"
 #include "common/status_macros.h"
+#include "server/checkpoint_cut.h"
 #include "server/initializer.h"
 #include "spdlog/spdlog.h"
 
@@ -28,26 +30,37 @@ std::string DescribeLate(const std::vector<WorkerClock>& late) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment& assignment,
-                                                             const std::string& server_id) {
+                                                             const std::string& server_id,
+                                                             int group) {
   const JobSpec& spec = assignment.spec();
   const double stall_seconds = spec.training().stall_timeout_seconds() > 0
                                    ? spec.training().stall_timeout_seconds()
                                    : 30;
   auto shards = std::unique_ptr<JobShards>(new JobShards(
-      assignment.job_id(), server_id,
+      assignment.job_id(), server_id, group,
       {assignment.worker_ids().begin(), assignment.worker_ids().end()},
       spec.training().staleness(), absl::Seconds(stall_seconds)));
   const ShardMap& map = assignment.shard_map();
   const uint64_t seed = spec.training().seed();
+  shards->checkpoint_dir_ = spec.checkpoint().dir();
+  shards->checkpoint_every_ = spec.checkpoint().every_clocks();
+  shards->groups_ = std::max(1, map.groups_size());
+  if (shards->checkpoint_every_ > 0) shards->writer_ = std::make_unique<CheckpointWriter>();
   absl::MutexLock lock(&shards->mu_);
   shards->state_ = assignment.state();
+  shards->epoch_ = map.epoch();
+  if (group < map.groups_size()) {
+    const ShardGroup& chain = map.groups(group);
+    shards->chain_.assign(chain.servers().begin(), chain.servers().end());
+    shards->chain_addresses_.assign(chain.addresses().begin(), chain.addresses().end());
+  }
   for (const DenseTable& table : map.tables()) {
     Table& held = shards->tables_[table.name()];
     held.size = TableSize(table);
     PETREL_ASSIGN_OR_RETURN(held.optimizer, CreateOptimizer(OptimizerFor(spec, table.name())));
   }
   for (const ShardRange& placed : map.ranges()) {
-    if (placed.server_id() != server_id) continue;
+    if (placed.group() != group) continue;
     auto table_it = std::find_if(map.tables().begin(), map.tables().end(),
                                  [&](const DenseTable& t) { return t.name() == placed.table(); });
     if (table_it == map.tables().end()) {
@@ -73,7 +86,7 @@ absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment
     shards->tables_[placed.table()].ranges.push_back(std::move(range));
   }
   for (const SparseShard& placed : map.sparse_shards()) {
-    if (placed.server_id() != server_id) continue;
+    if (placed.group() != group) continue;
     auto table_it = std::find_if(
         map.sparse_tables().begin(), map.sparse_tables().end(),
         [&](const SparseTable& t) { return t.name() == placed.table(); });
@@ -98,6 +111,92 @@ absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment
 }
 
 JobShards::~JobShards() { Close(absl::CancelledError("the job's shards were dropped")); }
+
+absl::Status JobShards::CheckEpoch(int64_t epoch) const {
+  if (epoch == 0 || epoch == epoch_) return absl::OkStatus();
+  if (epoch < epoch_) {
+    return StaleShardMapError(absl::StrCat("job ", job_id_, ": the request was made under shard map epoch ",
+                                           epoch, "; ", server_id_, " has epoch ", epoch_));
+  }
+  return absl::UnavailableError(absl::StrCat("job ", job_id_, ": ", server_id_,
+                                             " has not yet seen shard map epoch ", epoch,
+                                             " (it has ", epoch_, "); retry shortly"));
+}
+
+std::string JobShards::NextInChain() const {
+  absl::ReaderMutexLock lock(&mu_);
+  for (size_t k = 0; k + 1 < chain_.size(); ++k) {
+    if (chain_[k] == server_id_) return chain_addresses_[k + 1];
+  }
+  return "";
+}
+
+void JobShards::Update(const JobAssignment& assignment) {
+  Released released;
+  {
+    absl::MutexLock lock(&mu_);
+    const JobState was = state_;
+    state_ = assignment.state();
+    const ShardMap& map = assignment.shard_map();
+    if (map.epoch() > epoch_) {
+      epoch_ = map.epoch();
+      if (group_ < map.groups_size()) {
+        const ShardGroup& chain = map.groups(group_);
+        chain_.assign(chain.servers().begin(), chain.servers().end());
+        chain_addresses_.assign(chain.addresses().begin(), chain.addresses().end());
+        spdlog::info("job {} group {}: shard map epoch {}, chain [{}]", job_id_, group_, epoch_,
+                     absl::StrJoin(chain_, " -> "));
+      }
+    }
+    const int workers = std::min(assignment.workers_size(), gate_.num_workers());
+    for (int rank = 0; rank < workers; ++rank) {
+      const WorkerSlot& slot = assignment.workers(rank);
+      if (slot.worker_id() != gate_.worker_id(rank)) {
+        // The replacement starts where the others are: it never pushes
+        // clocks this group has already applied without it.
+        int64_t frontier = -1;
+        for (const WorkerClock& other : gate_.Clocks()) {
+          if (!other.left() && other.worker_id() != gate_.worker_id(rank)) {
+            frontier = frontier < 0 ? other.clock() : std::min(frontier, other.clock());
+          }
+        }
+        const int64_t clock = std::max(slot.join_clock(), frontier);
+        spdlog::info("job {} group {}: {} takes rank {} from {} at clock {}", job_id_, group_,
+                     slot.worker_id(), rank, gate_.worker_id(rank), clock);
+        gate_.SetWorker(rank, slot.worker_id(), clock);
+        parts_.Reset(rank);
+      } else if (slot.departed() && !gate_.left(rank)) {
+        spdlog::info("job {} group {}: {} departed; it leaves the clock set", job_id_, group_,
+                     slot.worker_id());
+        gate_.Leave(rank);
+      }
+    }
+    if (gate_.bsp()) ApplyCompleteClocks();
+    ReleaseReady(&released);
+    if (was == RUNNING && state_ == SUCCEEDED) {
+      // The final cut: every worker has left, after its last clock.
+      int64_t last = 0;
+      for (const WorkerClock& clock : gate_.Clocks()) last = std::max(last, clock.clock());
+      MaybeCheckpoint(last);
+    }
+  }
+  for (auto& callback : released) callback();
+  if (assignment.state() == FAILED || assignment.state() == CANCELLED) set_state(assignment.state());
+}
+
+void JobShards::MaybeCheckpoint(int64_t clock) {
+  if (writer_ == nullptr || clock <= last_checkpoint_ || chain_.empty() || chain_[0] != server_id_) {
+    return;
+  }
+  last_checkpoint_ = clock;
+  ShardCheckpoint checkpoint = SnapshotLocked(clock);
+  writer_->Enqueue(GroupFile(CutDirectory(checkpoint_dir_, job_id_, clock), group_),
+                   std::move(checkpoint));
+}
+
+int64_t JobShards::checkpointed_clock() const {
+  return writer_ ? writer_->written_clock() : 0;
+}
 
 JobState JobShards::state() const {
   absl::ReaderMutexLock lock(&mu_);
@@ -219,6 +318,7 @@ bool JobShards::TryAnswer(const PullRequest& request, PullResponse* response,
     *status = closed_;
     return true;
   }
+  if (*status = CheckEpoch(request.shard_map_epoch()); !status->ok()) return true;
   if (request.observer()) {
     *status = Serve(request, response);
     return true;
@@ -274,9 +374,13 @@ absl::Status JobShards::Push(const PushRequest& request) {
       return absl::FailedPreconditionError(
           absl::StrCat("job ", job_id_, " is ", JobState_Name(state_), "; pushes are closed"));
     }
+    PETREL_RETURN_IF_ERROR(CheckEpoch(request.shard_map_epoch()));
     PETREL_ASSIGN_OR_RETURN(const int rank, gate_.RankOf(request.worker_id()));
     if (request.leave()) {
       gate_.Leave(rank);
+    } else if (gate_.AlreadyPushed(rank, request.clock()) ||
+               parts_.Seen(rank, request.clock(), request.part(), request.parts())) {
+      // A retry of what is already here: acknowledged, not applied again.
     } else {
       // Compressed gradients become float32 before anything looks at them.
       PushRequest decoded;
@@ -351,6 +455,9 @@ GateReport JobShards::Report(absl::Time now) const {
   report.set_min_clock(min == std::numeric_limits<int64_t>::max() ? -1 : min);
   report.set_max_observed_staleness(gate_.max_observed_staleness());
   report.set_pulls_waited(gate_.pulls_waited());
+  report.set_group(group_);
+  report.set_primary(!chain_.empty() && chain_[0] == server_id_);
+  report.set_checkpointed_clock(checkpointed_clock());
   for (const WaitingPull& pull : waiting_) {
     if (now - pull.since < stall_timeout_) continue;
     StalledPull* stall = report.add_stalls();
@@ -392,6 +499,11 @@ nlohmann::json JobShards::StatusJson() const {
                       {"seconds", stall.seconds()}, {"late", late}});
   }
   return {{"job_id", job_id_},
+          {"group", group_},
+          {"role", !chain_.empty() && chain_[0] == server_id_ ? "primary" : "backup"},
+          {"chain", chain_},
+          {"shard_map_epoch", epoch_},
+          {"checkpointed_clock", checkpointed_clock()},
           {"state", JobState_Name(state_)},
           {"shards", shards},
           {"sparse_tables", sparse},

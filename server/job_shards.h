@@ -1,6 +1,9 @@
-// The shards of one job held by one server: the ranges of its dense tables
-// placed here, their optimizer state, the job's staleness gate and the pulls
-// waiting on it. Pull and Push check the whole request before touching
+// The shards of one shard group of one job, as one server of the group's
+// chain holds them: the group's ranges of the dense tables and its sparse
+// shards, their optimizer state, the staleness gate and the pulls waiting on
+// it. Every server of the chain holds the same pushes (the primary forwards
+// each to the next server before acknowledging it), so any of them can take
+// over as primary. Pull and Push check the whole request before touching
 // anything, so a bad request changes no state.
 //
 // Under BSP (staleness 0) a clock's pushes are held until every worker still
@@ -28,6 +31,7 @@
 #include "proto/checkpoint.pb.h"
 #include "proto/coordinator.pb.h"
 #include "proto/parameter.pb.h"
+#include "server/checkpoint_writer.h"
 #include "server/optimizer.h"
 #include "server/push_parts.h"
 #include "server/sparse_rows.h"
@@ -39,20 +43,32 @@ class JobShards {
  public:
   using Done = std::function<void(absl::Status)>;
 
-  // Builds and initialises the ranges of `assignment` that `server_id` holds.
+  // Builds and initialises the ranges and sparse shards of group `group` of
+  // `assignment`, as `server_id` (a server of the group's chain) holds them.
   static absl::StatusOr<std::unique_ptr<JobShards>> Create(const JobAssignment& assignment,
-                                                           const std::string& server_id);
-  ~JobShards();  // fails the pulls still waiting
+                                                           const std::string& server_id,
+                                                           int group);
+  ~JobShards();  // fails the pulls still waiting; finishes checkpoint writes
 
   const std::string& job_id() const { return job_id_; }
+  int group() const { return group_; }
   JobState state() const;
   // A job that FAILED or was CANCELLED fails its waiting pulls.
   void set_state(JobState state);
+  // Follows the coordinator's latest word on the job: its state, the shard
+  // map's epoch and this group's chain, and its workers (one that departed
+  // leaves the clock set; a replacement joins it).
+  void Update(const JobAssignment& assignment);
+  // The next server of the chain, to which each push is forwarded before it
+  // is acknowledged; empty at the chain's tail.
+  std::string NextInChain() const;
 
   // Answers at once when the gate allows (observers always), otherwise when
   // a push or a departure opens it; `done` then runs on that caller's thread.
   // `request` and `response` must live until `done` runs.
   void Pull(const PullRequest& request, PullResponse* response, Done done);
+  // A push for a clock (or part) already taken is a retry: acknowledged,
+  // not applied twice.
   absl::Status Push(const PushRequest& request);
 
   // Logs each pull that has waited past the job's stall timeout, once.
@@ -67,6 +83,8 @@ class JobShards {
   // optimizer state, every sparse row, and the workers' clocks, labelled
   // with `clock` (the caller makes sure the cut is consistent there).
   ShardCheckpoint Snapshot(int64_t clock) const;
+  // The clock of the latest checkpoint this server wrote (0: none).
+  int64_t checkpointed_clock() const;
   // Loads a Snapshot into these shards, which must hold exactly the same
   // ranges and sparse shards with the same optimizers; otherwise
   // FAILED_PRECONDITION naming the mismatch, and nothing changes. Every
@@ -111,13 +129,23 @@ class JobShards {
   };
   using Released = std::vector<std::function<void()>>;
 
-  JobShards(std::string job_id, std::string server_id, std::vector<std::string> worker_ids,
-            int staleness, absl::Duration stall_timeout)
+  JobShards(std::string job_id, std::string server_id, int group,
+            std::vector<std::string> worker_ids, int staleness, absl::Duration stall_timeout)
       : job_id_(std::move(job_id)),
         server_id_(std::move(server_id)),
+        group_(group),
         stall_timeout_(stall_timeout),
         gate_(worker_ids, staleness),
         parts_(static_cast<int>(worker_ids.size())) {}
+
+  // A request made under another shard map than this server's: an older
+  // one is refused (the caller refreshes its map), a newer one is retried
+  // (this server has not heard of it yet). 0 skips the check.
+  absl::Status CheckEpoch(int64_t epoch) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  ShardCheckpoint SnapshotLocked(int64_t clock) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Hands a snapshot at `clock` to the writer when this server heads the
+  // chain and the job takes checkpoints.
+  void MaybeCheckpoint(int64_t clock) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // The held range that contains `slice`, or the error that says why none does.
   // Only reads the tables: a shared lock suffices.
@@ -146,11 +174,21 @@ class JobShards {
 
   const std::string job_id_;
   const std::string server_id_;
+  const int group_;
   const absl::Duration stall_timeout_;
   Counters counters_;
+  // Where and how often checkpoints go (set once by Create).
+  std::string checkpoint_dir_;
+  int checkpoint_every_ = 0;
+  int groups_ = 1;
+  std::unique_ptr<CheckpointWriter> writer_;
 
   mutable absl::Mutex mu_;
   JobState state_ ABSL_GUARDED_BY(mu_) = RUNNING;
+  int64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::string> chain_ ABSL_GUARDED_BY(mu_);            // server ids
+  std::vector<std::string> chain_addresses_ ABSL_GUARDED_BY(mu_);
+  int64_t last_checkpoint_ ABSL_GUARDED_BY(mu_) = -1;  // the clock last handed to the writer
   absl::Status closed_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Table> tables_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, SparseShardState> sparse_ ABSL_GUARDED_BY(mu_);

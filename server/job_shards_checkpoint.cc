@@ -10,10 +10,16 @@ namespace petrel::server {
 
 ShardCheckpoint JobShards::Snapshot(int64_t clock) const {
   absl::ReaderMutexLock lock(&mu_);
+  return SnapshotLocked(clock);
+}
+
+ShardCheckpoint JobShards::SnapshotLocked(int64_t clock) const {
   ShardCheckpoint checkpoint;
   checkpoint.set_job_id(job_id_);
   checkpoint.set_server_id(server_id_);
   checkpoint.set_clock(clock);
+  checkpoint.set_group(group_);
+  checkpoint.set_groups(groups_);
   for (const auto& [name, table] : tables_) {
     for (const Range& range : table.ranges) {
       RangeState* state = checkpoint.add_ranges();

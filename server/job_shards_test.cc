@@ -43,6 +43,7 @@ void Place(ShardMap* map, const std::string& table, int64_t begin, int64_t end,
   range->set_end(end);
   range->set_server_id(server);
   range->set_server_address(server + ":1");
+  range->set_group(server == "server-0" ? 0 : 1);  // one group per server
 }
 
 // Job "job-1", SGD with lr 0.5, three tables split between two servers:
@@ -68,6 +69,12 @@ JobAssignment Assignment(const std::string& job_id = "job-1") {
   Place(map, "layer0/weights", 0, 12, "server-0");
   Place(map, "layer0/bias", 0, 5, "server-0");
   Place(map, "layer1/weights", 0, 15, "server-1");
+  for (const char* server : {"server-0", "server-1"}) {
+    ShardGroup* group = map->add_groups();
+    group->set_id(map->groups_size() - 1);
+    group->add_servers(server);
+    group->add_addresses(std::string(server) + ":1");
+  }
   return assignment;
 }
 
@@ -80,7 +87,7 @@ Slice MakeSlice(const std::string& table, int64_t begin, int64_t end) {
 }
 
 std::unique_ptr<JobShards> CreateShards(const JobAssignment& assignment = Assignment()) {
-  absl::StatusOr<std::unique_ptr<JobShards>> shards = JobShards::Create(assignment, "server-0");
+  absl::StatusOr<std::unique_ptr<JobShards>> shards = JobShards::Create(assignment, "server-0", 0);
   INFO(shards.status().ToString());
   REQUIRE(shards.ok());
   return std::move(*shards);
@@ -333,20 +340,20 @@ TEST_CASE("a bad pull says why") {
 TEST_CASE("Create refuses an unknown optimizer or a range of an unknown table") {
   JobAssignment assignment = Assignment();
   assignment.mutable_spec()->mutable_optimizer()->set_type("rmsprop");
-  CHECK(JobShards::Create(assignment, "server-0").status().code() ==
+  CHECK(JobShards::Create(assignment, "server-0", 0).status().code() ==
         absl::StatusCode::kInvalidArgument);
   assignment = Assignment();
   Place(assignment.mutable_shard_map(), "ghost", 0, 4, "server-0");
-  CHECK(JobShards::Create(assignment, "server-0").status().code() ==
+  CHECK(JobShards::Create(assignment, "server-0", 0).status().code() ==
         absl::StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("ShardStore reconciles its jobs with the coordinator's list") {
   ShardStore store("server-0");
   store.Reconcile({Assignment("job-a"), Assignment("job-b")});
-  absl::StatusOr<std::shared_ptr<JobShards>> a = store.Find("job-a");
+  absl::StatusOr<std::shared_ptr<JobShards>> a = store.Find("job-a", 0);
   REQUIRE(a.ok());
-  REQUIRE(store.Find("job-b").ok());
+  REQUIRE(store.Find("job-b", 0).ok());
   const std::vector<float> weights = Initial("layer0/weights");
   CHECK(PullOne(**a, kGood) == std::vector<float>(weights.begin(), weights.begin() + 12));
   REQUIRE((*a)->Push(MakePush({kGood}, {Gradient(12, 1.0f)})).ok());
@@ -360,25 +367,25 @@ TEST_CASE("ShardStore reconciles its jobs with the coordinator's list") {
   d.mutable_spec()->mutable_optimizer()->set_type("rmsprop");
   store.Reconcile({a_done, Assignment("job-c"), d});
 
-  absl::StatusOr<std::shared_ptr<JobShards>> a_again = store.Find("job-a");
+  absl::StatusOr<std::shared_ptr<JobShards>> a_again = store.Find("job-a", 0);
   REQUIRE(a_again.ok());
   CHECK(a_again->get() == a->get());
   CHECK((*a_again)->state() == SUCCEEDED);
   CHECK(PullOne(**a_again, kGood) == pushed);
-  CHECK(store.Find("job-b").status().code() == absl::StatusCode::kNotFound);
-  CHECK(store.Find("job-c").ok());
-  CHECK(store.Find("job-d").status().code() == absl::StatusCode::kNotFound);
+  CHECK(store.Find("job-b", 0).status().code() == absl::StatusCode::kNotFound);
+  CHECK(store.Find("job-c", 0).ok());
+  CHECK(store.Find("job-d", 0).status().code() == absl::StatusCode::kNotFound);
 
   // An empty list drops everything.
   store.Reconcile({});
-  CHECK(store.Find("job-a").status().code() == absl::StatusCode::kNotFound);
-  CHECK(store.Find("job-c").status().code() == absl::StatusCode::kNotFound);
+  CHECK(store.Find("job-a", 0).status().code() == absl::StatusCode::kNotFound);
+  CHECK(store.Find("job-c", 0).status().code() == absl::StatusCode::kNotFound);
 }
 
 TEST_CASE("ShardStore::Find of an unknown job is NOT_FOUND naming it") {
   ShardStore store("server-0");
   store.Reconcile({Assignment("job-a")});
-  absl::StatusOr<std::shared_ptr<JobShards>> missing = store.Find("job-zzz");
+  absl::StatusOr<std::shared_ptr<JobShards>> missing = store.Find("job-zzz", 0);
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().code() == absl::StatusCode::kNotFound);
   CHECK(absl::StrContains(missing.status().message(), "job-zzz"));

@@ -181,7 +181,10 @@ void JobShards::ApplyCompleteClocks() {
       std::fill_n(range->bsp_sum.data() + lo, count, 0.0f);
       range->sum_lo = range->sum_hi = 0;
     }
+    const int64_t applied = held_.begin()->first;
     held_.erase(held_.begin());
+    // Every clock up to `applied` is in: a consistent cut at applied + 1.
+    if (checkpoint_every_ > 0 && (applied + 1) % checkpoint_every_ == 0) MaybeCheckpoint(applied + 1);
   }
 }
 

@@ -1,17 +1,57 @@
 #include "server/parameter_service.h"
 
+#include "absl/strings/str_cat.h"
+#include "common/grpc_status.h"
+#include "common/rpc.h"
+
 namespace petrel::server {
+namespace {
+
+// How long a push may wait for the rest of its chain.
+constexpr absl::Duration kForwardTimeout = absl::Seconds(30);
+
+}  // namespace
 
 void ParameterService::Pull(const PullRequest& request, PullResponse* response, Done done) {
-  auto shards = store_->Find(request.job_id());
+  auto shards = store_->Find(request.job_id(), request.shard_group());
   if (!shards.ok()) return done(shards.status());
   (*shards)->Pull(request, response, std::move(done));
 }
 
 void ParameterService::Push(const PushRequest& request, PushResponse*, Done done) {
-  auto shards = store_->Find(request.job_id());
+  auto shards = store_->Find(request.job_id(), request.shard_group());
   if (!shards.ok()) return done(shards.status());
-  done((*shards)->Push(request));
+  absl::Status applied = (*shards)->Push(request);
+  const std::string next = applied.ok() ? (*shards)->NextInChain() : "";
+  if (next.empty()) return done(applied);
+
+  struct Forward {
+    grpc::ClientContext context;
+    PushRequest request;
+    PushResponse response;
+  };
+  auto forward = std::make_shared<Forward>();
+  forward->request = request;
+  forward->context.set_deadline(absl::ToChronoTime(absl::Now() + kForwardTimeout));
+  StubFor(next)->async()->Push(
+      &forward->context, &forward->request, &forward->response,
+      [forward, next, done = std::move(done)](grpc::Status status) {
+        if (status.ok()) return done(absl::OkStatus());
+        absl::Status failed = FromGrpcStatus(status, absl::StrCat("replicating the push to ", next));
+        // The caller retries whatever went wrong down the chain; a stale map
+        // there means this server's map is stale too.
+        if (!absl::IsFailedPrecondition(failed) && !absl::IsInvalidArgument(failed)) {
+          failed = absl::UnavailableError(failed.message());
+        }
+        done(failed);
+      });
+}
+
+Parameter::Stub* ParameterService::StubFor(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  std::unique_ptr<Parameter::Stub>& stub = stubs_[address];
+  if (stub == nullptr) stub = Parameter::NewStub(MakeChannel(address));
+  return stub.get();
 }
 
 }  // namespace petrel::server

@@ -1,12 +1,20 @@
 // The parameter service's domain logic on proto types; no gRPC here
-// (server/grpc_parameter_service.h adapts it). Calls complete through `done`
-// so that a pull held back by the staleness gate occupies no thread.
+// (server/grpc_parameter_service.h adapts it), except the client that
+// forwards each push down its group's chain. Calls complete through `done`
+// so that a pull held back by the staleness gate, or a push waiting for the
+// next server of its chain, occupies no thread.
 #ifndef PETREL_SERVER_PARAMETER_SERVICE_H_
 #define PETREL_SERVER_PARAMETER_SERVICE_H_
 
 #include <functional>
+#include <map>
+#include <memory>
+#include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/parameter.grpc.pb.h"
 #include "proto/parameter.pb.h"
 #include "server/shard_store.h"
 
@@ -19,10 +27,20 @@ class ParameterService {
   explicit ParameterService(ShardStore* store) : store_(store) {}
 
   void Pull(const PullRequest& request, PullResponse* response, Done done);
+  // Applies the push here, then forwards it to the next server of the
+  // group's chain and answers once that server has answered: an
+  // acknowledged push is held by every server of the chain. When the next
+  // server cannot be reached the push stays applied here and the caller is
+  // told UNAVAILABLE; its retry is recognised (not applied twice) and
+  // forwarded again, down the chain the coordinator has repaired by then.
   void Push(const PushRequest& request, PushResponse* response, Done done);
 
  private:
+  Parameter::Stub* StubFor(const std::string& address);
+
   ShardStore* const store_;
+  absl::Mutex mu_;
+  std::map<std::string, std::unique_ptr<Parameter::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace petrel::server

@@ -28,6 +28,16 @@ class PushParts {
   // Parts of `rank`'s push still missing (0 when none is under way).
   int Missing(int rank) const;
 
+  // Whether this part of `rank`'s push for `clock` is already in (a retry
+  // of the same part of the same split).
+  bool Seen(int rank, int64_t clock, int part, int parts) const {
+    const Pending& pending = pending_[rank];
+    return pending.clock == clock && parts == static_cast<int>(pending.seen.size()) &&
+           part >= 0 && part < parts && pending.seen[part];
+  }
+  // Forgets `rank`'s push under way (its worker was replaced).
+  void Reset(int rank) { pending_[rank] = Pending(); }
+
  private:
   struct Pending {
     int64_t clock = -1;

@@ -6,6 +6,12 @@
 namespace petrel::server {
 namespace {
 
+// A job's shard group, as a label: a server holds one entry per group it
+// replicates.
+std::string GroupOf(const nlohmann::json& job) {
+  return std::to_string(job.value("group", 0));
+}
+
 // A per-job family: one sample per job, `value` read from its document.
 struct JobFamily {
   const char* name;
@@ -53,7 +59,9 @@ std::string ServerMetricsText(const nlohmann::json& jobs, const LatencyHistogram
   for (const JobFamily& family : families) {
     out.Family(family.name, family.type, family.help);
     for (const nlohmann::json& job : jobs) {
-      out.Sample(family.name, {{"job_id", job.value("job_id", "")}}, family.value(job));
+      out.Sample(family.name,
+                 {{"job_id", job.value("job_id", "")}, {"group", GroupOf(job)}, {"role", job.value("role", "")}},
+                 family.value(job));
     }
   }
 
@@ -62,7 +70,8 @@ std::string ServerMetricsText(const nlohmann::json& jobs, const LatencyHistogram
   for (const nlohmann::json& job : jobs) {
     if (!job.contains("worker_clocks")) continue;
     for (const auto& [worker, clock] : job["worker_clocks"].items()) {
-      out.Sample("petrel_server_worker_clock", {{"job_id", job.value("job_id", "")}, {"worker", worker}},
+      out.Sample("petrel_server_worker_clock",
+                 {{"job_id", job.value("job_id", "")}, {"group", GroupOf(job)}, {"worker", worker}},
                  clock.get<double>());
     }
   }
@@ -89,7 +98,7 @@ std::string ServerMetricsText(const nlohmann::json& jobs, const LatencyHistogram
   for (const nlohmann::json& job : jobs) {
     for (const nlohmann::json& sparse : job.value("sparse_tables", nlohmann::json::array())) {
       out.Sample("petrel_server_table_rows",
-                 {{"job_id", job.value("job_id", "")}, {"table", sparse.value("table", "")}},
+                 {{"job_id", job.value("job_id", "")}, {"group", GroupOf(job)}, {"table", sparse.value("table", "")}},
                  sparse.value("rows", 0.0));
     }
   }

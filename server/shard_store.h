@@ -1,5 +1,7 @@
-// Every job's shards on this server, kept in step with what the coordinator
-// assigns.
+// Every shard group this server holds, of every job, kept in step with what
+// the coordinator assigns: a group whose chain names this server is built
+// (restored from the job's checkpoint when the attempt starts from one),
+// updated on every heartbeat, and dropped when the chain no longer names it.
 #ifndef PETREL_SERVER_SHARD_STORE_H_
 #define PETREL_SERVER_SHARD_STORE_H_
 
@@ -26,8 +28,8 @@ class ShardStore {
   // A job whose shards cannot be built is logged and skipped.
   void Reconcile(const std::vector<JobAssignment>& jobs);
 
-  // The job's shards, or NOT_FOUND naming the job and this server.
-  absl::StatusOr<std::shared_ptr<JobShards>> Find(const std::string& job_id) const;
+  // The job's shards of `group`, or NOT_FOUND naming the job and this server.
+  absl::StatusOr<std::shared_ptr<JobShards>> Find(const std::string& job_id, int group) const;
 
   void set_server_id(std::string server_id);
 
@@ -42,7 +44,15 @@ class ShardStore {
  private:
   mutable absl::Mutex mu_;
   std::string server_id_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, std::shared_ptr<JobShards>> jobs_ ABSL_GUARDED_BY(mu_);
+  using Key = std::pair<std::string, int>;  // job id, group
+  struct Held {
+    std::shared_ptr<JobShards> shards;
+    int attempt = 0;
+  };
+  std::map<Key, Held> jobs_ ABSL_GUARDED_BY(mu_);
+  // Groups that could not be built or restored, with why: reported to the
+  // coordinator, which fails the job with the message.
+  std::map<Key, std::string> errors_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace petrel::server

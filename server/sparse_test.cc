@@ -52,7 +52,7 @@ JobAssignment Assignment(int staleness, int workers = 1, int64_t max_rows = 0) {
 }
 
 std::unique_ptr<JobShards> Create(const JobAssignment& assignment) {
-  auto shards = JobShards::Create(assignment, "server-0");
+  auto shards = JobShards::Create(assignment, "server-0", 0);
   INFO(shards.status().ToString());
   REQUIRE(shards.ok());
   return std::move(*shards);

@@ -37,6 +37,18 @@ class StalenessGate {
 
   // A push must be for the worker's next clock, from a worker still in the set.
   absl::Status CheckPush(int rank, int64_t clock) const;
+  // A push for a clock the worker has already pushed here: a retry (after a
+  // lost answer or a failover), acknowledged without applying it again.
+  bool AlreadyPushed(int rank, int64_t clock) const { return clock < clocks_[rank]; }
+  bool left(int rank) const { return left_[rank]; }
+  const std::string& worker_id(int rank) const { return worker_ids_[rank]; }
+  // A replacement takes over `rank`: it is in the clock set again, having
+  // pushed every clock below `clock`.
+  void SetWorker(int rank, std::string worker_id, int64_t clock) {
+    worker_ids_[rank] = std::move(worker_id);
+    clocks_[rank] = clock;
+    left_[rank] = false;
+  }
   void RecordPush(int rank) { ++clocks_[rank]; }
   // Resuming from a checkpoint taken at `clock`: every worker's next push
   // is for `clock`, and no one has left.
@@ -65,7 +77,7 @@ class StalenessGate {
   std::vector<WorkerClock> Clocks() const;
 
  private:
-  const std::vector<std::string> worker_ids_;
+  std::vector<std::string> worker_ids_;
   const int staleness_;
   std::vector<int64_t> clocks_;
   std::vector<bool> left_;

@@ -35,7 +35,7 @@ declare -A port=([coordinator]=$(http_port coordinator) [server]=$(http_port ser
 # Every document is valid exposition format and names what it should.
 declare -A expect=(
   [coordinator]='petrel_job_state{job_id="job-1",state="RUNNING"} 1|petrel_job_samples_per_second{job_id="job-1"}|petrel_nodes{role="WORKER",alive="true"} 2'
-  [server]='petrel_server_pushes_total{job_id="job-1"}|petrel_server_pull_seconds_bucket{le="+Inf"}|petrel_server_table_bytes{job_id="job-1",table="layer0/weights"} 401408|petrel_server_worker_clock{job_id="job-1",worker="worker-1"}'
+  [server]='petrel_server_pushes_total{job_id="job-1",group="0",role="primary"}|petrel_server_pull_seconds_bucket{le="+Inf"}|petrel_server_table_bytes{job_id="job-1",table="layer0/weights"} 401408|petrel_server_worker_clock{job_id="job-1",group="0",worker="worker-1"}'
   [worker]='petrel_worker_clock{job_id="job-1",rank="0"}|petrel_worker_train_loss{job_id="job-1",rank="0"}|petrel_process_resident_memory_bytes'
 )
 for daemon in coordinator server worker; do
@@ -49,7 +49,7 @@ for daemon in coordinator server worker; do
     grep -qF "$w" "$doc" && pass "$daemon: $w" || fail "$daemon lacks '$w'"
   done
 done
-grep -F 'petrel_server_pushes_total{job_id="job-1"}' "$TMP/server.metrics" | grep -qv ' 0$' \
+grep -F 'petrel_server_pushes_total{job_id="job-1",group="0",role="primary"}' "$TMP/server.metrics" | grep -qv ' 0$' \
   && pass "the server has counted pushes" || fail "no pushes counted: $(grep pushes_total "$TMP/server.metrics")"
 
 # Bad requests: an unknown endpoint is 404, a POST is not served.
@@ -88,7 +88,7 @@ last = None
 while time.time() < deadline:
     try:
         up = query('up{job="petrel"} == 1')
-        pushes = query('petrel_server_pushes_total{job_id="job-1"} > 0')
+        pushes = query('petrel_server_pushes_total{job_id="job-1",group="0",role="primary"} > 0')
         clocks = query('petrel_worker_clock > 0')
         last = (len(up), len(pushes), len(clocks))
         if len(up) == 3 and pushes and clocks:

@@ -132,7 +132,7 @@ if wait_job "$job" 60; then
 import json, sys
 job = json.load(open(sys.argv[1]))
 assert job["state"] == "FAILED", job
-assert "stopped sending heartbeats" in job["error"] and "10.77.0.2" in job["error"], job["error"]
+assert "stopped responding" in job["error"] and "10.77.0.2" in job["error"], job["error"]
 print("error:", job["error"])
 PY
 else

@@ -210,9 +210,16 @@ TEST_CASE("a client that cuts tables into small chunks pulls and pushes the same
       REQUIRE(after[t][i] == Approx(initial[t][i] - 0.5f * gradients[t][i]).margin(1e-6));
     }
   }
-  // The clock advanced once, not once per part: the next push is clock 1.
+  // The clock advanced once, not once per part: the next push is clock 1,
+  // and the same push sent again is a retry, applied once.
   REQUIRE(chunked->Push(1, gradients).ok());
-  CHECK(!chunked->Push(1, gradients).ok());
+  std::vector<std::vector<float>> once;
+  REQUIRE(whole->Pull(2, &once).ok());
+  REQUIRE(chunked->Push(1, gradients).ok());
+  std::vector<std::vector<float>> still;
+  REQUIRE(whole->Pull(2, &still).ok());
+  CHECK(still == once);
+  CHECK(!chunked->Push(3, gradients).ok());  // a clock from the future is refused
 }
 
 TEST_CASE("compressed pushes apply the decoded gradient") {

@@ -16,7 +16,9 @@ job_file() {  # staleness stall_timeout epochs -> path
 
 # Starts petrel local in the background; sets $cli and $dir once workers train.
 start_local() {
-  "$PETREL" local "$1" --bin-dir "$RUNFILES" --summary-json "$2" >"$3" 2>&1 &
+  # A worker stopped for seconds must stay a stall here, not a death (with
+  # the default 1 s timeout it would leave the job: tests/fault/).
+  "$PETREL" local "$1" --bin-dir "$RUNFILES" --summary-json "$2" --heartbeat_timeout_seconds 120 >"$3" 2>&1 &
   cli=$!
   dir=""
   for _ in $(seq 300); do
@@ -90,7 +92,8 @@ if [ "$named" = yes ] && python3 -c "import sys; sys.exit(0 if float(sys.argv[1]
 else
   fail "worker-1 not named as late within 6 s (named=$named after $elapsed s): $(tail -20 "$out")"
 fi
-"$PETREL" status job-1 --coordinator "127.0.0.1:$coordinator_grpc" >"$TMP/status.out" 2>&1
+"$PETREL" status job-1 --coordinator "127.0.0.1:$coordinator_grpc" \
+  --tls_dir "$dir/tls" --token_file "$dir/token" >"$TMP/status.out" 2>&1
 grep -q "STALLED" "$TMP/status.out" && grep -q "worker-1 .* clock" "$TMP/status.out" \
   && pass "petrel status names the late worker" || fail "petrel status: $(cat "$TMP/status.out")"
 grep -q "the pull of worker-.* has waited .* for worker-1" "$dir"/server-*.log \
@@ -99,7 +102,8 @@ grep -q "job job-1 stalled: .*worker-1 on " "$dir/coordinator.log" \
   && pass "the coordinator logged the stall with the host" || fail "no stall in the coordinator log"
 kill -CONT "$victim"
 sleep 1
-"$PETREL" status job-1 --coordinator "127.0.0.1:$coordinator_grpc" >"$TMP/status.out" 2>&1
+"$PETREL" status job-1 --coordinator "127.0.0.1:$coordinator_grpc" \
+  --tls_dir "$dir/tls" --token_file "$dir/token" >"$TMP/status.out" 2>&1
 grep -q "RUNNING" "$TMP/status.out" && ! grep -q "STALLED" "$TMP/status.out" \
   && pass "training goes on once the worker resumes" || fail "after resume: $(cat "$TMP/status.out")"
 kill -INT "$cli"

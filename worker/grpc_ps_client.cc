@@ -43,7 +43,7 @@ class GrpcPsClient : public PsClient {
       table_sizes_.push_back(TableSize(table));
     }
     for (const ShardRange& range : map.ranges()) {
-      const size_t s = ServerFor(map, range.server_id(), range.server_address());
+      const size_t s = ServerFor(range.group(), range.server_id(), range.server_address());
       // Cut the range into pieces no bigger than a chunk, packed in order.
       for (int64_t begin = range.begin(); begin < range.end();) {
         Chunk& chunk = OpenChunk(s, chunk_floats);
@@ -58,7 +58,7 @@ class GrpcPsClient : public PsClient {
       sparse_shards_.emplace_back();
       for (const SparseShard& shard : map.sparse_shards()) {
         if (shard.table() != map.sparse_tables(t).name()) continue;
-        const size_t s = ServerFor(map, shard.server_id(), shard.server_address());
+        const size_t s = ServerFor(shard.group(), shard.server_id(), shard.server_address());
         Server& server = servers_[s];
         sparse_shards_[t].resize(shard.count());
         sparse_shards_[t][shard.index()] = {s, server.sparse.size()};
@@ -235,7 +235,9 @@ class GrpcPsClient : public PsClient {
     std::vector<std::vector<float>> residuals;       // top-k error feedback, by placement
     std::vector<std::string> sparse_rows;                 // the last pull's
   };
+  // One shard group, reached through its primary.
   struct Server {
+    int group = 0;
     std::string id, address;
     std::unique_ptr<grpc::GenericStub> stub;
     std::vector<size_t> chunks;        // indices into chunks_, in part order
@@ -363,15 +365,19 @@ class GrpcPsClient : public PsClient {
     return absl::OkStatus();
   }
 
-  // The index of the server for `id`, added on first use.
-  size_t ServerFor(const ShardMap& map, const std::string& id, const std::string& address) {
+  // The index of `group`'s entry, added on first use. A server heading
+  // several groups gets a request per group, and shares one channel.
+  size_t ServerFor(int group, const std::string& id, const std::string& address) {
     for (size_t s = 0; s < servers_.size(); ++s) {
-      if (servers_[s].address == address) return s;
+      if (servers_[s].group == group) return s;
     }
     Server server;
+    server.group = group;
     server.id = id;
     server.address = address;
-    server.stub = std::make_unique<grpc::GenericStub>(MakeChannel(address));
+    std::shared_ptr<grpc::Channel>& channel = channels_[address];
+    if (channel == nullptr) channel = MakeChannel(address);
+    server.stub = std::make_unique<grpc::GenericStub>(channel);
     servers_.push_back(std::move(server));
     return servers_.size() - 1;
   }
@@ -386,6 +392,8 @@ class GrpcPsClient : public PsClient {
     }
     chunk.pull.request.set_worker_id(options_.worker_id);
     chunk.pull.request.set_shard_map_epoch(map.epoch());
+    chunk.pull.request.set_shard_group(servers_[s].group);
+    chunk.push.request.set_shard_group(servers_[s].group);
     chunk.pull.request.set_observer(options_.observer);
     chunk.push.request.set_worker_id(options_.worker_id);
     chunk.push.request.set_shard_map_epoch(map.epoch());
@@ -452,6 +460,7 @@ class GrpcPsClient : public PsClient {
   std::map<std::string, size_t> table_index_;
   std::vector<int64_t> table_sizes_;
   std::vector<Server> servers_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;  // by address
   std::deque<Chunk> chunks_;  // a deque: requests in flight must never move
   std::vector<int> sparse_dims_;   // per sparse table
   // Per sparse table, per shard index: (server index, sparse slot there).

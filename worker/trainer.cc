@@ -14,6 +14,9 @@ namespace {
 
 // How often progress goes to the coordinator.
 constexpr absl::Duration kReportInterval = absl::Milliseconds(500);
+// How long a report that must arrive (the end of training) waits for a
+// coordinator that cannot be reached.
+constexpr absl::Duration kCoordinatorPatience = absl::Minutes(10);
 
 // Loss and throughput over the steps since the last report.
 class ProgressWindow {
@@ -77,6 +80,7 @@ absl::Status Trainer::Run() {
     report.set_job_id(context_.assignment.job_id());
     report.set_worker_id(context_.worker_id);
     report.set_rank(context_.assignment.rank());
+    report.set_attempt(context_.assignment.attempt());
     report.set_error(status.ToString());
     auto reported = context_.coordinator->ReportProgress(report);
     if (!reported.ok()) spdlog::warn("could not report the failure: {}", reported.status().ToString());
@@ -108,35 +112,72 @@ absl::Status Trainer::Train() {
   report.set_job_id(job.job_id());
   report.set_worker_id(context_.worker_id);
   report.set_rank(rank);
+  report.set_attempt(job.attempt());
   report.set_steps_per_epoch(steps_per_epoch);
   ProgressWindow window;
   int64_t clock = 0;
   const absl::Time started = absl::Now();
 
   // Sends `report` and clears its one-shot fields; stops the loop when the
-  // job is no longer running.
-  auto send_report = [&]() -> absl::Status {
+  // job is no longer running. A coordinator that cannot be reached (it may be
+  // restarting) does not stop training: the report is dropped, or, when
+  // `must_arrive`, retried until it gets through.
+  bool coordinator_lost = false;
+  auto send = [&](bool must_arrive) -> absl::StatusOr<ReportProgressResponse> {
+    const absl::Time give_up = absl::Now() + kCoordinatorPatience;
+    while (true) {
+      absl::StatusOr<ReportProgressResponse> response = context_.coordinator->ReportProgress(report);
+      const bool transient = absl::IsUnavailable(response.status()) ||
+                             absl::IsDeadlineExceeded(response.status());
+      if (!transient) {
+        if (coordinator_lost) spdlog::info("the coordinator answers again");
+        coordinator_lost = false;
+        return response;
+      }
+      if (!coordinator_lost) {
+        spdlog::warn("progress report not delivered ({}); training goes on",
+                     response.status().ToString());
+      }
+      coordinator_lost = true;
+      if (!must_arrive || absl::Now() >= give_up) return response;
+      if (context_.stop_requested()) return absl::CancelledError("worker stopping");
+      absl::SleepFor(absl::Milliseconds(200));
+    }
+  };
+  auto send_report = [&](bool must_arrive = false) -> absl::Status {
     report.set_clock(clock);
     report.set_step(clock);
     report.set_pull_seconds(absl::ToDoubleSeconds(ps.pulling()));
     report.set_train_seconds(absl::ToDoubleSeconds(absl::Now() - started));
     window.Fill(&report);
     context_.on_report(report);
-    PETREL_ASSIGN_OR_RETURN(ReportProgressResponse response,
-                            context_.coordinator->ReportProgress(report));
+    absl::StatusOr<ReportProgressResponse> response = send(must_arrive);
+    if (!response.ok() && !must_arrive && coordinator_lost) return absl::OkStatus();
+    PETREL_RETURN_IF_ERROR(response.status());
     report.set_has_test_accuracy(false);
-    if (response.state() != RUNNING) {
+    if (response->state() != RUNNING) {
       return absl::CancelledError(absl::StrCat("job ", job.job_id(), " is ",
-                                               JobState_Name(response.state())));
+                                               JobState_Name(response->state())));
     }
     return absl::OkStatus();
   };
 
-  for (int epoch = 0; epoch < spec.training().epochs(); ++epoch) {
+  // A replacement, or a job restored from a checkpoint, starts at its
+  // rank's join clock: the same step of the same epoch's order as the
+  // worker it continues.
+  const int64_t first_clock = rank < job.workers_size() ? job.workers(rank).join_clock() : 0;
+  clock = first_clock;
+  if (first_clock > 0) {
+    spdlog::info("job {}: rank {} starts at clock {} (epoch {}, step {})", job.job_id(), rank,
+                 first_clock, first_clock / steps_per_epoch, first_clock % steps_per_epoch);
+  }
+  for (int epoch = first_clock / steps_per_epoch; epoch < spec.training().epochs(); ++epoch) {
     report.set_epoch(epoch);
     const std::vector<int64_t> order =
         data::ShuffledOrder(model->num_examples(), spec.training().seed(), epoch, rank);
-    for (int64_t step = 0; step < steps_per_epoch; ++step) {
+    const int64_t first_step =
+        epoch == first_clock / steps_per_epoch ? first_clock % steps_per_epoch : 0;
+    for (int64_t step = first_step; step < steps_per_epoch; ++step) {
       if (context_.stop_requested()) return absl::CancelledError("worker stopping");
       PETREL_ASSIGN_OR_RETURN(
           double loss, model->Step(clock, absl::MakeConstSpan(order).subspan(step * batch, batch)));
@@ -158,12 +199,11 @@ absl::Status Trainer::Train() {
   // evaluates the parameters they all produced.
   PETREL_RETURN_IF_ERROR(ps.Leave(clock));
   report.set_finished_training(true);
-  PETREL_RETURN_IF_ERROR(send_report());
+  PETREL_RETURN_IF_ERROR(send_report(/*must_arrive=*/true));
   if (rank != 0) return absl::OkStatus();
   while (true) {
     report.set_clock(clock);
-    PETREL_ASSIGN_OR_RETURN(ReportProgressResponse response,
-                            context_.coordinator->ReportProgress(report));
+    PETREL_ASSIGN_OR_RETURN(ReportProgressResponse response, send(/*must_arrive=*/true));
     if (response.state() != RUNNING) {
       return absl::CancelledError(absl::StrCat("job is ", JobState_Name(response.state())));
     }
@@ -179,7 +219,7 @@ absl::Status Trainer::Train() {
   report.set_clock(clock);
   window.Fill(&report);
   context_.on_report(report);
-  return context_.coordinator->ReportProgress(report).status();
+  return send(/*must_arrive=*/true).status();
 }
 
 }  // namespace petrel::worker

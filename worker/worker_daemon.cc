@@ -4,7 +4,9 @@
 
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
+#include "absl/strings/str_cat.h"
 #include "worker/ps_client.h"
+#include "worker/rerouting_ps_client.h"
 #include "worker/trainer.h"
 #include "worker/worker_metrics.h"
 
@@ -70,13 +72,18 @@ void WorkerDaemon::OnHeartbeat(const HeartbeatResponse& response) {
     if (job.state() == RUNNING) running = &job;
   }
   std::string current;
+  int attempt = 0;
   {
     absl::MutexLock lock(&mu_);
     current = job_id_;
+    attempt = attempt_;
   }
   if (!current.empty()) {
-    if (running != nullptr && running->job_id() == current) return;  // still training it
-    spdlog::info("job {} is no longer assigned here; stopping its trainer", current);
+    if (running != nullptr && running->job_id() == current && running->attempt() == attempt) {
+      return;  // still training it
+    }
+    spdlog::info("job {} (attempt {}) is no longer assigned here; stopping its trainer", current,
+                 attempt);
     StopTrainer();
   }
   if (running != nullptr) StartTrainer(*running);
@@ -87,9 +94,10 @@ void WorkerDaemon::StartTrainer(const JobAssignment& assignment) {
   if (trainer_.joinable()) trainer_.join();
   {
     absl::MutexLock lock(&mu_);
-    // A job stays RUNNING until every worker is done; train it only once.
-    if (last_trained_job_ == assignment.job_id()) return;
+    // A job stays RUNNING until every worker is done; train each attempt once.
+    if (last_trained_ == absl::StrCat(assignment.job_id(), "#", assignment.attempt())) return;
     job_id_ = assignment.job_id();
+    attempt_ = assignment.attempt();
     rank_ = assignment.rank();
     last_report_.Clear();
   }
@@ -98,7 +106,20 @@ void WorkerDaemon::StartTrainer(const JobAssignment& assignment) {
     ps_options.job_id = assignment.job_id();
     ps_options.worker_id = id();
     ps_options.compression = assignment.spec().compression();
-    auto ps = NewGrpcPsClient(assignment.shard_map(), ps_options);
+    ReroutingOptions rerouting;
+    rerouting.fetch_map = [this, &assignment] {
+      return coordinator_->GetShardMap(assignment.job_id());
+    };
+    rerouting.report_unreachable = [this, &assignment](const std::string& error) {
+      ReportUnreachableRequest report;
+      report.set_job_id(assignment.job_id());
+      report.set_reporter(id());
+      report.set_error(error);
+      auto answer = coordinator_->ReportUnreachable(report);
+      if (!answer.ok()) spdlog::warn("could not tell the coordinator: {}", answer.status().ToString());
+    };
+    rerouting.stop_requested = [this] { return stop_trainer_.load(); };
+    auto ps = std::make_unique<ReroutingPsClient>(assignment.shard_map(), ps_options, rerouting);
     TrainerContext context;
     context.assignment = assignment;
     context.worker_id = id();
@@ -113,7 +134,7 @@ void WorkerDaemon::StartTrainer(const JobAssignment& assignment) {
     absl::Status status = Trainer(context).Run();
     spdlog::info("job {} ended here: {}", assignment.job_id(), status.ToString());
     absl::MutexLock lock(&mu_);
-    last_trained_job_ = assignment.job_id();
+    last_trained_ = absl::StrCat(assignment.job_id(), "#", assignment.attempt());
     job_id_.clear();
   });
 }

@@ -57,8 +57,9 @@ class WorkerDaemon {
 
   mutable absl::Mutex mu_;
   std::string job_id_ ABSL_GUARDED_BY(mu_);   // the job being trained, if any
+  int attempt_ ABSL_GUARDED_BY(mu_) = 0;      // which attempt of it (restarts)
   int rank_ ABSL_GUARDED_BY(mu_) = -1;
-  std::string last_trained_job_ ABSL_GUARDED_BY(mu_);
+  std::string last_trained_ ABSL_GUARDED_BY(mu_);  // "job#attempt", trained once
   ReportProgressRequest last_report_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> stop_trainer_{false};
   std::thread trainer_;

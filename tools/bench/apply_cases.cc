@@ -33,7 +33,7 @@ absl::StatusOr<CaseResult> ApplyCase(const std::string& optimizer, int64_t float
   PETREL_ASSIGN_OR_RETURN(std::vector<ShardRange> ranges,
                           PartitionDenseTables({table}, {{"server-0", "-"}}));
   for (const ShardRange& range : ranges) *assignment.mutable_shard_map()->add_ranges() = range;
-  PETREL_ASSIGN_OR_RETURN(auto shards, server::JobShards::Create(assignment, "server-0"));
+  PETREL_ASSIGN_OR_RETURN(auto shards, server::JobShards::Create(assignment, "server-0", 0));
 
   PushRequest request;
   request.set_job_id("bench-apply");

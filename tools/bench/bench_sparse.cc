@@ -63,7 +63,7 @@ Case Run(int dim, int num_shards, int64_t num_keys, int64_t batch) {
   const JobAssignment assignment = Assignment(dim, num_shards);
   std::vector<std::unique_ptr<server::JobShards>> shards;
   for (int i = 0; i < num_shards; ++i) {
-    shards.push_back(*server::JobShards::Create(assignment, "server-" + std::to_string(i)));
+    shards.push_back(*server::JobShards::Create(assignment, "server-" + std::to_string(i), i));
   }
   // Each shard's keys, distinct, in request-sized batches.
   std::mt19937_64 random(dim * 1000 + num_shards);

@@ -17,6 +17,7 @@
 #include "absl/time/clock.h"
 #include "common/coordinator_client.h"
 #include "common/job_file.h"
+#include "common/tls_certs.h"
 #include "google/protobuf/util/json_util.h"
 #include "tools/cli/job_watch.h"
 #include "tools/cli/local_cluster.h"
@@ -146,6 +147,8 @@ int RunLocal(const LocalOptions& options) {
   cluster_options.workers = spec->cluster().workers();
   cluster_options.device = spec->cluster().device();
   cluster_options.bin_dir = options.bin_dir;
+  cluster_options.secure = !options.plaintext;
+  cluster_options.heartbeat_timeout_seconds = options.heartbeat_timeout_seconds;
   std::fprintf(stderr, "petrel local: starting a coordinator, %d servers and %d workers\n",
                cluster_options.servers, cluster_options.workers);
   auto cluster = LocalCluster::Start(cluster_options);
@@ -159,6 +162,7 @@ int RunLocal(const LocalOptions& options) {
   std::fprintf(stderr, "petrel local: job %s submitted; logs in %s; dashboard at http://127.0.0.1:%d/\n",
                submitted->job_id().c_str(), (*cluster)->log_dir().c_str(),
                (*cluster)->children().front().ports.http_port);
+  std::fprintf(stderr, "petrel local: %s\n", (*cluster)->ConnectHint().c_str());
 
   WatchOptions watch;
   watch.interrupted = [&]() -> std::optional<std::string> {
@@ -321,6 +325,18 @@ int Cancel(const std::string& coordinator_address, const std::string& job_id) {
   auto job = coordinator->CancelJob(job_id);
   if (!job.ok()) return Fail(job.status());
   std::printf("%s %s\n", job->job_id().c_str(), JobState_Name(job->state()).c_str());
+  return 0;
+}
+
+int CertsInit(const std::string& dir, const std::vector<std::string>& hosts) {
+  if (absl::Status written = WriteClusterCertificates(dir, hosts); !written.ok()) {
+    return Fail(written);
+  }
+  std::printf(
+      "wrote a CA and certificates for the coordinator, servers, workers and clients to %s\n"
+      "  copy the directory without ca-key.pem to every host; start each daemon with\n"
+      "  --tls_dir %s [--mtls] [--token_file FILE], and the CLI with --tls_dir %s\n",
+      dir.c_str(), dir.c_str(), dir.c_str());
   return 0;
 }
 

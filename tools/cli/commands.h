@@ -16,6 +16,8 @@ struct LocalOptions {
   std::string device;        // empty: the job file's cluster.device
   std::string summary_json;  // where to write the summary, if anywhere
   std::string bin_dir;
+  bool plaintext = false;    // no TLS, no token (the default is both)
+  double heartbeat_timeout_seconds = 0;  // 0: the coordinator's default
 };
 
 int RunLocal(const LocalOptions& options);
@@ -39,6 +41,9 @@ struct DataOptions {
 };
 
 int Data(const std::string& subcommand, const DataOptions& options);
+
+// `petrel certs init DIR`: see common/tls_certs.h.
+int CertsInit(const std::string& dir, const std::vector<std::string>& hosts);
 
 }  // namespace petrel::cli
 

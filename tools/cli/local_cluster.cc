@@ -12,8 +12,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/auth.h"
 #include "common/coordinator_client.h"
+#include "common/rpc.h"
 #include "common/status_macros.h"
+#include "common/tls_certs.h"
 
 namespace petrel::cli {
 namespace {
@@ -83,11 +86,23 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
   PETREL_ASSIGN_OR_RETURN(std::string server_bin, FindDaemonBinary(options.bin_dir, "petrel-server"));
   PETREL_ASSIGN_OR_RETURN(std::string worker_bin, FindDaemonBinary(options.bin_dir, "petrel-worker"));
 
+  std::vector<std::string> security_flags;
+  if (options.secure) {
+    PETREL_ASSIGN_OR_RETURN(security_flags, cluster->Secure());
+  }
   const std::string coordinator_ports = cluster->log_dir_ + "/coordinator.ports";
-  PETREL_ASSIGN_OR_RETURN(
-      ChildProcess coordinator,
-      cluster->Launch("coordinator", coordinator_bin,
-                      {"--port=0", "--http_port=0", "--port_file=" + coordinator_ports}));
+  // The coordinator keeps its jobs in the run's folder, as on a real
+  // cluster, so the run can be inspected (and a restart tried) from there.
+  std::vector<std::string> coordinator_args = {
+      "--port=0", "--http_port=0", "--port_file=" + coordinator_ports,
+      "--state_dir=" + cluster->log_dir_ + "/coordinator-state"};
+  if (options.heartbeat_timeout_seconds > 0) {
+    coordinator_args.push_back(
+        absl::StrCat("--heartbeat_timeout_seconds=", options.heartbeat_timeout_seconds));
+  }
+  coordinator_args.insert(coordinator_args.end(), security_flags.begin(), security_flags.end());
+  PETREL_ASSIGN_OR_RETURN(ChildProcess coordinator,
+                          cluster->Launch("coordinator", coordinator_bin, coordinator_args));
   cluster->children_.push_back(coordinator);
   PETREL_RETURN_IF_ERROR(
       cluster->WaitForPorts(&cluster->children_.back(), coordinator_ports, deadline));
@@ -104,6 +119,7 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
       std::vector<std::string> args = {coordinator_flag, "--port=0", "--http_port=0",
                                        "--port_file=" + port_file};
       args.insert(args.end(), extra.begin(), extra.end());
+      args.insert(args.end(), security_flags.begin(), security_flags.end());
       PETREL_ASSIGN_OR_RETURN(ChildProcess child, cluster->Launch(name, binary, args));
       cluster->children_.push_back(child);
       PETREL_RETURN_IF_ERROR(cluster->WaitForPorts(&cluster->children_.back(), port_file, deadline));
@@ -118,6 +134,38 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
 }
 
 LocalCluster::~LocalCluster() { Stop(); }
+
+absl::StatusOr<std::vector<std::string>> LocalCluster::Secure() {
+  const std::string tls_dir = log_dir_ + "/tls";
+  PETREL_RETURN_IF_ERROR(WriteClusterCertificates(tls_dir, {}));
+  // Nothing signs more certificates for a throwaway cluster.
+  unlink((tls_dir + "/ca-key.pem").c_str());
+  // The token goes to the daemons in a file (0600, in a 0700 directory),
+  // never on a command line, where `ps` would show it.
+  const std::string token = NewClusterToken();
+  const std::string token_path = log_dir_ + "/token";
+  const int fd = open(token_path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0 || write(fd, token.data(), token.size()) != static_cast<ssize_t>(token.size()) ||
+      close(fd) != 0) {
+    return absl::UnavailableError(absl::StrCat("cannot write ", token_path));
+  }
+  TransportSecurity security;
+  security.role = "client";
+  security.tls_dir = tls_dir;
+  security.token = token;
+  PETREL_RETURN_IF_ERROR(SetTransportSecurity(security));
+  return std::vector<std::string>{"--tls_dir=" + tls_dir, "--mtls", "--token_file=" + token_path};
+}
+
+std::string LocalCluster::ConnectHint() const {
+  if (!options_.secure) {
+    return absl::StrCat("plaintext gRPC, no token; petrel status --coordinator ",
+                        coordinator_address());
+  }
+  return absl::StrCat("mutual TLS and a cluster token; petrel status --coordinator ",
+                      coordinator_address(), " --tls_dir ", log_dir_, "/tls --token_file ",
+                      log_dir_, "/token");
+}
 
 std::string LocalCluster::coordinator_address() const {
   return absl::StrCat("127.0.0.1:", children_.front().ports.grpc_port);
@@ -144,6 +192,9 @@ absl::StatusOr<ChildProcess> LocalCluster::Launch(const std::string& name,
       dup2(fd, STDERR_FILENO);
       close(fd);
     }
+    // The daemons get this cluster's token by file, never a token of
+    // another cluster that the caller's environment may hold.
+    unsetenv(kClusterTokenEnv);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);

@@ -32,6 +32,11 @@ class LocalCluster {
     std::string bin_dir;   // where petrel-{coordinator,server,worker} are; empty: search
     std::string device = "auto";
     absl::Duration start_timeout = absl::Seconds(60);
+    // Mutual TLS with throwaway certificates (RUN_DIR/tls) and a random
+    // cluster token (RUN_DIR/token), for the daemons and this process's
+    // own calls. False: plaintext, no token.
+    bool secure = true;
+    double heartbeat_timeout_seconds = 0;  // 0: the coordinator's default
   };
 
   // Starts every daemon and waits until all have registered.
@@ -41,6 +46,8 @@ class LocalCluster {
   std::string coordinator_address() const;
   const std::vector<ChildProcess>& children() const { return children_; }
   const std::string& log_dir() const { return log_dir_; }
+  // How another `petrel` command reaches this cluster (no secret in it).
+  std::string ConnectHint() const;
 
   // A child that exited on its own since the last call, if any, described
   // with the end of its log.
@@ -57,6 +64,9 @@ class LocalCluster {
   absl::Status WaitForPorts(ChildProcess* child, const std::string& port_file,
                             absl::Time deadline);
   absl::Status WaitForRegistration(absl::Time deadline);
+  // Writes RUN_DIR/tls and RUN_DIR/token and secures this process; returns
+  // the daemons' flags.
+  absl::StatusOr<std::vector<std::string>> Secure();
 
   Options options_;
   std::string log_dir_;

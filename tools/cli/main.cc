@@ -9,6 +9,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/marshalling.h"
 #include "absl/flags/parse.h"
+#include "common/rpc.h"
 #include "tools/cli/commands.h"
 
 ABSL_FLAG(std::string, coordinator, "127.0.0.1:7070", "host:port of the coordinator");
@@ -18,6 +19,9 @@ ABSL_FLAG(std::string, device, "", "local: worker device auto|cpu|cuda:N (overri
 ABSL_FLAG(std::string, summary_json, "", "local: write the run's summary here as JSON");
 ABSL_FLAG(bool, json, false, "status, jobs: print JSON for scripts instead of tables");
 ABSL_FLAG(std::string, bin_dir, "", "local: directory holding the petrel-* daemons");
+ABSL_FLAG(double, heartbeat_timeout_seconds, 0,
+          "local: a node silent this long is probed and, if it does not answer, dead "
+          "(0: the coordinator's default of 1 s)");
 ABSL_FLAG(std::string, input, "", "data: folder with one subdirectory per label group");
 ABSL_FLAG(std::string, output, "", "data: folder to write train.libsvm and test.libsvm to");
 ABSL_FLAG(std::vector<std::string>, labels, {}, "data: SUBDIR=LABEL,... (repeatable)");
@@ -26,6 +30,14 @@ ABSL_FLAG(int, hash_bits, 20, "data: hash tokens into 2^N buckets");
 ABSL_FLAG(double, test_fraction, 0.2, "data: fraction of files put in the test set");
 ABSL_FLAG(uint64_t, seed, 1, "data: seed of the train/test split");
 ABSL_FLAG(std::string, out, "", "export: the safetensors file to write");
+ABSL_FLAG(std::string, tls_dir, "",
+          "TLS: directory with ca.pem (and client.pem/client-key.pem for --mtls clusters)");
+ABSL_FLAG(std::string, token_file, "",
+          "file holding the cluster token (default: $PETREL_CLUSTER_TOKEN); needs --tls_dir");
+ABSL_FLAG(std::vector<std::string>, hosts, {},
+          "certs init: host names and IP addresses the certificates are valid for");
+ABSL_FLAG(bool, plaintext, false,
+          "local: no TLS and no token (the default is TLS, mutual TLS and a random token)");
 
 namespace {
 
@@ -39,6 +51,7 @@ commands:
   cancel JOB       cancel a queued or running job
   export JOB       write a job's parameters as a safetensors file
   data text2libsvm turn a folder of text files into hashed libsvm train/test files
+  certs init DIR   create a CA and certificates for a cluster (TLS, docs/security.md)
 
 `petrel COMMAND --help` shows the command's flags.
 )";
@@ -51,14 +64,28 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"local", R"(usage: petrel local JOB.yaml [--servers N] [--workers M] [--device D]
-                    [--summary-json PATH] [--bin-dir DIR]
+                    [--summary-json PATH] [--bin-dir DIR] [--plaintext]
 
 Starts petrel-coordinator, N petrel-server and M petrel-worker processes on
 127.0.0.1 with ports the OS picks, submits JOB.yaml, shows live progress and
 prints a summary with every daemon's status URL and log. Stops every daemon at
 the end, on Ctrl-C, or when one of them dies. Flags override the job file's
 `cluster` section.
+
+gRPC runs over mutual TLS with a random cluster token: throwaway
+certificates in RUN_DIR/tls and the token in RUN_DIR/token (mode 0600), so
+  petrel status --coordinator ADDR --tls_dir RUN_DIR/tls --token_file RUN_DIR/token
+reaches the cluster while it runs. --plaintext turns both off.
 )", 1},
+    {"certs", R"(usage: petrel certs init DIR [--hosts HOST,...]
+
+Creates DIR (mode 0700) with a new CA and a certificate per role, for
+--tls_dir: ca.pem, ca-key.pem (the CA's key: keep it off the nodes), and
+coordinator.pem, server.pem, worker.pem, client.pem, each with its -key.pem.
+The certificates are valid for the --hosts given (names or IP addresses)
+plus localhost, 127.0.0.1 and ::1. Give every name a daemon is dialled by
+(--advertise_host, the coordinator's address). See docs/security.md.
+)", 2},
     {"submit", "usage: petrel submit JOB.yaml [--coordinator HOST:PORT]\n\nValidates JOB.yaml, submits it and prints the job id.\n", 1},
     {"status", "usage: petrel status [JOB] [--coordinator HOST:PORT] [--json]\n\nWithout JOB: every node and job. With JOB: that job's progress per worker.\n--json prints one JSON document instead.\n", 0},
     {"jobs", "usage: petrel jobs [--coordinator HOST:PORT] [--json]\n\nEvery job the coordinator knows, with its state (--json: as JSON).\n", 0},
@@ -140,7 +167,31 @@ int main(int argc, char** argv) {
   const std::string first = positional.empty() ? "" : positional[0];
   const std::string coordinator = absl::GetFlag(FLAGS_coordinator);
   const std::string name = command->name;
+  if (name == "certs") {
+    if (first != "init") {
+      std::fprintf(stderr, "petrel certs: unknown subcommand \"%s\"\n\n%s", first.c_str(),
+                   command->usage);
+      return 2;
+    }
+    return petrel::cli::CertsInit(positional[1], absl::GetFlag(FLAGS_hosts));
+  }
+  if (name != "local" && name != "data") {
+    // Every command that talks to a cluster: TLS and the token as asked.
+    if (absl::Status secured = petrel::SecureThisProcess("client", absl::GetFlag(FLAGS_tls_dir),
+                                                         false, absl::GetFlag(FLAGS_token_file));
+        !secured.ok()) {
+      std::fprintf(stderr, "petrel %s: %s\n", name.c_str(),
+                   std::string(secured.message()).c_str());
+      return 1;
+    }
+  }
   if (name == "local") {
+    if (!absl::GetFlag(FLAGS_tls_dir).empty() || !absl::GetFlag(FLAGS_token_file).empty()) {
+      std::fprintf(stderr,
+                   "petrel local: makes its own certificates and token (--plaintext for none); "
+                   "--tls_dir and --token_file are for the other commands\n");
+      return 2;
+    }
     petrel::cli::LocalOptions options;
     options.job_path = first;
     options.servers = absl::GetFlag(FLAGS_servers);
@@ -148,6 +199,8 @@ int main(int argc, char** argv) {
     options.device = absl::GetFlag(FLAGS_device);
     options.summary_json = absl::GetFlag(FLAGS_summary_json);
     options.bin_dir = absl::GetFlag(FLAGS_bin_dir);
+    options.plaintext = absl::GetFlag(FLAGS_plaintext);
+    options.heartbeat_timeout_seconds = absl::GetFlag(FLAGS_heartbeat_timeout_seconds);
     return petrel::cli::RunLocal(options);
   }
   if (name == "data") {

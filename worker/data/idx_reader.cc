@@ -92,12 +92,20 @@ absl::StatusOr<IdxArray> ReadIdxFile(const std::string& path) {
         absl::StrCat(path, ": implausible dimensions (more than ", kMaxElements, " elements)"));
   }
 
-  array.data.resize(elements);
-  got = ReadFully(file.get(), path, array.data.data(), elements);
-  if (!got.ok()) return got.status();
-  if (*got < elements) {
-    return absl::DataLossError(absl::StrCat(path, ": truncated: expected ", elements,
-                                            " bytes of data, got ", *got));
+  // The array grows as the data arrives, not as the header says: a corrupt
+  // header (found by tests/fuzz) would otherwise cost up to kMaxElements
+  // bytes of memory before the file is found to be short.
+  constexpr int64_t kChunk = int64_t{1} << 24;
+  while (static_cast<int64_t>(array.data.size()) < elements) {
+    const int64_t have = static_cast<int64_t>(array.data.size());
+    const int64_t want = std::min(elements - have, kChunk);
+    array.data.resize(have + want);
+    got = ReadFully(file.get(), path, array.data.data() + have, want);
+    if (!got.ok()) return got.status();
+    if (*got < want) {
+      return absl::DataLossError(absl::StrCat(path, ": truncated: expected ", elements,
+                                              " bytes of data, got ", have + *got));
+    }
   }
   uint8_t extra;
   got = ReadFully(file.get(), path, &extra, 1);

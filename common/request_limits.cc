@@ -1,0 +1,57 @@
+#include "common/request_limits.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace petrel {
+namespace {
+
+template <typename Request>
+absl::Status CheckCommon(const Request& request, const char* what) {
+  if (request.job_id().size() > kMaxNameBytes || request.worker_id().size() > kMaxNameBytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the ", what, "'s job or worker id is longer than the limit of ", kMaxNameBytes,
+        " bytes (kMaxNameBytes)"));
+  }
+  const int64_t slices = int64_t{request.slices_size()} + request.sparse_size();
+  if (slices > kMaxSlicesPerRequest) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the ", what, " has ", slices, " slices, past the limit of ",
+                     kMaxSlicesPerRequest, " per request (kMaxSlicesPerRequest)"));
+  }
+  int64_t keys = 0;
+  for (const SparseSlice& sparse : request.sparse()) {
+    if (sparse.table().size() > kMaxNameBytes) {
+      return absl::ResourceExhaustedError(absl::StrCat("a table name in the ", what,
+                                                       " is longer than the limit of ",
+                                                       kMaxNameBytes, " bytes (kMaxNameBytes)"));
+    }
+    keys += static_cast<int64_t>(sparse.keys().size() / sizeof(uint64_t));
+  }
+  if (keys > kMaxKeysPerRequest) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("the ", what, " has ", keys, " sparse keys, past the limit of ",
+                     kMaxKeysPerRequest, " per request (kMaxKeysPerRequest)"));
+  }
+  for (const Slice& slice : request.slices()) {
+    if (slice.table().size() > kMaxNameBytes) {
+      return absl::ResourceExhaustedError(absl::StrCat("a table name in the ", what,
+                                                       " is longer than the limit of ",
+                                                       kMaxNameBytes, " bytes (kMaxNameBytes)"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status CheckRequestLimits(const PullRequest& request) {
+  return CheckCommon(request, "pull");
+}
+
+absl::Status CheckRequestLimits(const PushRequest& request) {
+  return CheckCommon(request, "push");
+}
+
+}  // namespace petrel

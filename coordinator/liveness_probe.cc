@@ -1,0 +1,39 @@
+#include "coordinator/liveness_probe.h"
+
+#include "absl/synchronization/notification.h"
+#include "common/rpc.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "httplib.h"
+
+namespace petrel::coordinator {
+
+bool ServerAnswers(const std::string& grpc_address, absl::Duration deadline) {
+  grpc::GenericStub stub(MakeChannel(grpc_address));
+  grpc::ClientContext context;
+  context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  grpc::Slice empty;  // an empty HealthCheckRequest: the server as a whole
+  grpc::ByteBuffer request(&empty, 1), response;
+  absl::Notification done;
+  grpc::Status status;
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                 &response, [&](grpc::Status s) {
+                   status = std::move(s);
+                   done.Notify();
+                 });
+  done.WaitForNotification();
+  return status.error_code() != grpc::StatusCode::UNAVAILABLE &&
+         status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED;
+}
+
+bool WorkerAnswers(const std::string& http_address, absl::Duration deadline) {
+  const size_t colon = http_address.rfind(':');
+  if (colon == std::string::npos) return false;
+  httplib::Client client(http_address.substr(0, colon), std::stoi(http_address.substr(colon + 1)));
+  const auto micros = absl::ToInt64Microseconds(deadline);
+  client.set_connection_timeout(micros / 1000000, micros % 1000000);
+  client.set_read_timeout(micros / 1000000, micros % 1000000);
+  auto result = client.Get("/status");
+  return result && result->status == 200;
+}
+
+}  // namespace petrel::coordinator

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Fault test 1: a BSP job with replication 2 loses a primary to kill -9
+# mid-run. The backup takes over, the job succeeds, and its parameters are
+# bit-for-bit those of the same job run undisturbed (BSP sums each clock in
+# rank order, and every acknowledged push was on the backup too).
+set -uo pipefail
+source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/fault/fault_lib.sh"
+
+start_coordinator
+start_daemon server S0 server-a
+start_daemon server S1 server-b
+start_daemon worker W0 worker-a
+start_daemon worker W1 worker-b
+wait_nodes 4 || { fail "the cluster did not come up"; finish; exit; }
+
+sed "s/replication: 1/replication: 2/" "$RUNFILES/tests/testdata/fault_softmax.yaml" >"$TMP/job.yaml"
+
+# The reference: the same job, undisturbed.
+ref=$(submit "$TMP/job.yaml")
+[ "$(wait_end "$ref" 180)" = SUCCEEDED ] && pass "$ref (undisturbed) succeeded" \
+  || { fail "$ref did not succeed: $(job_field "$ref" 'j["error"]')"; finish; exit; }
+ref_sha=$(params_sha "$ref")
+
+job=$(submit "$TMP/job.yaml")
+wait_clock "$job" 600 || fail "$job did not reach clock 600"
+# Each server heads one group and backs up the other: server-a is a primary.
+kill -9 "$S0"
+killed_at=$(job_clock "$job")
+echo "killed server-a (pid $S0) at clock $killed_at"
+state=$(wait_end "$job" 180)
+[ "$state" = SUCCEEDED ] && pass "$job succeeded after its primary was killed" \
+  || fail "$job ended $state: $(job_field "$job" 'j["error"]')"
+grep -q "now heads group" "$TMP/coordinator.log" && pass "the backup was promoted" \
+  || fail "no promotion in the coordinator's log: $(grep -i dead "$TMP/coordinator.log" | tail -3)"
+
+sha=$(params_sha "$job")
+echo "params sha256: undisturbed $ref_sha, with the kill $sha"
+[ -n "$sha" ] && [ "$sha" = "$ref_sha" ] && pass "parameters equal the undisturbed run's" \
+  || fail "parameters differ: $sha vs $ref_sha"
+finish

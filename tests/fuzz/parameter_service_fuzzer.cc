@@ -1,0 +1,218 @@
+// Fuzzes the server's handling of pulls, pushes and checkpoint restores
+// (server/parameter_service.h, server/job_shards.h) on a small fixed job:
+// dense tables "w" [6, 5] (this server's shard group 0 holds [0, 20), group
+// 1 the rest) and "b" [5], and a sparse table "emb" of dim 3 cut over the two
+// groups. Requests name group 0 unless the fuzzer says otherwise.
+//
+// Input: byte 0 picks the job's configuration (optimizer, staleness, one
+// or two workers, a row limit); the rest is records (fuzz_util.h's
+// RecordReader) whose bytes are parsed as the request protos, as gRPC
+// parses them: kind % 5 = 0 PullRequest, 1 PushRequest, 2 ShardCheckpoint
+// given to Restore, 3 status and gate reports, 4 a job state.
+//
+// Invariants: a pull answered OK has one value of the right size per slice
+// and one row block per sparse slice; a push or restore that is refused
+// changes no parameter, optimizer state or clock (job_shards.h: "a bad
+// request changes no state").
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/clock.h"
+#include "common/job_file.h"
+#include "common/partition.h"
+#include "proto/checkpoint.pb.h"
+#include "proto/coordinator.pb.h"
+#include "proto/parameter.pb.h"
+#include "server/job_shards.h"
+#include "server/parameter_service.h"
+#include "server/shard_store.h"
+#include "spdlog/spdlog.h"
+#include "tests/fuzz/fuzz_util.h"
+
+namespace petrel::server {
+namespace {
+
+constexpr char kJob[] = "job-1";
+constexpr char kServer[] = "server-0";
+constexpr int kDim = 3;
+const char* const kOptimizers[] = {"sgd", "momentum", "adam", "adagrad", "ftrl"};
+
+// A spec as the coordinator sends it: parsed from YAML, so every default
+// (optimizer parameters included) is filled in.
+JobSpec Spec(const std::string& optimizer, int staleness) {
+  const std::string yaml = absl::StrCat(
+      "model: {type: mlp, hidden: [5], input_dim: 6, num_classes: 3}\n"
+      "data: {path: /nonexistent}\n"
+      "optimizer: {type: ",
+      optimizer,
+      ", learning_rate: 0.5}\n"
+      "training: {batch_size: 4, seed: 3, staleness: ",
+      staleness < 0 ? std::string("async") : std::to_string(staleness), "}\n");
+  absl::StatusOr<JobSpec> spec = ParseJobYaml(yaml, "fuzz.yaml");
+  if (!spec.ok()) {
+    std::fprintf(stderr, "%s\n", spec.status().ToString().c_str());
+    std::abort();
+  }
+  return *spec;
+}
+
+JobAssignment Assignment(uint8_t config) {
+  JobAssignment assignment;
+  assignment.set_job_id(kJob);
+  assignment.set_state(RUNNING);
+  const int staleness = ((config >> 3) & 3) == 3 ? -1 : (config >> 3) & 3;
+  *assignment.mutable_spec() = Spec(kOptimizers[(config & 7) % 5], staleness);
+  const int workers = (config & 0x20) ? 2 : 1;
+  for (int r = 0; r < workers; ++r) assignment.add_worker_ids("worker-" + std::to_string(r));
+  ShardMap* map = assignment.mutable_shard_map();
+  map->set_job_id(kJob);
+  map->set_epoch(1);
+  DenseTable* w = map->add_tables();
+  w->set_name("w");
+  w->add_shape(6);
+  w->add_shape(5);
+  w->set_initializer("glorot_uniform");
+  DenseTable* b = map->add_tables();
+  b->set_name("b");
+  b->add_shape(5);
+  b->set_initializer("zeros");
+  // Two shard groups, each a chain of one server: this server heads group 0
+  // and forwards its pushes nowhere.
+  for (int group = 0; group < 2; ++group) {
+    ShardGroup* chain = map->add_groups();
+    chain->set_id(group);
+    chain->add_servers("server-" + std::to_string(group));
+    chain->add_addresses("server-" + std::to_string(group) + ":1");
+  }
+  auto place = [map](const std::string& table, int64_t begin, int64_t end, int group) {
+    ShardRange* range = map->add_ranges();
+    range->set_table(table);
+    range->set_begin(begin);
+    range->set_end(end);
+    range->set_server_id("server-" + std::to_string(group));
+    range->set_server_address(range->server_id() + ":1");
+    range->set_group(group);
+  };
+  place("w", 0, 20, 0);
+  place("w", 20, 30, 1);
+  place("b", 0, 5, 0);
+  SparseTable emb;
+  emb.set_name("emb");
+  emb.set_dim(kDim);
+  emb.set_initializer("uniform");
+  emb.set_init_scale(0.1f);
+  emb.set_max_rows((config & 0x40) ? 4 : 0);
+  *map->add_sparse_tables() = emb;
+  for (const SparseShard& shard :
+       PartitionSparseTables({emb}, {{kServer, "a:1"}, {"server-1", "b:1"}})) {
+    *map->add_sparse_shards() = shard;
+  }
+  return assignment;
+}
+
+// What a refused request must leave as it was.
+std::string State(const JobShards& shards) {
+  std::string state = shards.Snapshot(0).SerializeAsString();
+  const GateReport report = shards.Report(absl::InfinitePast());
+  for (const WorkerClock& clock : report.clocks()) state += clock.SerializeAsString();
+  return state;
+}
+
+struct Call {
+  PullRequest request;
+  PullResponse response;
+  std::optional<absl::Status> status;
+};
+
+void CheckAnswer(const Call& call) {
+  if (!call.status.has_value() || !call.status->ok()) return;
+  const PullRequest& request = call.request;
+  const PullResponse& response = call.response;
+  PETREL_FUZZ_CHECK(response.values_size() == request.slices_size());
+  for (int i = 0; i < request.slices_size(); ++i) {
+    const Slice& slice = request.slices(i);
+    PETREL_FUZZ_CHECK(static_cast<int64_t>(response.values(i).size()) ==
+                      (slice.end() - slice.begin()) * 4);
+  }
+  PETREL_FUZZ_CHECK(response.sparse_rows_size() == request.sparse_size());
+  for (int i = 0; i < request.sparse_size(); ++i) {
+    PETREL_FUZZ_CHECK(response.sparse_rows(i).size() ==
+                      request.sparse(i).keys().size() / 8 * kDim * 4);
+  }
+}
+
+}  // namespace
+}  // namespace petrel::server
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  spdlog::set_level(spdlog::level::off);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace petrel;
+  using namespace petrel::server;
+  if (size == 0) return 0;
+  // Declared before the store: the store's destructor fails the pulls still
+  // waiting, which writes to them.
+  std::deque<Call> calls;
+  ShardStore store(kServer);
+  store.Reconcile({Assignment(data[0])});
+  absl::StatusOr<std::shared_ptr<JobShards>> shards = store.Find(kJob, 0);
+  PETREL_FUZZ_CHECK(shards.ok());
+  ParameterService service(&store);
+
+  fuzz::RecordReader records(data + 1, size - 1);
+  uint8_t kind;
+  absl::string_view bytes;
+  while (records.Next(&kind, &bytes)) {
+    switch (kind % 5) {
+      case 0: {
+        Call& call = calls.emplace_back();
+        if (!call.request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) break;
+        service.Pull(call.request, &call.response, [&call](absl::Status status) {
+          PETREL_FUZZ_CHECK(!call.status.has_value());  // answered once
+          call.status = status;
+          CheckAnswer(call);
+        });
+        break;
+      }
+      case 1: {
+        PushRequest request;
+        if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) break;
+        const std::string before = State(**shards);
+        PushResponse response;
+        std::optional<absl::Status> status;
+        service.Push(request, &response, [&status](absl::Status s) { status = s; });
+        PETREL_FUZZ_CHECK(status.has_value());  // a chain of one: nothing to wait for
+        if (!status->ok()) PETREL_FUZZ_CHECK(State(**shards) == before);
+        break;
+      }
+      case 2: {
+        ShardCheckpoint checkpoint;
+        if (!checkpoint.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) break;
+        const std::string before = State(**shards);
+        if (!(*shards)->Restore(checkpoint).ok()) PETREL_FUZZ_CHECK(State(**shards) == before);
+        break;
+      }
+      case 3: {
+        const absl::Time now = absl::Now() + absl::Seconds(bytes.empty() ? 0 : bytes[0]);
+        (void)store.GateReports(now);
+        store.CheckStalls(now);
+        (void)store.StatusJson().dump();
+        break;
+      }
+      case 4:
+        if (!bytes.empty()) (*shards)->set_state(static_cast<JobState>(bytes[0] % 6));
+        break;
+    }
+  }
+  for (const Call& call : calls) CheckAnswer(call);
+  return 0;
+}
