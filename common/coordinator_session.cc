@@ -41,7 +41,16 @@ absl::Status CoordinatorSession::Start(absl::Duration timeout) {
 
 void CoordinatorSession::Stop() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
+  {
+    absl::MutexLock lock(&mu_);
+    beat_now_ = true;  // wakes the loop, which then sees stop_
+  }
   if (thread_.joinable()) thread_.join();
+}
+
+void CoordinatorSession::HeartbeatNow() {
+  absl::MutexLock lock(&mu_);
+  beat_now_ = true;
 }
 
 std::string CoordinatorSession::node_id() const {
@@ -52,14 +61,14 @@ std::string CoordinatorSession::node_id() const {
 void CoordinatorSession::HeartbeatLoop() {
   bool coordinator_reachable = true;
   while (true) {
-    absl::Duration interval;
     HeartbeatRequest request;
     {
       absl::MutexLock lock(&mu_);
-      interval = interval_;
+      mu_.AwaitWithTimeout(absl::Condition(&beat_now_), interval_);
+      beat_now_ = false;
       request.set_node_id(node_id_);
     }
-    if (stop_.WaitForNotificationWithTimeout(interval)) return;
+    if (stop_.HasBeenNotified()) return;
     if (options_.fill_heartbeat) options_.fill_heartbeat(&request);
     auto response = client_->Heartbeat(request);
     if (!response.ok()) {

@@ -38,6 +38,9 @@ class CoordinatorSession {
   // starting), then starts heartbeating.
   absl::Status Start(absl::Duration timeout);
   void Stop();
+  // Sends the next heartbeat now instead of at the end of the interval (a
+  // server that was asked about a newer shard map than it has).
+  void HeartbeatNow();
 
   std::string node_id() const;
 
@@ -53,6 +56,7 @@ class CoordinatorSession {
   mutable absl::Mutex mu_;
   std::string node_id_ ABSL_GUARDED_BY(mu_);
   absl::Duration interval_ ABSL_GUARDED_BY(mu_) = absl::Milliseconds(200);
+  bool beat_now_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace petrel

@@ -114,6 +114,7 @@ JobShards::~JobShards() { Close(absl::CancelledError("the job's shards were drop
 
 absl::Status JobShards::CheckEpoch(int64_t epoch) const {
   if (epoch == 0 || epoch == epoch_) return absl::OkStatus();
+  if (epoch > epoch_) on_newer_epoch_();
   if (epoch < epoch_) {
     return StaleShardMapError(absl::StrCat("job ", job_id_, ": the request was made under shard map epoch ",
                                            epoch, "; ", server_id_, " has epoch ", epoch_));
@@ -142,7 +143,9 @@ void JobShards::Update(const JobAssignment& assignment) {
       epoch_ = map.epoch();
       if (group_ < map.groups_size()) {
         const ShardGroup& chain = map.groups(group_);
+        const bool was_primary = !chain_.empty() && chain_[0] == server_id_;
         chain_.assign(chain.servers().begin(), chain.servers().end());
+        if (!was_primary && !chain_.empty() && chain_[0] == server_id_) promoted_ = absl::Now();
         chain_addresses_.assign(chain.addresses().begin(), chain.addresses().end());
         spdlog::info("job {} group {}: shard map epoch {}, chain [{}]", job_id_, group_, epoch_,
                      absl::StrJoin(chain_, " -> "));
@@ -415,6 +418,12 @@ absl::Status JobShards::Push(const PushRequest& request) {
       counters_.apply_nanos += absl::ToInt64Nanoseconds(absl::Now() - start);
     }
     ReleaseReady(&released);
+    if (promoted_ != absl::InfinitePast() && first_push_as_primary_ == absl::InfinitePast()) {
+      first_push_as_primary_ = absl::Now();
+      spdlog::info("job {} group {}: first push taken as the new primary, {:.0f} ms after the "
+                   "promotion reached this server",
+                   job_id_, group_, absl::ToDoubleMilliseconds(first_push_as_primary_ - promoted_));
+    }
   }
   for (auto& callback : released) callback();
   return absl::OkStatus();
@@ -504,6 +513,10 @@ nlohmann::json JobShards::StatusJson() const {
           {"chain", chain_},
           {"shard_map_epoch", epoch_},
           {"checkpointed_clock", checkpointed_clock()},
+          {"promoted_unix", promoted_ == absl::InfinitePast() ? 0.0 : absl::ToUnixMicros(promoted_) / 1e6},
+          {"first_push_as_primary_unix", first_push_as_primary_ == absl::InfinitePast()
+                                             ? 0.0
+                                             : absl::ToUnixMicros(first_push_as_primary_) / 1e6},
           {"state", JobState_Name(state_)},
           {"shards", shards},
           {"sparse_tables", sparse},

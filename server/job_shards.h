@@ -62,6 +62,7 @@ class JobShards {
   // The next server of the chain, to which each push is forwarded before it
   // is acknowledged; empty at the chain's tail.
   std::string NextInChain() const;
+  void set_on_newer_epoch(std::function<void()> callback) { on_newer_epoch_ = std::move(callback); }
 
   // Answers at once when the gate allows (observers always), otherwise when
   // a push or a departure opens it; `done` then runs on that caller's thread.
@@ -182,6 +183,7 @@ class JobShards {
   int checkpoint_every_ = 0;
   int groups_ = 1;
   std::unique_ptr<CheckpointWriter> writer_;
+  std::function<void()> on_newer_epoch_ = [] {};
 
   mutable absl::Mutex mu_;
   JobState state_ ABSL_GUARDED_BY(mu_) = RUNNING;
@@ -189,6 +191,11 @@ class JobShards {
   std::vector<std::string> chain_ ABSL_GUARDED_BY(mu_);            // server ids
   std::vector<std::string> chain_addresses_ ABSL_GUARDED_BY(mu_);
   int64_t last_checkpoint_ ABSL_GUARDED_BY(mu_) = -1;  // the clock last handed to the writer
+  // When this server became the group's primary by a promotion, and when it
+  // then acknowledged its first push (the failover's end, for the logs and
+  // tools/bench_failover).
+  absl::Time promoted_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  absl::Time first_push_as_primary_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   absl::Status closed_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Table> tables_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, SparseShardState> sparse_ ABSL_GUARDED_BY(mu_);

@@ -67,6 +67,7 @@ void ShardStore::Reconcile(const std::vector<JobAssignment>& jobs) {
           errors_[key] = std::string(shards.status().message());
           continue;
         }
+        (*shards)->set_on_newer_epoch(on_newer_epoch_);
         spdlog::info("holding group {} of job {}", group.id(), job.job_id());
         jobs_[key] = {std::move(*shards), job.attempt()};
       }

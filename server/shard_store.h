@@ -32,6 +32,9 @@ class ShardStore {
   absl::StatusOr<std::shared_ptr<JobShards>> Find(const std::string& job_id, int group) const;
 
   void set_server_id(std::string server_id);
+  // Called (from a request's thread) when a request names a newer shard map
+  // than this server has: the daemon then asks the coordinator at once.
+  void set_on_newer_epoch(std::function<void()> callback) { on_newer_epoch_ = std::move(callback); }
 
   // The staleness gate of every job held, for the coordinator's heartbeat.
   std::vector<GateReport> GateReports(absl::Time now) const;
@@ -44,6 +47,7 @@ class ShardStore {
  private:
   mutable absl::Mutex mu_;
   std::string server_id_ ABSL_GUARDED_BY(mu_);
+  std::function<void()> on_newer_epoch_ = [] {};  // set before serving
   using Key = std::pair<std::string, int>;  // job id, group
   struct Held {
     std::shared_ptr<JobShards> shards;
