@@ -92,6 +92,20 @@ void JobManager::Schedule(const std::vector<const Node*>& servers,
     }
     return idle;
   };
+  // Replicas lost by running jobs are rebuilt on servers with room.
+  std::vector<ServerEndpoint> alive;
+  for (const Node* server : servers) alive.push_back({server->id, server->info.grpc_address()});
+  for (const std::string& id : order_) {
+    Job& job = jobs_[id];
+    if (job.status().state() != RUNNING) continue;
+    std::vector<std::string> added;
+    if (RepairChains(alive, job.status().spec().cluster().replication(),
+                     job.record.mutable_shard_map(), &added) > 0) {
+      dirty_ = true;
+      spdlog::info("job {}: rebuilding replicas: {}; shard map epoch {}", id,
+                   absl::StrJoin(added, "; "), job.record.shard_map().epoch());
+    }
+  }
   // Departed ranks of running jobs first: those jobs are waiting.
   for (const std::string& id : order_) {
     Job& job = jobs_[id];
@@ -399,6 +413,15 @@ std::vector<StalledPull> JobManager::RecordGateReport(const std::string& server_
     return {};
   }
   (*job)->gates[absl::StrCat(server_id, "/", report.group())] = report;
+  for (const std::string& installed : report.installed()) {
+    if ((*job)->status().state() == RUNNING &&
+        MarkInstalled(installed, report.group(), (*job)->record.mutable_shard_map())) {
+      dirty_ = true;
+      spdlog::info("job {}: {} holds group {} again (state from {}); shard map epoch {}",
+                   report.job_id(), installed, report.group(), server_id,
+                   (*job)->record.shard_map().epoch());
+    }
+  }
   std::vector<StalledPull> fresh;
   for (const StalledPull& stall : report.stalls()) {
     const std::string key = absl::StrCat(stall.worker_id(), "@", stall.clock());

@@ -29,6 +29,7 @@ absl::StatusOr<ShardMap> PlaceJob(const std::string& job_id, const JobSpec& spec
       group->add_servers(servers[(g + k) % n].id);
       group->add_addresses(servers[(g + k) % n].address);
     }
+    group->set_ready(replication);
   }
   return map;
 }
@@ -41,19 +42,69 @@ std::set<std::string> ServersOf(const ShardMap& map) {
   return servers;
 }
 
+int RepairChains(const std::vector<ServerEndpoint>& alive, int replication, ShardMap* map,
+                 std::vector<std::string>* added) {
+  int repaired = 0;
+  for (ShardGroup& group : *map->mutable_groups()) {
+    if (group.servers_size() == 0 || group.servers_size() >= replication) continue;
+    // The alive server in the fewest chains of this job, not in this one.
+    const ServerEndpoint* best = nullptr;
+    int best_load = 0;
+    for (const ServerEndpoint& server : alive) {
+      bool member = false;
+      int load = 0;
+      for (const ShardGroup& other : map->groups()) {
+        for (const std::string& id : other.servers()) {
+          if (id == server.id) {
+            ++load;
+            member |= other.id() == group.id();
+          }
+        }
+      }
+      if (member) continue;
+      if (best == nullptr || load < best_load) {
+        best = &server;
+        best_load = load;
+      }
+    }
+    if (best == nullptr) continue;
+    if (group.ready() <= 0) group.set_ready(group.servers_size());
+    group.add_servers(best->id);
+    group.add_addresses(best->address);
+    added->push_back(absl::StrCat(best->id, " joins group ", group.id(), " (state from ",
+                                  group.servers(group.ready() - 1), ")"));
+    ++repaired;
+  }
+  if (repaired > 0) map->set_epoch(map->epoch() + 1);
+  return repaired;
+}
+
+bool MarkInstalled(const std::string& server_id, int group_id, ShardMap* map) {
+  if (group_id < 0 || group_id >= map->groups_size()) return false;
+  ShardGroup& group = *map->mutable_groups(group_id);
+  const int ready = group.ready() > 0 ? group.ready() : group.servers_size();
+  if (ready >= group.servers_size() || group.servers(ready) != server_id) return false;
+  group.set_ready(ready + 1);
+  map->set_epoch(map->epoch() + 1);
+  return true;
+}
+
 ChainChange RemoveServers(const std::set<std::string>& dead, ShardMap* map) {
   ChainChange change;
   for (ShardGroup& group : *map->mutable_groups()) {
     ShardGroup kept;
     kept.set_id(group.id());
+    const int ready = group.ready() > 0 ? group.ready() : group.servers_size();
     for (int k = 0; k < group.servers_size(); ++k) {
       if (dead.count(group.servers(k))) continue;
       kept.add_servers(group.servers(k));
       kept.add_addresses(group.addresses(k));
+      if (k < ready) kept.set_ready(kept.ready() + 1);
     }
     if (kept.servers_size() == group.servers_size()) continue;
     change.changed = true;
-    if (kept.servers_size() == 0) {
+    if (kept.ready() == 0) {
+      // Only servers still being rebuilt are left: they hold nothing yet.
       change.lost_groups.push_back(group.id());
     } else if (kept.servers(0) != group.servers(0)) {
       change.promotions.push_back(absl::StrCat(kept.servers(0), " now heads group ", group.id(),

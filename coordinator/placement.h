@@ -37,6 +37,18 @@ struct ChainChange {
 // names its group's new primary. The epoch grows when anything changed.
 ChainChange RemoveServers(const std::set<std::string>& dead, ShardMap* map);
 
+// Adds, to each group whose chain is shorter than `replication`, the alive
+// server in the fewest of this job's chains (not yet in that one), at the
+// chain's end and not ready: the last ready server sends it the state. The
+// epoch grows when anything was added; `added` says what, for the log.
+int RepairChains(const std::vector<ServerEndpoint>& alive, int replication, ShardMap* map,
+                 std::vector<std::string>* added);
+
+// `server_id`, next after the ready servers of group `group_id`, now holds
+// the state: it counts as ready (and may be promoted). False when that is
+// not the chain's state (already counted, or the chain changed).
+bool MarkInstalled(const std::string& server_id, int group_id, ShardMap* map);
+
 }  // namespace petrel::coordinator
 
 #endif  // PETREL_COORDINATOR_PLACEMENT_H_

@@ -58,4 +58,12 @@ grpc::ServerUnaryReactor* GrpcParameterService::Push(grpc::CallbackServerContext
   return reactor;
 }
 
+grpc::ServerUnaryReactor* GrpcParameterService::InstallReplica(
+    grpc::CallbackServerContext* context, const InstallReplicaRequest* request,
+    InstallReplicaResponse*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(service_->InstallReplica(*request)));
+  return reactor;
+}
+
 }  // namespace petrel::server

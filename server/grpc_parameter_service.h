@@ -26,6 +26,9 @@ class GrpcParameterService final
                                  grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Push(grpc::CallbackServerContext* context, const PushRequest* request,
                                  PushResponse* response) override;
+  grpc::ServerUnaryReactor* InstallReplica(grpc::CallbackServerContext* context,
+                                           const InstallReplicaRequest* request,
+                                           InstallReplicaResponse* response) override;
 
  private:
   ParameterService* const service_;

@@ -49,11 +49,9 @@ absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment
   absl::MutexLock lock(&shards->mu_);
   shards->state_ = assignment.state();
   shards->epoch_ = map.epoch();
-  if (group < map.groups_size()) {
-    const ShardGroup& chain = map.groups(group);
-    shards->chain_.assign(chain.servers().begin(), chain.servers().end());
-    shards->chain_addresses_.assign(chain.addresses().begin(), chain.addresses().end());
-  }
+  shards->SetChain(map);
+  // A server added to the chain after the job started waits for the state.
+  shards->awaiting_install_ = shards->PositionInChain() >= shards->ready_;
   for (const DenseTable& table : map.tables()) {
     Table& held = shards->tables_[table.name()];
     held.size = TableSize(table);
@@ -124,12 +122,99 @@ absl::Status JobShards::CheckEpoch(int64_t epoch) const {
                                              " (it has ", epoch_, "); retry shortly"));
 }
 
+void JobShards::SetChain(const ShardMap& map) {
+  if (group_ >= map.groups_size()) return;
+  const ShardGroup& chain = map.groups(group_);
+  const bool first = chain_.empty();  // from Create: nobody was promoted
+  const bool was_primary = !first && chain_[0] == server_id_;
+  chain_.assign(chain.servers().begin(), chain.servers().end());
+  chain_addresses_.assign(chain.addresses().begin(), chain.addresses().end());
+  ready_ = chain.ready() > 0 ? chain.ready() : static_cast<int>(chain_.size());
+  if (first || was_primary || chain_.empty() || chain_[0] != server_id_) return;
+  if (promoted_ == absl::InfinitePast()) promoted_ = absl::Now();
+}
+
+int JobShards::PositionInChain() const {
+  for (size_t k = 0; k < chain_.size(); ++k) {
+    if (chain_[k] == server_id_) return static_cast<int>(k);
+  }
+  return -1;
+}
+
 std::string JobShards::NextInChain() const {
   absl::ReaderMutexLock lock(&mu_);
-  for (size_t k = 0; k + 1 < chain_.size(); ++k) {
-    if (chain_[k] == server_id_) return chain_addresses_[k + 1];
+  const int position = PositionInChain();
+  if (position < 0 || position + 1 >= static_cast<int>(chain_.size())) return "";
+  const std::string& next = chain_[position + 1];
+  // A server being rebuilt gets pushes once it holds the state they update.
+  if (position + 1 >= ready_ && installed_.count(next) == 0) return "";
+  return chain_addresses_[position + 1];
+}
+
+std::string JobShards::TransferDue() const {
+  absl::ReaderMutexLock lock(&mu_);
+  if (awaiting_install_ || PositionInChain() != ready_ - 1 ||
+      static_cast<int>(chain_.size()) <= ready_ || installed_.count(chain_[ready_])) {
+    return "";
   }
-  return "";
+  return chain_[ready_];
+}
+
+absl::Status JobShards::Transfer(
+    const std::function<absl::Status(const std::string&, const ReplicaState&)>& send) {
+  // Holding the lock throughout: no push or pull of the group slips in
+  // between the state taken and the state installed.
+  absl::MutexLock lock(&mu_);
+  if (awaiting_install_ || PositionInChain() != ready_ - 1 ||
+      static_cast<int>(chain_.size()) <= ready_ || installed_.count(chain_[ready_])) {
+    return absl::OkStatus();  // the chain changed meanwhile
+  }
+  const std::string target = chain_[ready_];
+  const absl::Time start = absl::Now();
+  ReplicaState state;
+  *state.mutable_shards() = SnapshotLocked(0);
+  for (const auto& [clock, by_rank] : held_) {
+    for (const auto& parts : by_rank) {
+      for (const std::unique_ptr<PushRequest>& part : parts) {
+        part->SerializeToString(state.add_held_pushes());
+      }
+    }
+  }
+  for (PendingParts& pending : parts_.Export()) *state.add_pending() = std::move(pending);
+  PETREL_RETURN_IF_ERROR(send(chain_addresses_[ready_], state));
+  installed_.insert(target);
+  spdlog::info("job {} group {}: state sent to {} ({} bytes, {:.0f} ms); pushes now go to it too",
+               job_id_, group_, target, state.ByteSizeLong(),
+               absl::ToDoubleMilliseconds(absl::Now() - start));
+  return absl::OkStatus();
+}
+
+absl::Status JobShards::Install(const ReplicaState& state) {
+  absl::MutexLock lock(&mu_);
+  if (!awaiting_install_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        server_id_, " already holds group ", group_, " of job ", job_id_));
+  }
+  PETREL_RETURN_IF_ERROR(RestoreLocked(state.shards()));
+  const auto& clocks = state.shards().worker_clocks();
+  for (int rank = 0; rank < clocks.size() && rank < gate_.num_workers(); ++rank) {
+    gate_.SetWorker(rank, clocks[rank].worker_id(), clocks[rank].clock());
+    if (clocks[rank].left()) gate_.Leave(rank);
+  }
+  held_.clear();
+  for (const std::string& bytes : state.held_pushes()) {
+    auto push = std::make_unique<PushRequest>();
+    if (!push->ParseFromString(bytes)) return absl::InvalidArgumentError("a held push does not parse");
+    PETREL_ASSIGN_OR_RETURN(const int rank, gate_.RankOf(push->worker_id()));
+    auto& by_rank = held_[push->clock()];
+    by_rank.resize(gate_.num_workers());
+    by_rank[rank].push_back(std::move(push));
+  }
+  for (const PendingParts& pending : state.pending()) parts_.Import(pending);
+  awaiting_install_ = false;
+  spdlog::info("job {} group {}: state installed; this server holds the group again", job_id_,
+               group_);
+  return absl::OkStatus();
 }
 
 void JobShards::Update(const JobAssignment& assignment) {
@@ -141,15 +226,9 @@ void JobShards::Update(const JobAssignment& assignment) {
     const ShardMap& map = assignment.shard_map();
     if (map.epoch() > epoch_) {
       epoch_ = map.epoch();
-      if (group_ < map.groups_size()) {
-        const ShardGroup& chain = map.groups(group_);
-        const bool was_primary = !chain_.empty() && chain_[0] == server_id_;
-        chain_.assign(chain.servers().begin(), chain.servers().end());
-        if (!was_primary && !chain_.empty() && chain_[0] == server_id_) promoted_ = absl::Now();
-        chain_addresses_.assign(chain.addresses().begin(), chain.addresses().end());
-        spdlog::info("job {} group {}: shard map epoch {}, chain [{}]", job_id_, group_, epoch_,
-                     absl::StrJoin(chain_, " -> "));
-      }
+      SetChain(map);
+      spdlog::info("job {} group {}: shard map epoch {}, chain [{}], {} up to date", job_id_,
+                   group_, epoch_, absl::StrJoin(chain_, " -> "), ready_);
     }
     const int workers = std::min(assignment.workers_size(), gate_.num_workers());
     for (int rank = 0; rank < workers; ++rank) {
@@ -322,6 +401,11 @@ bool JobShards::TryAnswer(const PullRequest& request, PullResponse* response,
     return true;
   }
   if (*status = CheckEpoch(request.shard_map_epoch()); !status->ok()) return true;
+  if (awaiting_install_) {
+    *status = absl::UnavailableError(absl::StrCat(server_id_, " is being rebuilt as a replica of group ",
+                                                  group_, " of job ", job_id_));
+    return true;
+  }
   if (request.observer()) {
     *status = Serve(request, response);
     return true;
@@ -378,6 +462,10 @@ absl::Status JobShards::Push(const PushRequest& request) {
           absl::StrCat("job ", job_id_, " is ", JobState_Name(state_), "; pushes are closed"));
     }
     PETREL_RETURN_IF_ERROR(CheckEpoch(request.shard_map_epoch()));
+    if (awaiting_install_) {
+      return absl::UnavailableError(absl::StrCat(server_id_, " is being rebuilt as a replica of group ",
+                                                 group_, " of job ", job_id_));
+    }
     PETREL_ASSIGN_OR_RETURN(const int rank, gate_.RankOf(request.worker_id()));
     if (request.leave()) {
       gate_.Leave(rank);
@@ -467,6 +555,7 @@ GateReport JobShards::Report(absl::Time now) const {
   report.set_group(group_);
   report.set_primary(!chain_.empty() && chain_[0] == server_id_);
   report.set_checkpointed_clock(checkpointed_clock());
+  for (const std::string& server : installed_) report.add_installed(server);
   for (const WaitingPull& pull : waiting_) {
     if (now - pull.since < stall_timeout_) continue;
     StalledPull* stall = report.add_stalls();

@@ -18,6 +18,7 @@
 #include <functional>
 #include <list>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,6 +64,18 @@ class JobShards {
   // is acknowledged; empty at the chain's tail.
   std::string NextInChain() const;
   void set_on_newer_epoch(std::function<void()> callback) { on_newer_epoch_ = std::move(callback); }
+
+  // Rebuilding a replica. The chain's last up-to-date server sends its whole
+  // state to the server after it: pushes and pulls of the group wait while
+  // the state is taken and sent (`send` makes the call), and from then on
+  // pushes are forwarded to the new server too. Returns the id of the
+  // server that is due a transfer from this one, or "" when none is.
+  std::string TransferDue() const;
+  absl::Status Transfer(const std::function<absl::Status(const std::string& address,
+                                                         const ReplicaState& state)>& send);
+  // The joining server's side: takes the state (its shards refuse calls
+  // until then).
+  absl::Status Install(const ReplicaState& state);
 
   // Answers at once when the gate allows (observers always), otherwise when
   // a push or a departure opens it; `done` then runs on that caller's thread.
@@ -139,11 +152,15 @@ class JobShards {
         gate_(worker_ids, staleness),
         parts_(static_cast<int>(worker_ids.size())) {}
 
+  // Takes the group's chain from `map` (epoch already checked).
+  void SetChain(const ShardMap& map) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  int PositionInChain() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // A request made under another shard map than this server's: an older
   // one is refused (the caller refreshes its map), a newer one is retried
   // (this server has not heard of it yet). 0 skips the check.
   absl::Status CheckEpoch(int64_t epoch) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   ShardCheckpoint SnapshotLocked(int64_t clock) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Status RestoreLocked(const ShardCheckpoint& checkpoint) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands a snapshot at `clock` to the writer when this server heads the
   // chain and the job takes checkpoints.
   void MaybeCheckpoint(int64_t clock) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -191,6 +208,11 @@ class JobShards {
   std::vector<std::string> chain_ ABSL_GUARDED_BY(mu_);            // server ids
   std::vector<std::string> chain_addresses_ ABSL_GUARDED_BY(mu_);
   int64_t last_checkpoint_ ABSL_GUARDED_BY(mu_) = -1;  // the clock last handed to the writer
+  int ready_ ABSL_GUARDED_BY(mu_) = 1;  // the chain's servers that hold the state
+  // This server joined the chain and has not received the state yet.
+  bool awaiting_install_ ABSL_GUARDED_BY(mu_) = false;
+  // Servers after this one that received the state from it.
+  std::set<std::string> installed_ ABSL_GUARDED_BY(mu_);
   // When this server became the group's primary by a promotion, and when it
   // then acknowledged its first push (the failover's end, for the logs and
   // tools/bench_failover).

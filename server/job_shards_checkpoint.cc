@@ -54,6 +54,10 @@ ShardCheckpoint JobShards::SnapshotLocked(int64_t clock) const {
 
 absl::Status JobShards::Restore(const ShardCheckpoint& checkpoint) {
   absl::MutexLock lock(&mu_);
+  return RestoreLocked(checkpoint);
+}
+
+absl::Status JobShards::RestoreLocked(const ShardCheckpoint& checkpoint) {
   auto mismatch = [&](const std::string& what) {
     return absl::FailedPreconditionError(absl::StrCat(
         "checkpoint of ", checkpoint.job_id(), " at clock ", checkpoint.clock(), " from ",

@@ -3,6 +3,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/rpc.h"
+#include "common/status_macros.h"
+#include "spdlog/spdlog.h"
 
 namespace petrel::server {
 namespace {
@@ -45,6 +47,36 @@ void ParameterService::Push(const PushRequest& request, PushResponse*, Done done
         }
         done(failed);
       });
+}
+
+absl::Status ParameterService::InstallReplica(const InstallReplicaRequest& request) {
+  PETREL_ASSIGN_OR_RETURN(std::shared_ptr<JobShards> shards,
+                          store_->Find(request.job_id(), request.shard_group()));
+  ReplicaState state;
+  if (!state.ParseFromString(request.state())) {
+    return absl::InvalidArgumentError("InstallReplica: the state does not parse");
+  }
+  return shards->Install(state);
+}
+
+void ParameterService::RunDueTransfers() {
+  for (const std::shared_ptr<JobShards>& shards : store_->TransfersDue()) {
+    absl::Status sent = shards->Transfer([&](const std::string& address, const ReplicaState& state) {
+      InstallReplicaRequest request;
+      request.set_job_id(shards->job_id());
+      request.set_shard_group(shards->group());
+      state.SerializeToString(request.mutable_state());
+      InstallReplicaResponse response;
+      grpc::ClientContext context;
+      context.set_deadline(absl::ToChronoTime(absl::Now() + kForwardTimeout));
+      return FromGrpcStatus(StubFor(address)->InstallReplica(&context, request, &response),
+                            absl::StrCat("InstallReplica to ", address));
+    });
+    if (!sent.ok()) {
+      spdlog::warn("job {} group {}: rebuilding a replica failed ({}); will retry",
+                   shards->job_id(), shards->group(), sent.ToString());
+    }
+  }
 }
 
 Parameter::Stub* ParameterService::StubFor(const std::string& address) {

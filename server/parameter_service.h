@@ -34,6 +34,11 @@ class ParameterService {
   // told UNAVAILABLE; its retry is recognised (not applied twice) and
   // forwarded again, down the chain the coordinator has repaired by then.
   void Push(const PushRequest& request, PushResponse* response, Done done);
+  absl::Status InstallReplica(const InstallReplicaRequest& request);
+
+  // Sends each group's state to the server joining its chain, where this
+  // server is the one to send it (server/job_shards.h Transfer).
+  void RunDueTransfers();
 
  private:
   Parameter::Stub* StubFor(const std::string& address);

@@ -9,7 +9,10 @@
 #include <cstdint>
 #include <vector>
 
+#include <algorithm>
+
 #include "absl/status/status.h"
+#include "proto/checkpoint.pb.h"
 
 namespace petrel::server {
 
@@ -37,6 +40,27 @@ class PushParts {
   }
   // Forgets `rank`'s push under way (its worker was replaced).
   void Reset(int rank) { pending_[rank] = Pending(); }
+
+  // The pushes under way, for a replica being rebuilt, and back.
+  std::vector<PendingParts> Export() const {
+    std::vector<PendingParts> out;
+    for (size_t rank = 0; rank < pending_.size(); ++rank) {
+      if (pending_[rank].seen.empty()) continue;
+      PendingParts parts;
+      parts.set_rank(static_cast<int>(rank));
+      parts.set_clock(pending_[rank].clock);
+      for (bool seen : pending_[rank].seen) parts.add_seen(seen);
+      out.push_back(std::move(parts));
+    }
+    return out;
+  }
+  void Import(const PendingParts& parts) {
+    if (parts.rank() < 0 || parts.rank() >= static_cast<int>(pending_.size())) return;
+    Pending& pending = pending_[parts.rank()];
+    pending.clock = parts.clock();
+    pending.seen.assign(parts.seen().begin(), parts.seen().end());
+    pending.count = static_cast<int>(std::count(pending.seen.begin(), pending.seen.end(), true));
+  }
 
  private:
   struct Pending {

@@ -55,10 +55,17 @@ absl::StatusOr<std::unique_ptr<ServerDaemon>> ServerDaemon::Start(Options option
   self->coordinator_ = NewGrpcCoordinatorClient(self->options_.coordinator_address);
   self->session_ = std::make_unique<CoordinatorSession>(self->coordinator_.get(), session);
   PETREL_RETURN_IF_ERROR(self->session_->Start(self->options_.register_timeout));
+  self->rebuilder_ = std::thread([self] {
+    while (!self->stop_.WaitForNotificationWithTimeout(absl::Milliseconds(100))) {
+      self->service_.RunDueTransfers();
+    }
+  });
   return daemon;
 }
 
 ServerDaemon::~ServerDaemon() {
+  stop_.Notify();
+  if (rebuilder_.joinable()) rebuilder_.join();
   if (session_) session_->Stop();
   // Waiting pulls must finish before gRPC can shut down.
   store_.CloseAll(absl::UnavailableError("the server is shutting down"));

@@ -6,6 +6,9 @@
 
 #include <memory>
 #include <string>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -51,6 +54,9 @@ class ServerDaemon {
   std::unique_ptr<CoordinatorClient> coordinator_;
   std::unique_ptr<CoordinatorSession> session_;
   DaemonPorts ports_;
+  // Sends shard groups' state to servers rebuilding a replica.
+  absl::Notification stop_;
+  std::thread rebuilder_;
 };
 
 }  // namespace petrel::server

@@ -102,6 +102,15 @@ absl::StatusOr<std::shared_ptr<JobShards>> ShardStore::Find(const std::string& j
   return it->second.shards;
 }
 
+std::vector<std::shared_ptr<JobShards>> ShardStore::TransfersDue() const {
+  absl::ReaderMutexLock lock(&mu_);
+  std::vector<std::shared_ptr<JobShards>> due;
+  for (const auto& [key, held] : jobs_) {
+    if (!held.shards->TransferDue().empty()) due.push_back(held.shards);
+  }
+  return due;
+}
+
 void ShardStore::set_server_id(std::string server_id) {
   absl::MutexLock lock(&mu_);
   server_id_ = std::move(server_id);

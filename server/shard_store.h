@@ -36,6 +36,9 @@ class ShardStore {
   // than this server has: the daemon then asks the coordinator at once.
   void set_on_newer_epoch(std::function<void()> callback) { on_newer_epoch_ = std::move(callback); }
 
+  // The groups whose state this server owes to a server joining their chain.
+  std::vector<std::shared_ptr<JobShards>> TransfersDue() const;
+
   // The staleness gate of every job held, for the coordinator's heartbeat.
   std::vector<GateReport> GateReports(absl::Time now) const;
   // Logs pulls waiting past their job's stall timeout.

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Fault test 1: a BSP job with replication 2 loses a primary to kill -9
-# mid-run. The backup takes over, the job succeeds, and its parameters are
-# bit-for-bit those of the same job run undisturbed (BSP sums each clock in
-# rank order, and every acknowledged push was on the backup too).
+# mid-run. The backup takes over; a new server is started, and the lost
+# replicas are rebuilt on it by state transfer while training goes on; then
+# the other original server is killed too, so the job finishes on the
+# rebuilt replicas. The job succeeds, and its parameters are bit-for-bit
+# those of the same job run undisturbed (BSP sums each clock in rank order,
+# and every acknowledged push was on every replica).
 set -uo pipefail
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/fault/fault_lib.sh"
 
@@ -27,6 +30,16 @@ wait_clock "$job" 600 || fail "$job did not reach clock 600"
 kill -9 "$S0"
 killed_at=$(job_clock "$job")
 echo "killed server-a (pid $S0) at clock $killed_at"
+start_daemon server S2 server-c
+rebuilt=0
+for _ in $(seq 300); do
+  [ "$(grep -c "holds group .* again" "$TMP/coordinator.log")" -ge 2 ] && { rebuilt=1; break; }
+  sleep 0.1
+done
+[ $rebuilt -eq 1 ] && pass "both groups were rebuilt on the new server at clock $(job_clock "$job")" \
+  || fail "no rebuild: $(grep -i "rebuild\|joins\|again" "$TMP"/*.log | tail -5)"
+kill -9 "$S1"
+echo "killed server-b (pid $S1) at clock $(job_clock "$job"): the rebuilt replicas carry on"
 state=$(wait_end "$job" 180)
 [ "$state" = SUCCEEDED ] && pass "$job succeeded after its primary was killed" \
   || fail "$job ended $state: $(job_field "$job" 'j["error"]')"
