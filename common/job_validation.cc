@@ -85,14 +85,6 @@ class SpecChecker {
                    "checkpoint.dir must name a directory when "
                    "checkpoint.every_clocks is positive");
     }
-    if (ckpt.every_clocks() > 0 && spec.training().staleness() != 0) {
-      // Under BSP every server applies whole clocks, so each one's state
-      // after clock N is part of one consistent cut; SSP and async would
-      // need pushes held back at the cut (not built yet).
-      return Error("checkpoint.every_clocks",
-                   "checkpoints need training.staleness: 0 (BSP); SSP and async jobs "
-                   "cannot take consistent cuts yet");
-    }
     return absl::OkStatus();
   }
 

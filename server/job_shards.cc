@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -46,6 +47,7 @@ absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment
   shards->checkpoint_every_ = spec.checkpoint().every_clocks();
   shards->groups_ = std::max(1, map.groups_size());
   if (shards->checkpoint_every_ > 0) shards->writer_ = std::make_unique<CheckpointWriter>();
+  shards->next_cut_ = shards->checkpoint_every_;
   absl::MutexLock lock(&shards->mu_);
   shards->state_ = assignment.state();
   shards->epoch_ = map.epoch();
@@ -180,6 +182,8 @@ absl::Status JobShards::Transfer(
       }
     }
   }
+  for (const auto& push : deferred_) push->SerializeToString(state.add_held_pushes());
+  state.set_next_cut(next_cut_);
   for (PendingParts& pending : parts_.Export()) *state.add_pending() = std::move(pending);
   PETREL_RETURN_IF_ERROR(send(chain_addresses_[ready_], state));
   installed_.insert(target);
@@ -206,10 +210,15 @@ absl::Status JobShards::Install(const ReplicaState& state) {
     auto push = std::make_unique<PushRequest>();
     if (!push->ParseFromString(bytes)) return absl::InvalidArgumentError("a held push does not parse");
     PETREL_ASSIGN_OR_RETURN(const int rank, gate_.RankOf(push->worker_id()));
+    if (!gate_.bsp()) {
+      deferred_.push_back(std::move(push));
+      continue;
+    }
     auto& by_rank = held_[push->clock()];
     by_rank.resize(gate_.num_workers());
     by_rank[rank].push_back(std::move(push));
   }
+  next_cut_ = state.next_cut();
   for (const PendingParts& pending : state.pending()) parts_.Import(pending);
   awaiting_install_ = false;
   spdlog::info("job {} group {}: state installed; this server holds the group again", job_id_,
@@ -253,7 +262,11 @@ void JobShards::Update(const JobAssignment& assignment) {
         gate_.Leave(rank);
       }
     }
-    if (gate_.bsp()) ApplyCompleteClocks();
+    if (gate_.bsp()) {
+      ApplyCompleteClocks();
+    } else {
+      TakeDueCuts();
+    }
     ReleaseReady(&released);
     if (was == RUNNING && state_ == SUCCEEDED) {
       // The final cut: every worker has left, after its last clock.
@@ -264,6 +277,28 @@ void JobShards::Update(const JobAssignment& assignment) {
   }
   for (auto& callback : released) callback();
   if (assignment.state() == FAILED || assignment.state() == CANCELLED) set_state(assignment.state());
+}
+
+bool JobShards::CutHolds(int64_t clock) const {
+  return checkpoint_every_ > 0 && !gate_.bsp() && clock > next_cut_ &&
+         gate_.MinClock() < next_cut_;
+}
+
+void JobShards::TakeDueCuts() {
+  while (checkpoint_every_ > 0 && gate_.MinClock() >= next_cut_) {
+    // Every worker still in the clock set has pushed every clock before the
+    // cut, and nothing from the cut on has been applied: a consistent cut.
+    MaybeCheckpoint(next_cut_);
+    next_cut_ += checkpoint_every_;
+    std::vector<std::unique_ptr<PushRequest>> due;
+    std::vector<std::unique_ptr<PushRequest>> later;
+    for (auto& push : deferred_) (push->clock() < next_cut_ ? due : later).push_back(std::move(push));
+    deferred_ = std::move(later);
+    const absl::Time start = absl::Now();
+    for (const auto& push : due) ApplyNow(*push);
+    counters_.apply_nanos += absl::ToInt64Nanoseconds(absl::Now() - start);
+    if (gate_.MinClock() == std::numeric_limits<int64_t>::max()) break;  // everyone left
+  }
 }
 
 void JobShards::MaybeCheckpoint(int64_t clock) {
@@ -427,7 +462,7 @@ bool JobShards::TryAnswer(const PullRequest& request, PullResponse* response,
   absl::StatusOr<int> rank = gate_.RankOf(request.worker_id());
   *status = rank.ok() ? gate_.CheckPull(*rank, request.clock()) : rank.status();
   if (!status->ok()) return true;
-  if (!gate_.Ready(request.clock())) return false;
+  if (!PullReady(request.clock())) return false;
   gate_.RecordServed(request.clock(), /*waited=*/false);
   *status = Serve(request, response);
   return true;
@@ -487,6 +522,10 @@ absl::Status JobShards::Push(const PushRequest& request) {
         by_rank[rank].push_back(request.encoding() != FLOAT32
                                     ? std::make_unique<PushRequest>(std::move(decoded))
                                     : std::make_unique<PushRequest>(request));
+      } else if (checkpoint_every_ > 0 && push.clock() >= next_cut_) {
+        deferred_.push_back(request.encoding() != FLOAT32
+                                ? std::make_unique<PushRequest>(std::move(decoded))
+                                : std::make_unique<PushRequest>(request));
       } else {
         const absl::Time start = absl::Now();
         ApplyNow(push);
@@ -504,6 +543,8 @@ absl::Status JobShards::Push(const PushRequest& request) {
       const absl::Time start = absl::Now();
       ApplyCompleteClocks();
       counters_.apply_nanos += absl::ToInt64Nanoseconds(absl::Now() - start);
+    } else {
+      TakeDueCuts();
     }
     ReleaseReady(&released);
     if (promoted_ != absl::InfinitePast() && first_push_as_primary_ == absl::InfinitePast()) {
@@ -519,7 +560,7 @@ absl::Status JobShards::Push(const PushRequest& request) {
 
 void JobShards::ReleaseReady(Released* released) {
   for (auto it = waiting_.begin(); it != waiting_.end();) {
-    if (!gate_.Ready(it->request->clock())) {
+    if (!PullReady(it->request->clock())) {
       ++it;
       continue;
     }

@@ -186,6 +186,15 @@ class JobShards {
   void ApplyNow(const PushRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // BSP: applies, oldest first, every held clock that all workers have pushed.
   void ApplyCompleteClocks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // SSP and async with checkpoints: pushes for clocks from the next cut on
+  // are deferred, and pulls past it wait, until every worker has pushed the
+  // clocks before it; then the cut is taken and the deferred pushes applied.
+  bool CutHolds(int64_t clock) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  void TakeDueCuts() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The gate lets a pull for `clock` through, and no cut holds it.
+  bool PullReady(int64_t clock) const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
+    return gate_.Ready(clock) && !CutHolds(clock);
+  }
   // Answers the waiting pulls the gate now lets through; the callbacks are
   // returned to run after the lock is released.
   void ReleaseReady(Released* released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -209,6 +218,10 @@ class JobShards {
   std::vector<std::string> chain_addresses_ ABSL_GUARDED_BY(mu_);
   int64_t last_checkpoint_ ABSL_GUARDED_BY(mu_) = -1;  // the clock last handed to the writer
   int ready_ ABSL_GUARDED_BY(mu_) = 1;  // the chain's servers that hold the state
+  // SSP/async checkpoints: the clock of the next cut, and the pushes for it
+  // and later, in arrival order, waiting for it to be taken.
+  int64_t next_cut_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<std::unique_ptr<PushRequest>> deferred_ ABSL_GUARDED_BY(mu_);
   // This server joined the chain and has not received the state yet.
   bool awaiting_install_ ABSL_GUARDED_BY(mu_) = false;
   // Servers after this one that received the state from it.

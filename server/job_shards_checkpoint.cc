@@ -133,6 +133,10 @@ absl::Status JobShards::RestoreLocked(const ShardCheckpoint& checkpoint) {
   }
   gate_.ResumeAt(checkpoint.clock());
   held_.clear();
+  deferred_.clear();
+  if (checkpoint_every_ > 0) {
+    next_cut_ = (checkpoint.clock() / checkpoint_every_ + 1) * checkpoint_every_;
+  }
   return absl::OkStatus();
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fault test 5: a job resumes from a checkpoint folder given in its file;
 # the same folder with one byte flipped is refused at submission, with an
-# error naming the damaged file, and nothing is queued.
+# error naming the damaged file, and nothing is queued. Also: an SSP job
+# takes its checkpoints too (consistent cuts without BSP's lockstep).
 set -uo pipefail
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/fault/fault_lib.sh"
 
@@ -48,4 +49,12 @@ echo "$out" | grep -q "group-1.ckpt" && echo "$out" | grep -qi "sha-256\|checksu
   || fail "expected a refusal naming group-1.ckpt, got: $out"
 after=$("$PETREL" jobs --json --coordinator "$COORDINATOR" | python3 -c 'import json,sys; print(len(json.load(sys.stdin).get("jobs", [])))')
 [ "$before" = "$after" ] && pass "nothing was queued" || fail "jobs went from $before to $after"
+
+sed "s/staleness: 0/staleness: 2/; s/every_clocks: 200/every_clocks: 150/" "$TMP/job.yaml" >"$TMP/ssp.yaml"
+ssp=$(submit "$TMP/ssp.yaml")
+[ "$(wait_end "$ssp" 120)" = SUCCEEDED ] && pass "$ssp (SSP(2) with checkpoints) succeeded" \
+  || fail "$ssp: $(job_field "$ssp" 'j["error"]')"
+cuts=$(ls "$TMP/checkpoints/$ssp" 2>/dev/null | wc -l)
+[ "$cuts" -ge 3 ] && [ -f "$TMP/checkpoints/$ssp/clock-000000000300/group-1.ckpt" ] \
+  && pass "$cuts SSP cuts written" || fail "SSP cuts: $(ls -R "$TMP/checkpoints/$ssp" | head)"
 finish
