@@ -52,6 +52,8 @@ absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment
   shards->state_ = assignment.state();
   shards->epoch_ = map.epoch();
   shards->SetChain(map);
+  for (const WorkerSlot& slot : assignment.workers()) shards->join_clocks_.push_back(slot.join_clock());
+  shards->join_clocks_.resize(shards->gate_.num_workers(), 0);
   // A server added to the chain after the job started waits for the state.
   shards->awaiting_install_ = shards->PositionInChain() >= shards->ready_;
   for (const DenseTable& table : map.tables()) {
@@ -242,7 +244,9 @@ void JobShards::Update(const JobAssignment& assignment) {
     const int workers = std::min(assignment.workers_size(), gate_.num_workers());
     for (int rank = 0; rank < workers; ++rank) {
       const WorkerSlot& slot = assignment.workers(rank);
-      if (slot.worker_id() != gate_.worker_id(rank)) {
+      const bool rejoined = !slot.departed() && slot.join_clock() != join_clocks_[rank];
+      join_clocks_[rank] = slot.join_clock();
+      if (slot.worker_id() != gate_.worker_id(rank) || rejoined) {
         // The replacement starts where the others are: it never pushes
         // clocks this group has already applied without it.
         int64_t frontier = -1;

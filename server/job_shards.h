@@ -218,6 +218,9 @@ class JobShards {
   std::vector<std::string> chain_addresses_ ABSL_GUARDED_BY(mu_);
   int64_t last_checkpoint_ ABSL_GUARDED_BY(mu_) = -1;  // the clock last handed to the writer
   int ready_ ABSL_GUARDED_BY(mu_) = 1;  // the chain's servers that hold the state
+  // Per rank, the join clock of the assignment last applied: a new one means
+  // a worker (re)joined the rank, even under the same id.
+  std::vector<int64_t> join_clocks_ ABSL_GUARDED_BY(mu_);
   // SSP/async checkpoints: the clock of the next cut, and the pushes for it
   // and later, in arrival order, waiting for it to be taken.
   int64_t next_cut_ ABSL_GUARDED_BY(mu_) = 0;

@@ -11,6 +11,16 @@
 #include "worker/worker_metrics.h"
 
 namespace petrel::worker {
+namespace {
+
+// One stint of training: the job, its attempt, and the clock this worker
+// joined it at (a worker that left and was given its rank back trains anew).
+std::string TrainingKey(const JobAssignment& job) {
+  const int64_t join = job.rank() < job.workers_size() ? job.workers(job.rank()).join_clock() : 0;
+  return absl::StrCat(job.job_id(), "#", job.attempt(), "@", join);
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<WorkerDaemon>> WorkerDaemon::Start(Options options) {
   auto daemon = std::unique_ptr<WorkerDaemon>(new WorkerDaemon(std::move(options)));
@@ -71,15 +81,17 @@ void WorkerDaemon::OnHeartbeat(const HeartbeatResponse& response) {
   for (const JobAssignment& job : response.jobs()) {
     if (job.state() == RUNNING) running = &job;
   }
-  std::string current;
+  std::string current, training;
   int attempt = 0;
   {
     absl::MutexLock lock(&mu_);
     current = job_id_;
     attempt = attempt_;
+    training = training_;
   }
   if (!current.empty()) {
-    if (running != nullptr && running->job_id() == current && running->attempt() == attempt) {
+    if (running != nullptr && running->job_id() == current && running->attempt() == attempt &&
+        TrainingKey(*running) == training) {
       return;  // still training it
     }
     spdlog::info("job {} (attempt {}) is no longer assigned here; stopping its trainer", current,
@@ -94,8 +106,10 @@ void WorkerDaemon::StartTrainer(const JobAssignment& assignment) {
   if (trainer_.joinable()) trainer_.join();
   {
     absl::MutexLock lock(&mu_);
-    // A job stays RUNNING until every worker is done; train each attempt once.
-    if (last_trained_ == absl::StrCat(assignment.job_id(), "#", assignment.attempt())) return;
+    // A job stays RUNNING until every worker is done; train each attempt (and
+    // each time this worker joins it) once.
+    if (last_trained_ == TrainingKey(assignment)) return;
+    training_ = TrainingKey(assignment);
     job_id_ = assignment.job_id();
     attempt_ = assignment.attempt();
     rank_ = assignment.rank();
@@ -134,7 +148,7 @@ void WorkerDaemon::StartTrainer(const JobAssignment& assignment) {
     absl::Status status = Trainer(context).Run();
     spdlog::info("job {} ended here: {}", assignment.job_id(), status.ToString());
     absl::MutexLock lock(&mu_);
-    last_trained_ = absl::StrCat(assignment.job_id(), "#", assignment.attempt());
+    last_trained_ = TrainingKey(assignment);
     job_id_.clear();
   });
 }

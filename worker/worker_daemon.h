@@ -59,7 +59,8 @@ class WorkerDaemon {
   std::string job_id_ ABSL_GUARDED_BY(mu_);   // the job being trained, if any
   int attempt_ ABSL_GUARDED_BY(mu_) = 0;      // which attempt of it (restarts)
   int rank_ ABSL_GUARDED_BY(mu_) = -1;
-  std::string last_trained_ ABSL_GUARDED_BY(mu_);  // "job#attempt", trained once
+  std::string training_ ABSL_GUARDED_BY(mu_);      // "job#attempt@join" being trained
+  std::string last_trained_ ABSL_GUARDED_BY(mu_);  // the last one that ended
   ReportProgressRequest last_report_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> stop_trainer_{false};
   std::thread trainer_;

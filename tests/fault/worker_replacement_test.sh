@@ -3,7 +3,9 @@
 # started. The dead worker leaves the clock set after the heartbeat timeout
 # (so BSP does not wait for it forever), the new worker takes its rank at
 # the job's current clock, and the job succeeds with a final accuracy within
-# 0.01 of an undisturbed run's.
+# 0.01 of an undisturbed run's. Then a worker that is frozen (SIGSTOP) past
+# the timeout departs the same way, and when it thaws it is given its rank
+# back at the job's current clock: that job succeeds too.
 set -uo pipefail
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/fault/fault_lib.sh"
 
@@ -37,4 +39,16 @@ echo "final test accuracy: undisturbed $ref_acc, with the replacement $acc"
 python3 -c "import sys; sys.exit(0 if abs($acc - $ref_acc) <= 0.01 else 1)" \
   && pass "accuracy within 0.01 of the undisturbed run" \
   || fail "accuracy $acc vs $ref_acc"
+
+frozen=$(submit "$TMP/job.yaml")
+wait_clock "$frozen" 500 || fail "$frozen did not reach clock 500"
+kill -STOP "$W0"
+sleep 3
+kill -CONT "$W0"
+state=$(wait_end "$frozen" 180)
+[ "$state" = SUCCEEDED ] && pass "$frozen succeeded after worker-a froze for 3 s" \
+  || fail "$frozen ended $state: $(job_field "$frozen" 'j["error"]')"
+grep -qE "job $frozen: (worker-[0-9]+) takes rank [0-9] \(from \1\)" "$TMP/coordinator.log" \
+  && pass "the thawed worker got its rank back" \
+  || fail "no rejoin: $(grep "$frozen" "$TMP/coordinator.log" | tail -4)"
 finish
