@@ -1,5 +1,6 @@
 #include "common/gradient_codec.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -102,8 +103,14 @@ __attribute__((target("avx,f16c"))) void HalvesToFloatsF16c(const uint16_t* in, 
   for (; i < n; ++i) out[i] = HalfToFloat(in[i]);
 }
 
+// CPUID leaf 1, ECX: AVX and F16C (read directly: clang's
+// __builtin_cpu_supports knows no "f16c").
 bool HasF16c() {
-  static const bool has = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+  static const bool has = [] {
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_AVX) != 0 &&
+           (ecx & bit_F16C) != 0;
+  }();
   return has;
 }
 
@@ -164,7 +171,7 @@ absl::Status DecodeGradient(GradientEncoding encoding, const std::string& bytes,
     case FLOAT32:
       if (static_cast<int64_t>(bytes.size()) != n * 4) break;
       out->resize(n);
-      std::memcpy(out->data(), bytes.data(), bytes.size());
+      if (n > 0) std::memcpy(out->data(), bytes.data(), bytes.size());
       return absl::OkStatus();
     case FLOAT16:
     case BFLOAT16: {

@@ -118,6 +118,7 @@ absl::Status JobShards::RestoreLocked(const ShardCheckpoint& checkpoint) {
   for (int i = 0; i < checkpoint.ranges_size(); ++i) {
     const RangeState& state = checkpoint.ranges(i);
     std::memcpy(targets[i]->values.data(), state.values().data(), state.values().size());
+    if (state.optimizer_state().empty()) continue;  // an optimizer without state (sgd)
     std::memcpy(targets[i]->optimizer_state.data(), state.optimizer_state().data(),
                 state.optimizer_state().size());
   }
