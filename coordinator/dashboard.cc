@@ -102,6 +102,19 @@ json JobJson(const JobStatus& job, const std::vector<std::pair<double, double>>&
   return entry;
 }
 
+// Group g's chain as "server-0 -> server-1", a server still being rebuilt
+// marked so.
+std::string ChainOf(const ShardMap& map, int g) {
+  if (g < 0 || g >= map.groups_size()) return "";
+  const ShardGroup& group = map.groups(g);
+  const int ready = group.ready() > 0 ? group.ready() : group.servers_size();
+  std::string chain;
+  for (int k = 0; k < group.servers_size(); ++k) {
+    absl::StrAppend(&chain, k ? " -> " : "", group.servers(k), k >= ready ? " (rebuilding)" : "");
+  }
+  return chain;
+}
+
 // Every range and sparse shard of `map`, one row each.
 void AppendShards(const ShardMap& map, json* rows) {
   for (const ShardRange& r : map.ranges()) {
@@ -112,7 +125,10 @@ void AppendShards(const ShardMap& map, json* rows) {
                      {"end", r.end()},
                      {"size", r.end() - r.begin()},
                      {"server", r.server_id()},
-                     {"server_address", r.server_address()}});
+                     {"server_address", r.server_address()},
+                     {"group", r.group()},
+                     {"replicas", ChainOf(map, r.group())},
+                     {"shard_map_epoch", map.epoch()}});
   }
   for (const SparseShard& s : map.sparse_shards()) {
     rows->push_back({{"job_id", map.job_id()},
@@ -121,7 +137,10 @@ void AppendShards(const ShardMap& map, json* rows) {
                      {"index", s.index()},
                      {"count", s.count()},
                      {"server", s.server_id()},
-                     {"server_address", s.server_address()}});
+                     {"server_address", s.server_address()},
+                     {"group", s.group()},
+                     {"replicas", ChainOf(map, s.group())},
+                     {"shard_map_epoch", map.epoch()}});
   }
 }
 

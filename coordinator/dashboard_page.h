@@ -72,7 +72,7 @@ inline constexpr char kDashboardHtml[] = R"html(<!DOCTYPE html>
   <div class="curves" id="curves"></div>
   <h2>Servers</h2><div id="servers"></div>
   <h2>Workers</h2><div id="workers"></div>
-  <h2>Shards <small class="empty">where each table's ranges live</small></h2><div id="shard-list"></div>
+  <h2>Shards <small class="empty">where each table's ranges live, and their replicas</small></h2><div id="shard-list"></div>
 </main>
 <script>
 "use strict";
@@ -189,6 +189,8 @@ function render(d) {
     ["Range", s => s.kind === "dense" ? `[${s.begin}, ${s.end})` : `keys of shard ${s.index} of ${s.count}`],
     ["Values", s => s.kind === "dense" ? s.size.toLocaleString() : "&ndash;", "num"],
     ["Server", s => esc(s.server)], ["Address", s => esc(s.server_address)],
+    ["Group", s => s.group, "num"], ["Replicas (primary first)", s => esc(s.replicas)],
+    ["Map epoch", s => s.shard_map_epoch, "num"],
   ], 'id="shards"', "no job has been placed yet");
 }
 

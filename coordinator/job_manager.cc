@@ -239,6 +239,7 @@ void JobManager::RestartOrFail(Job& job, const std::string& why, absl::Time now)
   job.status().set_state(QUEUED);
   job.status().set_error(absl::StrCat(why, "; restarting from the checkpoint at clock ",
                                       cut->clock, " (attempt ", job.record.attempt(), ")"));
+  job.status().set_last_restart(job.status().error());
   dirty_ = true;
   spdlog::warn("job {}: {}", job.status().job_id(), job.status().error());
 }
@@ -444,6 +445,9 @@ void JobManager::Finish(Job& job, JobState state, const std::string& error, absl
 
 JobStatus JobManager::Snapshot(const Job& job, absl::Time now) const {
   JobStatus status = job.status();
+  status.set_attempt(job.record.attempt());
+  status.set_shard_map_epoch(job.record.shard_map().epoch());
+  for (const ShardGroup& group : job.record.shard_map().groups()) *status.add_groups() = group;
   int min_epoch = -1;
   int finished = 0;
   double loss_sum = 0, throughput = 0;

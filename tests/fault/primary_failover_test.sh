@@ -38,6 +38,11 @@ for _ in $(seq 300); do
 done
 [ $rebuilt -eq 1 ] && pass "both groups were rebuilt on the new server at clock $(job_clock "$job")" \
   || fail "no rebuild: $(grep -i "rebuild\|joins\|again" "$TMP"/*.log | tail -5)"
+# petrel status shows the repaired chains (no server still rebuilding).
+"$PETREL" status "$job" --coordinator "$COORDINATOR" >"$TMP/status.txt" 2>&1
+grep -q "shard map epoch .*group 0 \[.* -> .*\].*group 1 \[.* -> .*\]" "$TMP/status.txt" \
+  && ! grep -q rebuilding "$TMP/status.txt" && pass "petrel status shows both chains whole again" \
+  || fail "petrel status: $(cat "$TMP/status.txt")"
 kill -9 "$S1"
 echo "killed server-b (pid $S1) at clock $(job_clock "$job"): the rebuilt replicas carry on"
 state=$(wait_end "$job" 180)

@@ -129,6 +129,22 @@ void PrintJob(const JobStatus& job) {
                   w.host().c_str(), static_cast<long>(w.clock()), w.seconds_since_heartbeat());
     }
   }
+  if (job.groups_size() > 0 && job.state() == RUNNING) {
+    std::printf("  shard map epoch %ld:", static_cast<long>(job.shard_map_epoch()));
+    for (const ShardGroup& group : job.groups()) {
+      const int ready = group.ready() > 0 ? group.ready() : group.servers_size();
+      std::printf("  group %d [", group.id());
+      for (int k = 0; k < group.servers_size(); ++k) {
+        std::printf("%s%s%s", k ? " -> " : "", group.servers(k).c_str(), k >= ready ? " (rebuilding)" : "");
+      }
+      std::printf("]");
+    }
+    std::printf("\n");
+  }
+  if (job.attempt() > 0) {
+    std::printf("  restarted %d time(s) from a checkpoint; last: %s\n", job.attempt(),
+                job.last_restart().c_str());
+  }
   if (!job.error().empty()) std::printf("  error: %s\n", job.error().c_str());
 }
 
