@@ -345,6 +345,14 @@ absl::StatusOr<ReportProgressResponse> JobManager::ReportProgress(
     return absl::PermissionDeniedError(absl::StrCat(
         report.worker_id(), " is not rank ", rank, " of job ", report.job_id()));
   }
+  if (report.join_clock() != job->record.workers(rank).join_clock() ||
+      job->record.workers(rank).departed()) {
+    // An earlier stint of this worker on the rank (it departed and came
+    // back): only the current one speaks for the rank.
+    return absl::FailedPreconditionError(absl::StrCat(
+        report.worker_id(), "'s report is of an earlier stint on rank ", rank, " of job ",
+        report.job_id()));
+  }
   if (report.attempt() != job->record.attempt()) {
     // A trainer of an attempt that a restart replaced: nothing it says counts.
     return absl::FailedPreconditionError(absl::StrCat("job ", report.job_id(), " is at attempt ",

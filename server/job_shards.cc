@@ -54,6 +54,7 @@ absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment
   shards->SetChain(map);
   for (const WorkerSlot& slot : assignment.workers()) shards->join_clocks_.push_back(slot.join_clock());
   shards->join_clocks_.resize(shards->gate_.num_workers(), 0);
+  shards->departed_.assign(shards->gate_.num_workers(), false);
   // A server added to the chain after the job started waits for the state.
   shards->awaiting_install_ = shards->PositionInChain() >= shards->ready_;
   for (const DenseTable& table : map.tables()) {
@@ -245,6 +246,7 @@ void JobShards::Update(const JobAssignment& assignment) {
     for (int rank = 0; rank < workers; ++rank) {
       const WorkerSlot& slot = assignment.workers(rank);
       const bool rejoined = !slot.departed() && slot.join_clock() != join_clocks_[rank];
+      if (rejoined) departed_[rank] = false;
       join_clocks_[rank] = slot.join_clock();
       if (slot.worker_id() != gate_.worker_id(rank) || rejoined) {
         // The replacement starts where the others are: it never pushes
@@ -265,6 +267,7 @@ void JobShards::Update(const JobAssignment& assignment) {
                      slot.worker_id());
         gate_.Leave(rank);
       }
+      departed_[rank] = slot.departed();
     }
     if (gate_.bsp()) {
       ApplyCompleteClocks();
@@ -506,6 +509,12 @@ absl::Status JobShards::Push(const PushRequest& request) {
                                                  group_, " of job ", job_id_));
     }
     PETREL_ASSIGN_OR_RETURN(const int rank, gate_.RankOf(request.worker_id()));
+    if (departed_[rank]) {
+      // The coordinator took this worker out (it went silent); its daemon
+      // starts a new stint when it is given the rank back. Not a job error.
+      return absl::AbortedError(absl::StrCat(request.worker_id(), " departed from job ", job_id_,
+                                             " after missing heartbeats; its trainer stops"));
+    }
     if (request.leave()) {
       gate_.Leave(rank);
     } else if (gate_.AlreadyPushed(rank, request.clock()) ||

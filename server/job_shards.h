@@ -221,6 +221,7 @@ class JobShards {
   // Per rank, the join clock of the assignment last applied: a new one means
   // a worker (re)joined the rank, even under the same id.
   std::vector<int64_t> join_clocks_ ABSL_GUARDED_BY(mu_);
+  std::vector<bool> departed_ ABSL_GUARDED_BY(mu_);  // per rank, as last assigned
   // SSP/async checkpoints: the clock of the next cut, and the pushes for it
   // and later, in arrival order, waiting for it to be taken.
   int64_t next_cut_ ABSL_GUARDED_BY(mu_) = 0;

@@ -81,6 +81,8 @@ absl::Status Trainer::Run() {
     report.set_worker_id(context_.worker_id);
     report.set_rank(context_.assignment.rank());
     report.set_attempt(context_.assignment.attempt());
+    const JobAssignment& job = context_.assignment;
+    report.set_join_clock(job.rank() < job.workers_size() ? job.workers(job.rank()).join_clock() : 0);
     report.set_error(status.ToString());
     auto reported = context_.coordinator->ReportProgress(report);
     if (!reported.ok()) spdlog::warn("could not report the failure: {}", reported.status().ToString());
@@ -167,6 +169,7 @@ absl::Status Trainer::Train() {
   // worker it continues.
   const int64_t first_clock = rank < job.workers_size() ? job.workers(rank).join_clock() : 0;
   clock = first_clock;
+  report.set_join_clock(first_clock);
   if (first_clock > 0) {
     spdlog::info("job {}: rank {} starts at clock {} (epoch {}, step {})", job.job_id(), rank,
                  first_clock, first_clock / steps_per_epoch, first_clock % steps_per_epoch);
