@@ -44,6 +44,18 @@ start_daemon() {
   printf -v "$var" '%s' "$pid"
 }
 
+# The usual cluster: the coordinator (extra flags in "$@"), servers server-a
+# and server-b (pids S0, S1) and workers worker-a and worker-b (W0, W1),
+# all registered; the test ends here when they do not come up.
+start_cluster() {
+  start_coordinator "$@"
+  start_daemon server S0 server-a
+  start_daemon server S1 server-b
+  start_daemon worker W0 worker-a
+  start_daemon worker W1 worker-b
+  wait_nodes 4 || { fail "the cluster did not come up"; finish; exit; }
+}
+
 # Waits until $1 nodes are registered and alive.
 wait_nodes() {
   for _ in $(seq 200); do

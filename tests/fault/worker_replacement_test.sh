@@ -9,12 +9,7 @@
 set -uo pipefail
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/fault/fault_lib.sh"
 
-start_coordinator
-start_daemon server S0 server-a
-start_daemon server S1 server-b
-start_daemon worker W0 worker-a
-start_daemon worker W1 worker-b
-wait_nodes 4 || { fail "the cluster did not come up"; finish; exit; }
+start_cluster
 cp "$RUNFILES/tests/testdata/fault_softmax.yaml" "$TMP/job.yaml"
 
 ref=$(submit "$TMP/job.yaml")
