@@ -1,5 +1,7 @@
 #include "common/partition.h"
 
+#include "absl/strings/str_cat.h"
+
 #include "absl/status/status.h"
 #include "common/model_tables.h"
 
@@ -30,6 +32,15 @@ absl::StatusOr<std::vector<ShardRange>> PartitionDenseTables(
     }
   }
   return ranges;
+}
+
+std::string DescribeChain(const ShardGroup& group) {
+  std::string chain;
+  for (int k = 0; k < group.servers_size(); ++k) {
+    absl::StrAppend(&chain, k ? " -> " : "", group.servers(k),
+                    k >= ReadyServers(group) ? " (rebuilding)" : "");
+  }
+  return chain;
 }
 
 int SparseShardOf(uint64_t key, int count) {

@@ -28,6 +28,15 @@ absl::StatusOr<std::vector<ShardRange>> PartitionDenseTables(
 // (hashed features, ids) spread evenly.
 int SparseShardOf(uint64_t key, int count);
 
+// How many servers at the head of `group`'s chain hold its state (the rest
+// are being rebuilt); a map that does not say holds them all.
+inline int ReadyServers(const ShardGroup& group) {
+  return group.ready() > 0 ? group.ready() : group.servers_size();
+}
+
+// "server-0 -> server-2 (rebuilding)": the chain, primary first.
+std::string DescribeChain(const ShardGroup& group);
+
 std::vector<SparseShard> PartitionSparseTables(const std::vector<SparseTable>& tables,
                                                const std::vector<ServerEndpoint>& servers);
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "common/partition.h"
 #include "coordinator/dashboard_page.h"
 #include "nlohmann/json.hpp"
 
@@ -102,17 +103,9 @@ json JobJson(const JobStatus& job, const std::vector<std::pair<double, double>>&
   return entry;
 }
 
-// Group g's chain as "server-0 -> server-1", a server still being rebuilt
-// marked so.
+// Group g's chain, primary first (common/partition.h DescribeChain).
 std::string ChainOf(const ShardMap& map, int g) {
-  if (g < 0 || g >= map.groups_size()) return "";
-  const ShardGroup& group = map.groups(g);
-  const int ready = group.ready() > 0 ? group.ready() : group.servers_size();
-  std::string chain;
-  for (int k = 0; k < group.servers_size(); ++k) {
-    absl::StrAppend(&chain, k ? " -> " : "", group.servers(k), k >= ready ? " (rebuilding)" : "");
-  }
-  return chain;
+  return g >= 0 && g < map.groups_size() ? DescribeChain(map.groups(g)) : "";
 }
 
 // Every range and sparse shard of `map`, one row each.

@@ -3,6 +3,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "common/daemon_main.h"
+#include "common/daemon_security_flags.h"
 #include "common/daemon_util.h"
 #include "common/rpc.h"
 #include "coordinator/coordinator_daemon.h"
@@ -19,21 +20,13 @@ ABSL_FLAG(std::string, state_dir, "",
           "keep jobs, placement and nodes here, and reload them after a restart "
           "(empty: in memory only)");
 ABSL_FLAG(int, max_active_jobs, 64, "jobs queued or running at once; more are refused");
-ABSL_FLAG(std::string, tls_dir, "",
-          "TLS for gRPC: directory with ca.pem and ROLE.pem/ROLE-key.pem (petrel certs init)");
-ABSL_FLAG(bool, mtls, false, "require client certificates signed by the --tls_dir CA");
-ABSL_FLAG(std::string, token_file, "",
-          "file holding the cluster token (default: $PETREL_CLUSTER_TOKEN); needs --tls_dir");
-ABSL_FLAG(std::string, http_bind, "", "same as --http_host (the default keeps HTTP on 127.0.0.1)");
 
 int main(int argc, char** argv) {
   petrel::BlockShutdownSignals();
   absl::SetProgramUsageMessage("petrel-coordinator [--port N] [--http_port N] [--port_file F]");
   absl::ParseCommandLine(argc, argv);
   petrel::InitLogging("coordinator");
-  if (absl::Status secured = petrel::SecureThisProcess(
-          "coordinator", absl::GetFlag(FLAGS_tls_dir), absl::GetFlag(FLAGS_mtls),
-          absl::GetFlag(FLAGS_token_file));
+  if (absl::Status secured = petrel::SecureDaemonFromFlags("coordinator");
       !secured.ok()) {
     spdlog::error("petrel-coordinator: {}", std::string(secured.message()));
     return 1;
@@ -43,9 +36,7 @@ int main(int argc, char** argv) {
   options.listen.host = absl::GetFlag(FLAGS_host);
   options.listen.port = absl::GetFlag(FLAGS_port);
   options.listen.http_host = absl::GetFlag(FLAGS_http_host);
-  if (!absl::GetFlag(FLAGS_http_bind).empty()) {
-    options.listen.http_host = absl::GetFlag(FLAGS_http_bind);
-  }
+  petrel::ApplyHttpBindFlag(&options.listen);
   options.listen.http_port = absl::GetFlag(FLAGS_http_port);
   options.service.heartbeat_interval =
       absl::Seconds(absl::GetFlag(FLAGS_heartbeat_interval_seconds));

@@ -68,7 +68,7 @@ int RepairChains(const std::vector<ServerEndpoint>& alive, int replication, Shar
       }
     }
     if (best == nullptr) continue;
-    if (group.ready() <= 0) group.set_ready(group.servers_size());
+    group.set_ready(ReadyServers(group));
     group.add_servers(best->id);
     group.add_addresses(best->address);
     added->push_back(absl::StrCat(best->id, " joins group ", group.id(), " (state from ",
@@ -82,7 +82,7 @@ int RepairChains(const std::vector<ServerEndpoint>& alive, int replication, Shar
 bool MarkInstalled(const std::string& server_id, int group_id, ShardMap* map) {
   if (group_id < 0 || group_id >= map->groups_size()) return false;
   ShardGroup& group = *map->mutable_groups(group_id);
-  const int ready = group.ready() > 0 ? group.ready() : group.servers_size();
+  const int ready = ReadyServers(group);
   if (ready >= group.servers_size() || group.servers(ready) != server_id) return false;
   group.set_ready(ready + 1);
   map->set_epoch(map->epoch() + 1);
@@ -94,7 +94,7 @@ ChainChange RemoveServers(const std::set<std::string>& dead, ShardMap* map) {
   for (ShardGroup& group : *map->mutable_groups()) {
     ShardGroup kept;
     kept.set_id(group.id());
-    const int ready = group.ready() > 0 ? group.ready() : group.servers_size();
+    const int ready = ReadyServers(group);
     for (int k = 0; k < group.servers_size(); ++k) {
       if (dead.count(group.servers(k))) continue;
       kept.add_servers(group.servers(k));

@@ -134,7 +134,7 @@ void JobShards::SetChain(const ShardMap& map) {
   const bool was_primary = !first && chain_[0] == server_id_;
   chain_.assign(chain.servers().begin(), chain.servers().end());
   chain_addresses_.assign(chain.addresses().begin(), chain.addresses().end());
-  ready_ = chain.ready() > 0 ? chain.ready() : static_cast<int>(chain_.size());
+  ready_ = ReadyServers(chain);
   if (first || was_primary || chain_.empty() || chain_[0] != server_id_) return;
   if (promoted_ == absl::InfinitePast()) promoted_ = absl::Now();
 }

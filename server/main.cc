@@ -5,6 +5,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "common/daemon_main.h"
+#include "common/daemon_security_flags.h"
 #include "common/daemon_util.h"
 #include "common/rpc.h"
 #include "server/server_daemon.h"
@@ -17,21 +18,13 @@ ABSL_FLAG(int, http_port, 0, "HTTP status port (0: any free port)");
 ABSL_FLAG(std::string, advertise_host, "", "host name others dial (default: --host)");
 ABSL_FLAG(std::string, port_file, "", "write the chosen ports here as JSON");
 ABSL_FLAG(double, register_timeout_seconds, 30, "give up if the coordinator is unreachable this long");
-ABSL_FLAG(std::string, tls_dir, "",
-          "TLS for gRPC: directory with ca.pem and ROLE.pem/ROLE-key.pem (petrel certs init)");
-ABSL_FLAG(bool, mtls, false, "require client certificates signed by the --tls_dir CA");
-ABSL_FLAG(std::string, token_file, "",
-          "file holding the cluster token (default: $PETREL_CLUSTER_TOKEN); needs --tls_dir");
-ABSL_FLAG(std::string, http_bind, "", "same as --http_host (the default keeps HTTP on 127.0.0.1)");
 
 int main(int argc, char** argv) {
   petrel::BlockShutdownSignals();
   absl::SetProgramUsageMessage("petrel-server --coordinator HOST:PORT [--port N] [--http_port N]");
   absl::ParseCommandLine(argc, argv);
   petrel::InitLogging("server");
-  if (absl::Status secured = petrel::SecureThisProcess(
-          "server", absl::GetFlag(FLAGS_tls_dir), absl::GetFlag(FLAGS_mtls),
-          absl::GetFlag(FLAGS_token_file));
+  if (absl::Status secured = petrel::SecureDaemonFromFlags("server");
       !secured.ok()) {
     spdlog::error("petrel-server: {}", std::string(secured.message()));
     return 1;
@@ -43,9 +36,7 @@ int main(int argc, char** argv) {
   options.listen.host = absl::GetFlag(FLAGS_host);
   options.listen.port = absl::GetFlag(FLAGS_port);
   options.listen.http_host = absl::GetFlag(FLAGS_http_host);
-  if (!absl::GetFlag(FLAGS_http_bind).empty()) {
-    options.listen.http_host = absl::GetFlag(FLAGS_http_bind);
-  }
+  petrel::ApplyHttpBindFlag(&options.listen);
   options.listen.http_port = absl::GetFlag(FLAGS_http_port);
   options.listen.advertise_host = absl::GetFlag(FLAGS_advertise_host);
   options.register_timeout = absl::Seconds(absl::GetFlag(FLAGS_register_timeout_seconds));

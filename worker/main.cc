@@ -6,6 +6,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "common/daemon_main.h"
+#include "common/daemon_security_flags.h"
 #include "common/daemon_util.h"
 #include "common/rpc.h"
 #include "worker/worker_daemon.h"
@@ -20,21 +21,13 @@ ABSL_FLAG(std::string, device, "auto", "compute device: auto, cpu or cuda:N");
 ABSL_FLAG(int, compute_threads, 1,
           "CPU threads for the math (OpenBLAS); 1 suits several workers per machine");
 ABSL_FLAG(double, register_timeout_seconds, 30, "give up if the coordinator is unreachable this long");
-ABSL_FLAG(std::string, tls_dir, "",
-          "TLS for gRPC: directory with ca.pem and ROLE.pem/ROLE-key.pem (petrel certs init)");
-ABSL_FLAG(bool, mtls, false, "unused: workers serve no gRPC (accepted for uniform launch scripts)");
-ABSL_FLAG(std::string, token_file, "",
-          "file holding the cluster token (default: $PETREL_CLUSTER_TOKEN); needs --tls_dir");
-ABSL_FLAG(std::string, http_bind, "", "same as --http_host (the default keeps HTTP on 127.0.0.1)");
 
 int main(int argc, char** argv) {
   petrel::BlockShutdownSignals();
   absl::SetProgramUsageMessage("petrel-worker --coordinator HOST:PORT [--device auto|cpu|cuda:N]");
   absl::ParseCommandLine(argc, argv);
   petrel::InitLogging("worker");
-  if (absl::Status secured = petrel::SecureThisProcess(
-          "worker", absl::GetFlag(FLAGS_tls_dir), absl::GetFlag(FLAGS_mtls),
-          absl::GetFlag(FLAGS_token_file));
+  if (absl::Status secured = petrel::SecureDaemonFromFlags("worker");
       !secured.ok()) {
     spdlog::error("petrel-worker: {}", std::string(secured.message()));
     return 1;
@@ -46,9 +39,7 @@ int main(int argc, char** argv) {
   options.coordinator_address = absl::GetFlag(FLAGS_coordinator);
   options.listen.host = absl::GetFlag(FLAGS_host);
   options.listen.http_host = absl::GetFlag(FLAGS_http_host);
-  if (!absl::GetFlag(FLAGS_http_bind).empty()) {
-    options.listen.http_host = absl::GetFlag(FLAGS_http_bind);
-  }
+  petrel::ApplyHttpBindFlag(&options.listen);
   options.listen.http_port = absl::GetFlag(FLAGS_http_port);
   options.device = absl::GetFlag(FLAGS_device);
   options.register_timeout = absl::Seconds(absl::GetFlag(FLAGS_register_timeout_seconds));

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "common/partition.h"
 #include "common/coordinator_client.h"
 #include "common/job_file.h"
 #include "common/tls_certs.h"
@@ -132,12 +133,7 @@ void PrintJob(const JobStatus& job) {
   if (job.groups_size() > 0 && job.state() == RUNNING) {
     std::printf("  shard map epoch %ld:", static_cast<long>(job.shard_map_epoch()));
     for (const ShardGroup& group : job.groups()) {
-      const int ready = group.ready() > 0 ? group.ready() : group.servers_size();
-      std::printf("  group %d [", group.id());
-      for (int k = 0; k < group.servers_size(); ++k) {
-        std::printf("%s%s%s", k ? " -> " : "", group.servers(k).c_str(), k >= ready ? " (rebuilding)" : "");
-      }
-      std::printf("]");
+      std::printf("  group %d [%s]", group.id(), DescribeChain(group).c_str());
     }
     std::printf("\n");
   }

@@ -1,0 +1,26 @@
+#include "common/daemon_security_flags.h"
+
+#include "absl/flags/flag.h"
+#include "common/rpc.h"
+
+ABSL_FLAG(std::string, tls_dir, "",
+          "TLS for gRPC: directory with ca.pem and ROLE.pem/ROLE-key.pem (petrel certs init)");
+ABSL_FLAG(bool, mtls, false,
+          "require client certificates signed by the --tls_dir CA (workers serve no gRPC and "
+          "ignore it)");
+ABSL_FLAG(std::string, token_file, "",
+          "file holding the cluster token (default: $PETREL_CLUSTER_TOKEN); needs --tls_dir");
+ABSL_FLAG(std::string, http_bind, "", "same as --http_host (the default keeps HTTP on 127.0.0.1)");
+
+namespace petrel {
+
+absl::Status SecureDaemonFromFlags(const std::string& role) {
+  return SecureThisProcess(role, absl::GetFlag(FLAGS_tls_dir), absl::GetFlag(FLAGS_mtls),
+                           absl::GetFlag(FLAGS_token_file));
+}
+
+void ApplyHttpBindFlag(ListenOptions* listen) {
+  if (!absl::GetFlag(FLAGS_http_bind).empty()) listen->http_host = absl::GetFlag(FLAGS_http_bind);
+}
+
+}  // namespace petrel
