@@ -146,8 +146,7 @@ int JobShards::PositionInChain() const {
   return -1;
 }
 
-std::string JobShards::NextInChain() const {
-  absl::ReaderMutexLock lock(&mu_);
+std::string JobShards::NextInChainLocked() const {
   const int position = PositionInChain();
   if (position < 0 || position + 1 >= static_cast<int>(chain_.size())) return "";
   const std::string& next = chain_[position + 1];
@@ -156,13 +155,23 @@ std::string JobShards::NextInChain() const {
   return chain_addresses_[position + 1];
 }
 
-std::string JobShards::TransferDue() const {
-  absl::ReaderMutexLock lock(&mu_);
+int JobShards::DueTransfer() const {
   if (awaiting_install_ || PositionInChain() != ready_ - 1 ||
       static_cast<int>(chain_.size()) <= ready_ || installed_.count(chain_[ready_])) {
-    return "";
+    return -1;
   }
-  return chain_[ready_];
+  return ready_;
+}
+
+absl::Status JobShards::RebuildingError() const {
+  return absl::UnavailableError(absl::StrCat(server_id_, " is being rebuilt as a replica of group ",
+                                             group_, " of job ", job_id_));
+}
+
+std::string JobShards::TransferDue() const {
+  absl::ReaderMutexLock lock(&mu_);
+  const int due = DueTransfer();
+  return due < 0 ? "" : chain_[due];
 }
 
 absl::Status JobShards::Transfer(
@@ -170,11 +179,9 @@ absl::Status JobShards::Transfer(
   // Holding the lock throughout: no push or pull of the group slips in
   // between the state taken and the state installed.
   absl::MutexLock lock(&mu_);
-  if (awaiting_install_ || PositionInChain() != ready_ - 1 ||
-      static_cast<int>(chain_.size()) <= ready_ || installed_.count(chain_[ready_])) {
-    return absl::OkStatus();  // the chain changed meanwhile
-  }
-  const std::string target = chain_[ready_];
+  const int due = DueTransfer();
+  if (due < 0) return absl::OkStatus();  // the chain changed meanwhile
+  const std::string target = chain_[due];
   const absl::Time start = absl::Now();
   ReplicaState state;
   *state.mutable_shards() = SnapshotLocked(0);
@@ -188,7 +195,7 @@ absl::Status JobShards::Transfer(
   for (const auto& push : deferred_) push->SerializeToString(state.add_held_pushes());
   state.set_next_cut(next_cut_);
   for (PendingParts& pending : parts_.Export()) *state.add_pending() = std::move(pending);
-  PETREL_RETURN_IF_ERROR(send(chain_addresses_[ready_], state));
+  PETREL_RETURN_IF_ERROR(send(chain_addresses_[due], state));
   installed_.insert(target);
   spdlog::info("job {} group {}: state sent to {} ({} bytes, {:.0f} ms); pushes now go to it too",
                job_id_, group_, target, state.ByteSizeLong(),
@@ -444,8 +451,7 @@ bool JobShards::TryAnswer(const PullRequest& request, PullResponse* response,
   }
   if (*status = CheckEpoch(request.shard_map_epoch()); !status->ok()) return true;
   if (awaiting_install_) {
-    *status = absl::UnavailableError(absl::StrCat(server_id_, " is being rebuilt as a replica of group ",
-                                                  group_, " of job ", job_id_));
+    *status = RebuildingError();
     return true;
   }
   if (request.observer()) {
@@ -495,7 +501,7 @@ void JobShards::Pull(const PullRequest& request, PullResponse* response, Done do
   done(status);
 }
 
-absl::Status JobShards::Push(const PushRequest& request) {
+absl::Status JobShards::Push(const PushRequest& request, std::string* forward_to) {
   Released released;
   {
     absl::MutexLock lock(&mu_);
@@ -504,10 +510,7 @@ absl::Status JobShards::Push(const PushRequest& request) {
           absl::StrCat("job ", job_id_, " is ", JobState_Name(state_), "; pushes are closed"));
     }
     PETREL_RETURN_IF_ERROR(CheckEpoch(request.shard_map_epoch()));
-    if (awaiting_install_) {
-      return absl::UnavailableError(absl::StrCat(server_id_, " is being rebuilt as a replica of group ",
-                                                 group_, " of job ", job_id_));
-    }
+    if (awaiting_install_) return RebuildingError();
     PETREL_ASSIGN_OR_RETURN(const int rank, gate_.RankOf(request.worker_id()));
     if (departed_[rank]) {
       // The coordinator took this worker out (it went silent); its daemon
@@ -566,6 +569,7 @@ absl::Status JobShards::Push(const PushRequest& request) {
                    "promotion reached this server",
                    job_id_, group_, absl::ToDoubleMilliseconds(first_push_as_primary_ - promoted_));
     }
+    if (forward_to != nullptr) *forward_to = NextInChainLocked();
   }
   for (auto& callback : released) callback();
   return absl::OkStatus();

@@ -60,9 +60,6 @@ class JobShards {
   // map's epoch and this group's chain, and its workers (one that departed
   // leaves the clock set; a replacement joins it).
   void Update(const JobAssignment& assignment);
-  // The next server of the chain, to which each push is forwarded before it
-  // is acknowledged; empty at the chain's tail.
-  std::string NextInChain() const;
   void set_on_newer_epoch(std::function<void()> callback) { on_newer_epoch_ = std::move(callback); }
 
   // Rebuilding a replica. The chain's last up-to-date server sends its whole
@@ -83,7 +80,10 @@ class JobShards {
   void Pull(const PullRequest& request, PullResponse* response, Done done);
   // A push for a clock (or part) already taken is a retry: acknowledged,
   // not applied twice.
-  absl::Status Push(const PushRequest& request);
+  // `forward_to` (optional) receives the address of the chain's next server,
+  // to which the push must be forwarded before it is acknowledged; empty at
+  // the chain's tail.
+  absl::Status Push(const PushRequest& request, std::string* forward_to = nullptr);
 
   // Logs each pull that has waited past the job's stall timeout, once.
   void CheckStalls(absl::Time now);
@@ -155,6 +155,11 @@ class JobShards {
   // Takes the group's chain from `map` (epoch already checked).
   void SetChain(const ShardMap& map) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   int PositionInChain() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The next server of the chain that holds the state, or "".
+  std::string NextInChainLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // The chain index of the server this one owes the state to, or -1.
+  int DueTransfer() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Status RebuildingError() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // A request made under another shard map than this server's: an older
   // one is refused (the caller refreshes its map), a newer one is retried
   // (this server has not heard of it yet). 0 skips the check.

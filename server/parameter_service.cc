@@ -23,9 +23,9 @@ void ParameterService::Pull(const PullRequest& request, PullResponse* response, 
 void ParameterService::Push(const PushRequest& request, PushResponse*, Done done) {
   auto shards = store_->Find(request.job_id(), request.shard_group());
   if (!shards.ok()) return done(shards.status());
-  absl::Status applied = (*shards)->Push(request);
-  const std::string next = applied.ok() ? (*shards)->NextInChain() : "";
-  if (next.empty()) return done(applied);
+  std::string next;
+  absl::Status applied = (*shards)->Push(request, &next);
+  if (!applied.ok() || next.empty()) return done(applied);
 
   struct Forward {
     grpc::ClientContext context;
