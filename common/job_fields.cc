@@ -49,7 +49,8 @@ int EditDistance(const std::string& a, const std::string& b) {
 const std::vector<std::string>& KnownSections() {
   static const auto* names = new std::vector<std::string>{
       "name",     "model",   "data",       "optimizer",  "training",
-      "cluster",  "checkpoint", "output", "compression"};
+      "cluster",  "checkpoint", "output", "compression",
+      "mode",     "federated", "dp",    "ensemble"};
   return *names;
 }
 
@@ -61,7 +62,8 @@ const std::map<std::string, std::vector<std::string>>& KnownFields() {
             "init_scale", "max_rows"}},
           {"data",
            {"format", "path", "train_images", "train_labels", "test_images",
-            "test_labels", "train_file", "test_file"}},
+            "test_labels", "train_file", "test_file", "partition",
+            "classes_per_worker"}},
           {"optimizer",
            {"type", "learning_rate", "momentum", "weight_decay", "beta1",
             "beta2", "epsilon", "initial_accumulator_value", "l1", "l2",
@@ -73,6 +75,12 @@ const std::map<std::string, std::vector<std::string>>& KnownFields() {
           {"checkpoint", {"dir", "every_clocks", "resume_from"}},
           {"output", {"model_path"}},
           {"compression", {"type", "topk_ratio"}},
+          {"federated",
+           {"rounds", "local_epochs", "client_fraction",
+            "round_deadline_seconds", "client_learning_rate",
+            "secure_aggregation"}},
+          {"dp", {"clip_norm", "noise_multiplier", "delta"}},
+          {"ensemble", {"members"}},
       };
   return *fields;
 }
@@ -177,6 +185,10 @@ void FillDefaults(const std::set<std::string>& given,
     if (unset("data.train_file")) data->set_train_file("train.libsvm");
     if (unset("data.test_file")) data->set_test_file("test.libsvm");
   }
+  if (unset("data.partition")) data->set_partition("iid");
+  if (data->partition() == "by_label" && unset("data.classes_per_worker")) {
+    data->set_classes_per_worker(2);
+  }
   OptimizerSpec* optimizer = spec->mutable_optimizer();
   if (unset("optimizer.type")) optimizer->set_type("sgd");
   FillOptimizerDefaults(given, "optimizer", optimizer);
@@ -197,6 +209,22 @@ void FillDefaults(const std::set<std::string>& given,
   if (unset("cluster.workers")) cluster->set_workers(1);
   if (unset("cluster.replication")) cluster->set_replication(1);
   if (unset("cluster.device")) cluster->set_device("auto");
+  if (unset("mode")) spec->set_mode("sync");
+  // A mode's own section gets its defaults only in that mode, so that a
+  // section given in the wrong mode is still seen (and refused) as given.
+  if (spec->mode() == "federated") {
+    FederatedSpec* federated = spec->mutable_federated();
+    if (unset("federated.rounds")) federated->set_rounds(20);
+    if (unset("federated.local_epochs")) federated->set_local_epochs(1);
+    if (unset("federated.client_fraction")) federated->set_client_fraction(1);
+    if (unset("federated.round_deadline_seconds")) {
+      federated->set_round_deadline_seconds(60);
+    }
+    if (unset("federated.client_learning_rate")) {
+      federated->set_client_learning_rate(0.05f);
+    }
+  }
+  if (spec->has_dp() && unset("dp.delta")) spec->mutable_dp()->set_delta(1e-5);
   CompressionSpec* compression = spec->mutable_compression();
   if (unset("compression.type")) compression->set_type("none");
   if (compression->type() == "topk" && unset("compression.topk_ratio")) {

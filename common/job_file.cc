@@ -319,6 +319,10 @@ class JobYamlParser {
             return SetIfOk(String(value, path),
                            [spec](std::string s) { spec->set_name(s); });
           }
+          if (section == "mode") {
+            return SetIfOk(String(value, path),
+                           [spec](std::string s) { spec->set_mode(s); });
+          }
           return ForEachField(
               value, path, KnownFields().at(section),
               [&](const std::string& key, const YAML::Node& v,
@@ -362,6 +366,23 @@ class JobYamlParser {
       return SetIfOk(Number(v, p, "a fraction in (0, 1]"),  // topk_ratio
                      [c](double x) { c->set_topk_ratio(x); });
     }
+    if (section == "federated") {
+      return FederatedField(key, v, p, spec->mutable_federated());
+    }
+    if (section == "dp") {
+      DpSpec* dp = spec->mutable_dp();
+      return SetIfOk(Number(v, p, "a non-negative number, e.g. 1.0"),
+                     [dp, &key](double x) {
+                       if (key == "clip_norm") dp->set_clip_norm(x);
+                       if (key == "noise_multiplier") dp->set_noise_multiplier(x);
+                       if (key == "delta") dp->set_delta(x);
+                     });
+    }
+    if (section == "ensemble") {  // ensemble.members
+      EnsembleSpec* e = spec->mutable_ensemble();
+      return SetIfOk(Int32(v, p, kNonNegativeInt),
+                     [e](int32_t x) { e->set_members(x); });
+    }
     OutputSpec* o = spec->mutable_output();  // output.model_path
     return SetIfOk(String(v, p), [o](std::string s) { o->set_model_path(s); });
   }
@@ -400,6 +421,10 @@ class JobYamlParser {
 
   absl::Status DataField(const std::string& key, const YAML::Node& v,
                          const std::string& p, DataSpec* d) {
+    if (key == "classes_per_worker") {
+      return SetIfOk(Int32(v, p, kPositiveInt),
+                     [d](int32_t x) { d->set_classes_per_worker(x); });
+    }
     absl::StatusOr<std::string> s = String(v, p);
     if (!s.ok()) return s.status();
     if (key == "format") d->set_format(*s);
@@ -410,7 +435,29 @@ class JobYamlParser {
     if (key == "test_labels") d->set_test_labels(*s);
     if (key == "train_file") d->set_train_file(*s);
     if (key == "test_file") d->set_test_file(*s);
+    if (key == "partition") d->set_partition(*s);
     return absl::OkStatus();
+  }
+
+  // Counts are read as any non-negative integer: ValidateJobSpec says why
+  // 0 is refused (e.g. "E = 0 trains nothing").
+  absl::Status FederatedField(const std::string& key, const YAML::Node& v,
+                              const std::string& p, FederatedSpec* f) {
+    if (key == "rounds") {
+      return SetIfOk(Int32(v, p, kNonNegativeInt), [f](int32_t x) { f->set_rounds(x); });
+    }
+    if (key == "local_epochs") {
+      return SetIfOk(Int32(v, p, kNonNegativeInt),
+                     [f](int32_t x) { f->set_local_epochs(x); });
+    }
+    if (key == "secure_aggregation") {
+      return SetIfOk(Bool(v, p), [f](bool x) { f->set_secure_aggregation(x); });
+    }
+    return SetIfOk(Number(v, p, "a number, e.g. 0.5"), [f, &key](double x) {
+      if (key == "client_fraction") f->set_client_fraction(x);
+      if (key == "round_deadline_seconds") f->set_round_deadline_seconds(x);
+      if (key == "client_learning_rate") f->set_client_learning_rate(x);
+    });
   }
 
   // A field of the top-level optimizer block or of an optimizer.tables entry

@@ -73,6 +73,7 @@ class SpecChecker {
     PETREL_RETURN_IF_ERROR(CheckTraining(spec.training()));
     PETREL_RETURN_IF_ERROR(CheckCluster(spec.cluster()));
     PETREL_RETURN_IF_ERROR(CheckCompression(spec.compression()));
+    PETREL_RETURN_IF_ERROR(CheckModes(spec, where_));
     const CheckpointSpec& ckpt = spec.checkpoint();
     if (ckpt.every_clocks() < 0) {
       return Error("checkpoint.every_clocks",

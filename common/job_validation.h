@@ -72,6 +72,10 @@ absl::Status CheckRequiredFields(const std::set<std::string>& given,
 void FillDefaults(const std::set<std::string>& given,
                   absl::string_view source_name, JobSpec* spec);
 
+// The checks of the job's mode and its sections (federated, dp, ensemble)
+// and of data.partition: job_mode_validation.cc.
+absl::Status CheckModes(const JobSpec& spec, const FieldLocator& where);
+
 // ValidateJobSpec, with each message prefixed by `where(field path)`.
 absl::Status CheckJobSpec(const JobSpec& spec, const FieldLocator& where);
 

@@ -45,7 +45,7 @@ absl::StatusOr<ShardRange> ShardOf(int64_t n, int shard, int num_shards) {
 
 absl::StatusOr<Dataset> LoadIdxDataset(const std::string& images_path,
                                        const std::string& labels_path, int shard,
-                                       int num_shards) {
+                                       int num_shards, const DataPartition& partition) {
   // Check the cheap argument before reading tens of megabytes.
   PETREL_RETURN_IF_ERROR(ShardOf(0, shard, num_shards).status());
   PETREL_ASSIGN_OR_RETURN(IdxArray images, ReadIdxFile(images_path));
@@ -71,6 +71,30 @@ absl::StatusOr<Dataset> LoadIdxDataset(const std::string& images_path,
         absl::StrCat(images_path, ": ", feature_dim, " features per example is too many"));
   }
 
+  if (partition.by_label) {
+    if (partition.shards_per_worker < 1) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a by_label partition needs at least 1 shard per worker, got ",
+          partition.shards_per_worker));
+    }
+    std::vector<int32_t> all_labels(labels.data.begin(), labels.data.end());
+    const std::vector<int64_t> indices =
+        LabelShardIndices(all_labels, shard, num_shards, partition.shards_per_worker);
+    Dataset dataset;
+    dataset.num_examples = static_cast<int64_t>(indices.size());
+    dataset.feature_dim = static_cast<int>(feature_dim);
+    dataset.features.resize(dataset.num_examples * feature_dim);
+    dataset.labels.resize(indices.size());
+    for (size_t i = 0; i < indices.size(); ++i) {
+      const uint8_t* pixels = images.data.data() + indices[i] * feature_dim;
+      for (int64_t j = 0; j < feature_dim; ++j) {
+        dataset.features[i * feature_dim + j] = pixels[j] / 255.0f;
+      }
+      dataset.labels[i] = labels.data[indices[i]];
+    }
+    return dataset;
+  }
+
   PETREL_ASSIGN_OR_RETURN(ShardRange range, ShardOf(n, shard, num_shards));
   Dataset dataset;
   dataset.num_examples = range.end - range.begin;
@@ -80,6 +104,21 @@ absl::StatusOr<Dataset> LoadIdxDataset(const std::string& images_path,
   for (size_t i = 0; i < dataset.features.size(); ++i) dataset.features[i] = pixels[i] / 255.0f;
   dataset.labels.assign(labels.data.begin() + range.begin, labels.data.begin() + range.end);
   return dataset;
+}
+
+std::vector<int64_t> LabelShardIndices(absl::Span<const int32_t> labels, int shard,
+                                       int num_shards, int shards_per_worker) {
+  std::vector<int64_t> sorted(labels.size());
+  for (size_t i = 0; i < sorted.size(); ++i) sorted[i] = static_cast<int64_t>(i);
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [&](int64_t a, int64_t b) { return labels[a] < labels[b]; });
+  const int64_t n = static_cast<int64_t>(sorted.size());
+  const int64_t shards = static_cast<int64_t>(num_shards) * shards_per_worker;
+  std::vector<int64_t> mine;
+  for (int64_t s = shard; s < shards; s += num_shards) {
+    for (int64_t i = n * s / shards; i < n * (s + 1) / shards; ++i) mine.push_back(sorted[i]);
+  }
+  return mine;
 }
 
 std::vector<int64_t> ShuffledOrder(int64_t count, uint64_t seed, int64_t epoch, int shard) {

@@ -29,11 +29,31 @@ struct ShardRange {
 };
 absl::StatusOr<ShardRange> ShardOf(int64_t n, int shard, int num_shards);
 
+// How the training examples are dealt to the workers (job.proto DataSpec).
+//   iid:      worker r of n reads the r-th contiguous block (ShardOf).
+//   by_label: non-IID, as in McMahan et al. 2017: the examples, stably
+//             sorted by label, are cut into n * shards_per_worker equal
+//             shards, and worker r holds shards r, r + n, r + 2n, ... With
+//             balanced classes and n * shards_per_worker == classes each
+//             worker holds exactly shards_per_worker classes; otherwise a
+//             shard may straddle two classes (4 workers x 2 shards over
+//             Fashion-MNIST's 10 classes: each worker holds two large and
+//             two small classes). Every example is in exactly one shard.
+struct DataPartition {
+  bool by_label = false;
+  int shards_per_worker = 1;
+};
+
 // Loads shard `shard` of `num_shards` from an IDX image file (N x d1 x ...)
 // and an IDX label file (N). Either file may be gzip-compressed.
 absl::StatusOr<Dataset> LoadIdxDataset(const std::string& images_path,
                                        const std::string& labels_path, int shard,
-                                       int num_shards);
+                                       int num_shards, const DataPartition& partition = {});
+
+// The indices (into the file) of worker `shard`'s examples under a by_label
+// partition of `labels`, in file order within each of its shards.
+std::vector<int64_t> LabelShardIndices(absl::Span<const int32_t> labels, int shard,
+                                       int num_shards, int shards_per_worker);
 
 // A permutation of [0, count): the order in which a shard visits its examples
 // in `epoch`. It depends only on (seed, epoch, shard), and uses its own

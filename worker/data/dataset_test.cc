@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -126,6 +128,52 @@ TEST_CASE("Fashion-MNIST shard 1 of 2 loads") {
   CHECK(std::all_of(dataset->labels.begin(), dataset->labels.end(),
                     [](int32_t l) { return l >= 0 && l < 10; }));
   CHECK(*std::max_element(dataset->features.begin(), dataset->features.end()) <= 1.0f);
+}
+
+TEST_CASE("a by_label partition deals every example once, a few classes per worker") {
+  // 10 balanced classes of 30 examples, interleaved as real data sets are.
+  std::vector<int32_t> labels;
+  for (int i = 0; i < 300; ++i) labels.push_back(i % 10);
+  std::vector<int> seen(labels.size(), 0);
+  for (int worker = 0; worker < 5; ++worker) {
+    const std::vector<int64_t> mine = LabelShardIndices(labels, worker, 5, 2);
+    CHECK(mine.size() == 60);
+    std::set<int32_t> classes;
+    for (int64_t i : mine) {
+      seen[i] += 1;
+      classes.insert(labels[i]);
+    }
+    // 5 workers x 2 shards over 10 classes: exactly 2 classes each, far
+    // apart in label order (shards r and r + 5).
+    CHECK(classes == std::set<int32_t>{worker, worker + 5});
+  }
+  CHECK(std::all_of(seen.begin(), seen.end(), [](int n) { return n == 1; }));
+
+  // 4 workers x 2 shards: shards straddle classes, but nothing is lost or
+  // doubled, and no worker sees more than 4 classes.
+  std::fill(seen.begin(), seen.end(), 0);
+  for (int worker = 0; worker < 4; ++worker) {
+    std::set<int32_t> classes;
+    for (int64_t i : LabelShardIndices(labels, worker, 4, 2)) {
+      seen[i] += 1;
+      classes.insert(labels[i]);
+    }
+    CHECK(classes.size() <= 4);
+  }
+  CHECK(std::all_of(seen.begin(), seen.end(), [](int n) { return n == 1; }));
+}
+
+TEST_CASE("Fashion-MNIST by_label: worker 0 of 4 holds mostly two classes") {
+  const std::string dir = "/usr/share/datasets/fashion-mnist/";
+  auto dataset = LoadIdxDataset(dir + "train-images-idx3-ubyte.gz",
+                                dir + "train-labels-idx1-ubyte.gz", 0, 4,
+                                DataPartition{/*by_label=*/true, /*shards_per_worker=*/2});
+  REQUIRE(dataset.ok());
+  CHECK(dataset->num_examples == 15000);
+  std::map<int32_t, int> counts;
+  for (int32_t label : dataset->labels) counts[label] += 1;
+  // Shards 0 and 4 of 8 over the label-sorted 60,000 examples.
+  CHECK(counts == std::map<int32_t, int>{{0, 6000}, {1, 1500}, {5, 6000}, {6, 1500}});
 }
 
 }  // namespace
