@@ -110,6 +110,7 @@ absl::StatusOr<std::unique_ptr<JobShards>> JobShards::Create(const JobAssignment
     std::sort(table.ranges.begin(), table.ranges.end(),
               [](const Range& a, const Range& b) { return a.begin < b.begin; });
   }
+  if (spec.mode() == "federated") shards->InitRounds(spec, map);
   return shards;
 }
 
@@ -517,6 +518,11 @@ absl::Status JobShards::Push(const PushRequest& request, std::string* forward_to
       // starts a new stint when it is given the rank back. Not a job error.
       return absl::AbortedError(absl::StrCat(request.worker_id(), " departed from job ", job_id_,
                                              " after missing heartbeats; its trainer stops"));
+    }
+    if (request.encoding() == FIXED64) {
+      PETREL_RETURN_IF_ERROR(AddRoundUpload(request));
+      if (forward_to != nullptr) *forward_to = NextInChainLocked();
+      return absl::OkStatus();
     }
     if (request.leave()) {
       gate_.Leave(rank);

@@ -35,6 +35,7 @@
 #include "server/checkpoint_writer.h"
 #include "server/optimizer.h"
 #include "server/push_parts.h"
+#include "server/round_aggregator.h"
 #include "server/sparse_rows.h"
 #include "server/staleness_gate.h"
 
@@ -84,6 +85,12 @@ class JobShards {
   // to which the push must be forwarded before it is acknowledged; empty at
   // the chain's tail.
   absl::Status Push(const PushRequest& request, std::string* forward_to = nullptr);
+
+  // Federated jobs (server/round_aggregator.h): ends a round. The mean
+  // delta of the round's contributors is applied through each range's
+  // optimizer as the gradient -delta. A retried close of the round just
+  // closed is acknowledged and changes nothing.
+  absl::Status CloseRound(const CloseRoundRequest& request);
 
   // Logs each pull that has waited past the job's stall timeout, once.
   void CheckStalls(absl::Time now);
@@ -151,6 +158,12 @@ class JobShards {
         stall_timeout_(stall_timeout),
         gate_(worker_ids, staleness),
         parts_(static_cast<int>(worker_ids.size())) {}
+
+  // Federated jobs: sets up rounds_ over the group's ranges (after Create
+  // has built them).
+  void InitRounds(const JobSpec& spec, const ShardMap& map) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A FIXED64 push: part of a worker's upload for a federated round.
+  absl::Status AddRoundUpload(const PushRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Takes the group's chain from `map` (epoch already checked).
   void SetChain(const ShardMap& map) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -243,6 +256,11 @@ class JobShards {
   absl::Status closed_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Table> tables_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, SparseShardState> sparse_ ABSL_GUARDED_BY(mu_);
+  // Federated jobs only: the open round's uploads, and for each of the
+  // aggregator's ranges (its layout order) the Range it updates.
+  std::unique_ptr<RoundAggregator> rounds_ ABSL_GUARDED_BY(mu_);
+  std::vector<Range*> round_ranges_ ABSL_GUARDED_BY(mu_);
+  double dp_noise_stddev_ = 0;  // set once by Create
   StalenessGate gate_ ABSL_GUARDED_BY(mu_);
   std::list<WaitingPull> waiting_ ABSL_GUARDED_BY(mu_);
   PushParts parts_ ABSL_GUARDED_BY(mu_);
