@@ -1,5 +1,7 @@
 #include "common/model_tables.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace petrel {
@@ -45,6 +47,41 @@ std::vector<SparseTable> ModelSparseTables(const ModelSpec& model) {
   weights.set_initializer("zeros");
   weights.set_max_rows(model.max_rows());
   return {weights};
+}
+
+int EnsembleMembers(const JobSpec& spec) {
+  if (spec.mode() != "ensemble") return 1;
+  return std::max(1, spec.ensemble().members());
+}
+
+std::string MemberPrefix(int member) { return absl::StrCat("member", member, "/"); }
+
+namespace {
+
+// Every table of `model_tables` once per member, renamed "member<k>/<name>".
+template <typename Table>
+std::vector<Table> PerMember(const JobSpec& spec, const std::vector<Table>& model_tables) {
+  if (spec.mode() != "ensemble") return model_tables;
+  std::vector<Table> tables;
+  const int members = EnsembleMembers(spec);
+  tables.reserve(model_tables.size() * members);
+  for (int k = 0; k < members; ++k) {
+    for (Table table : model_tables) {
+      table.set_name(MemberPrefix(k) + table.name());
+      tables.push_back(std::move(table));
+    }
+  }
+  return tables;
+}
+
+}  // namespace
+
+std::vector<DenseTable> JobTables(const JobSpec& spec) {
+  return PerMember(spec, ModelTables(spec.model()));
+}
+
+std::vector<SparseTable> JobSparseTables(const JobSpec& spec) {
+  return PerMember(spec, ModelSparseTables(spec.model()));
 }
 
 int64_t TableSize(const DenseTable& table) {

@@ -24,6 +24,25 @@ std::vector<DenseTable> ModelTables(const ModelSpec& model);
 // and "mlp".
 std::vector<SparseTable> ModelSparseTables(const ModelSpec& model);
 
+// The dense tables a job places on its servers: ModelTables(spec.model()),
+// except for `mode: ensemble`, where each member k in 0..members-1 has its
+// own copy of every table, named "member<k>/<table>", member by member:
+// member0/layer0/weights, member0/layer0/bias, member1/layer0/weights, ...
+// Servers seed each table's initial values by its name, so members start
+// from different points.
+std::vector<DenseTable> JobTables(const JobSpec& spec);
+
+// The sparse tables a job places: ModelSparseTables(spec.model()), renamed
+// per member like JobTables for an ensemble (validation refuses ensembles
+// of sparse models; the naming is here so the two cannot disagree).
+std::vector<SparseTable> JobSparseTables(const JobSpec& spec);
+
+// Members of an ensemble job (spec.ensemble().members()), 1 for other modes.
+int EnsembleMembers(const JobSpec& spec);
+
+// "member<k>/": the prefix of member k's table names.
+std::string MemberPrefix(int member);
+
 // Number of float elements of a table (product of its shape).
 int64_t TableSize(const DenseTable& table);
 

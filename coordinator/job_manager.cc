@@ -369,6 +369,8 @@ absl::StatusOr<ReportProgressResponse> JobManager::ReportProgress(
     if (report.has_test_accuracy()) {
       job->status().set_has_test_accuracy(true);
       job->status().set_test_accuracy(report.test_accuracy());
+      // mode: ensemble: the members' own accuracies of the same evaluation.
+      *job->status().mutable_member_accuracies() = report.member_accuracies();
       dirty_ = true;
       AccuracyPoint* point = job->status().add_accuracy_history();
       point->set_seconds(UnixSeconds(now) - job->status().started_unix());

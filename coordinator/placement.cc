@@ -8,14 +8,14 @@ namespace petrel::coordinator {
 
 absl::StatusOr<ShardMap> PlaceJob(const std::string& job_id, const JobSpec& spec,
                                   const std::vector<ServerEndpoint>& servers) {
-  const std::vector<DenseTable> tables = ModelTables(spec.model());
+  const std::vector<DenseTable> tables = JobTables(spec);
   PETREL_ASSIGN_OR_RETURN(std::vector<ShardRange> ranges, PartitionDenseTables(tables, servers));
   ShardMap map;
   map.set_job_id(job_id);
   map.set_epoch(1);
   for (const DenseTable& table : tables) *map.add_tables() = table;
   for (ShardRange& range : ranges) *map.add_ranges() = std::move(range);
-  const std::vector<SparseTable> sparse = ModelSparseTables(spec.model());
+  const std::vector<SparseTable> sparse = JobSparseTables(spec);
   for (const SparseTable& table : sparse) *map.add_sparse_tables() = table;
   for (SparseShard& shard : PartitionSparseTables(sparse, servers)) {
     *map.add_sparse_shards() = std::move(shard);

@@ -74,7 +74,7 @@ absl::StatusOr<Cut> LatestCompleteCut(const std::string& path, int groups) {
 
 absl::Status ValidateCut(const Cut& cut, int groups, const JobSpec& spec) {
   std::map<std::string, int64_t> sizes;
-  for (const DenseTable& table : ModelTables(spec.model())) sizes[table.name()] = TableSize(table);
+  for (const DenseTable& table : JobTables(spec)) sizes[table.name()] = TableSize(table);
   for (int g = 0; g < groups; ++g) {
     const std::string file = GroupFile(cut.directory, g);
     absl::StatusOr<ShardCheckpoint> checkpoint = ReadCheckpointFile(file);

@@ -10,9 +10,6 @@
 namespace petrel::worker {
 namespace {
 
-// Evaluation runs in chunks this large, whatever the training batch.
-constexpr int kEvalChunk = 1000;
-
 std::string DataFile(const DataSpec& data, const std::string& name) {
   return absl::StrCat(data.path(), "/", name);
 }
@@ -70,30 +67,37 @@ class DenseStepModel : public StepModel {
 
 }  // namespace
 
+absl::StatusOr<DenseData> LoadDenseData(const JobAssignment& assignment) {
+  const JobSpec& spec = assignment.spec();
+  const DataSpec& data = spec.data();
+  DenseData loaded;
+  PETREL_ASSIGN_OR_RETURN(loaded.train,
+                          data::LoadIdxDataset(DataFile(data, data.train_images()),
+                                               DataFile(data, data.train_labels()),
+                                               assignment.rank(), assignment.num_workers()));
+  if (assignment.rank() == 0) {
+    PETREL_ASSIGN_OR_RETURN(loaded.test,
+                            data::LoadIdxDataset(DataFile(data, data.test_images()),
+                                                 DataFile(data, data.test_labels()), 0, 1));
+  }
+  if (loaded.train.feature_dim != spec.model().input_dim()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "model.input_dim is ", spec.model().input_dim(), " but the examples in ", data.path(),
+        " have ", loaded.train.feature_dim, " features"));
+  }
+  return loaded;
+}
+
 absl::StatusOr<std::unique_ptr<StepModel>> CreateDenseStepModel(const JobAssignment& assignment,
                                                                 kernels::Backend* backend,
                                                                 PsClient* ps) {
   const JobSpec& spec = assignment.spec();
-  const DataSpec& data = spec.data();
-  PETREL_ASSIGN_OR_RETURN(data::Dataset train,
-                          data::LoadIdxDataset(DataFile(data, data.train_images()),
-                                               DataFile(data, data.train_labels()),
-                                               assignment.rank(), assignment.num_workers()));
-  data::Dataset test;
-  if (assignment.rank() == 0) {
-    PETREL_ASSIGN_OR_RETURN(test, data::LoadIdxDataset(DataFile(data, data.test_images()),
-                                                       DataFile(data, data.test_labels()), 0, 1));
-  }
-  if (train.feature_dim != spec.model().input_dim()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "model.input_dim is ", spec.model().input_dim(), " but the examples in ", data.path(),
-        " have ", train.feature_dim, " features"));
-  }
+  PETREL_ASSIGN_OR_RETURN(DenseData data, LoadDenseData(assignment));
   const int batch = spec.training().batch_size();
   PETREL_ASSIGN_OR_RETURN(auto mlp,
                           model::Mlp::Create(spec.model(), backend, std::max(batch, kEvalChunk)));
-  return std::make_unique<DenseStepModel>(std::move(train), std::move(test), std::move(mlp),
-                                          backend, ps, batch);
+  return std::make_unique<DenseStepModel>(std::move(data.train), std::move(data.test),
+                                          std::move(mlp), backend, ps, batch);
 }
 
 }  // namespace petrel::worker

@@ -3,6 +3,7 @@
 #ifndef PETREL_WORKER_DENSE_STEP_MODEL_H_
 #define PETREL_WORKER_DENSE_STEP_MODEL_H_
 
+#include "worker/data/dataset.h"
 #include "worker/step_model.h"
 
 namespace petrel::worker {
@@ -10,6 +11,22 @@ namespace petrel::worker {
 absl::StatusOr<std::unique_ptr<StepModel>> CreateDenseStepModel(const JobAssignment& assignment,
                                                                 kernels::Backend* backend,
                                                                 PsClient* ps);
+
+// Shared with the ensemble model (worker/ensemble_step_model.h).
+
+// Evaluation runs in chunks this large, whatever the training batch.
+inline constexpr int kEvalChunk = 1000;
+
+// A dense job's data as one worker holds it: shard `rank` of `num_workers`
+// of the training set; the whole test set on rank 0 (empty elsewhere).
+struct DenseData {
+  data::Dataset train;
+  data::Dataset test;
+};
+
+// Loads `assignment`'s data and checks its features against
+// model.input_dim.
+absl::StatusOr<DenseData> LoadDenseData(const JobAssignment& assignment);
 
 }  // namespace petrel::worker
 

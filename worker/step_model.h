@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -32,6 +33,10 @@ class StepModel {
 
   // Test-set accuracy of the parameters pulled for `clock`.
   virtual absl::StatusOr<double> Evaluate(int64_t clock) = 0;
+
+  // An ensemble's members' own test accuracies at the last Evaluate (whose
+  // result is the ensemble's); empty for a single model.
+  virtual std::vector<double> MemberAccuracies() const { return {}; }
 };
 
 // The model of `assignment`'s job, with this worker's data loaded: rank r

@@ -146,6 +146,13 @@ absl::Status Trainer::Train() {
       absl::SleepFor(absl::Milliseconds(200));
     }
   };
+  // Rank 0's evaluation, with an ensemble's members' own accuracies.
+  auto set_accuracy = [&](double accuracy) {
+    report.set_has_test_accuracy(true);
+    report.set_test_accuracy(accuracy);
+    report.clear_member_accuracies();
+    for (double member : model->MemberAccuracies()) report.add_member_accuracies(member);
+  };
   auto send_report = [&](bool must_arrive = false) -> absl::Status {
     report.set_clock(clock);
     report.set_step(clock);
@@ -190,8 +197,7 @@ absl::Status Trainer::Train() {
       const bool eval_due = rank == 0 && clock % spec.training().eval_every_steps() == 0;
       if (eval_due) {
         PETREL_ASSIGN_OR_RETURN(double accuracy, model->Evaluate(clock));
-        report.set_has_test_accuracy(true);
-        report.set_test_accuracy(accuracy);
+        set_accuracy(accuracy);
       }
       if (eval_due || window.Due()) PETREL_RETURN_IF_ERROR(send_report());
     }
@@ -216,8 +222,7 @@ absl::Status Trainer::Train() {
   }
   PETREL_ASSIGN_OR_RETURN(double accuracy, model->Evaluate(clock));
   spdlog::info("job {}: final test accuracy {:.4f}", job.job_id(), accuracy);
-  report.set_has_test_accuracy(true);
-  report.set_test_accuracy(accuracy);
+  set_accuracy(accuracy);
   report.set_final(true);
   report.set_clock(clock);
   window.Fill(&report);

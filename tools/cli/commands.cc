@@ -109,6 +109,9 @@ void PrintJob(const JobStatus& job) {
               JobState_Name(job.state()).c_str());
   if (job.state() == RUNNING || job.state() == SUCCEEDED) {
     std::printf("  %s\n", ProgressLine(job).c_str());
+    if (const std::string line = EnsembleLine(job); !line.empty()) {
+      std::printf("  %s\n", line.c_str());
+    }
     for (const WorkerProgress& w : job.workers()) {
       std::printf("  %-10s rank %d  epoch %d  step %ld  clock %ld  loss %.4f  %.0f samples/s%s\n",
                   w.worker_id().c_str(), w.rank(), w.epoch(), static_cast<long>(w.step()),
@@ -214,6 +217,9 @@ int RunLocal(const LocalOptions& options) {
     summary["pulled_bytes"] = traffic->bytes_out;
   }
   if (job->has_test_accuracy()) std::printf("  test accuracy:    %.4f\n", job->test_accuracy());
+  if (const std::string line = EnsembleLine(*job); !line.empty()) {
+    std::printf("  %s\n", line.c_str());
+  }
   std::printf("  train loss:       %.4f\n", job->train_loss());
   std::printf("  samples/s:        %.0f\n", summary["samples_per_second"].get<double>());
   if (auto t = SecondsToAccuracy(*job, 0.87)) std::printf("  time to 0.87:     %.1f s\n", *t);

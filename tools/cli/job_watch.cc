@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
@@ -41,6 +43,18 @@ std::string ProgressLine(const JobStatus& job) {
                          job.job_id(), bar, fraction * 100, std::min(job.epoch() + 1, epochs),
                          epochs, step, total, job.train_loss(), accuracy,
                          job.samples_per_second());
+}
+
+std::string EnsembleLine(const JobStatus& job) {
+  if (job.member_accuracies_size() == 0 || !job.has_test_accuracy()) return "";
+  std::string members;
+  float best = 0;
+  for (float accuracy : job.member_accuracies()) {
+    absl::StrAppendFormat(&members, "%s%.4f", members.empty() ? "" : " ", accuracy);
+    best = std::max(best, accuracy);
+  }
+  return absl::StrFormat("ensemble of %d: test accuracy %.4f (members %s; best %.4f)",
+                         job.member_accuracies_size(), job.test_accuracy(), members, best);
 }
 
 absl::StatusOr<JobStatus> WatchJob(CoordinatorClient* coordinator, const std::string& job_id,
@@ -115,6 +129,11 @@ nlohmann::json SummaryJson(const JobStatus& job, double wall_seconds) {
   summary["max_observed_staleness"] = job.max_observed_staleness();
   summary["pulls_waited"] = job.pulls_waited();
   summary["pull_wait_fraction"] = train_seconds > 0 ? pull_seconds / train_seconds : 0.0;
+  if (job.member_accuracies_size() > 0) {
+    // mode: ensemble: test_accuracy is the averaged probabilities'.
+    summary["member_accuracies"] = std::vector<float>(job.member_accuracies().begin(),
+                                                      job.member_accuracies().end());
+  }
   if (!job.error().empty()) summary["error"] = job.error();
   return summary;
 }

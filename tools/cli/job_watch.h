@@ -27,6 +27,11 @@ absl::StatusOr<JobStatus> WatchJob(CoordinatorClient* coordinator, const std::st
 // One line of progress: epoch, step, loss, accuracy, samples/s.
 std::string ProgressLine(const JobStatus& job);
 
+// mode: ensemble, once an evaluation reported the members' accuracies:
+// "ensemble of 3: test accuracy 0.8571 (members 0.8402 0.8433 0.8391; best
+// 0.8433)". Empty for other jobs.
+std::string EnsembleLine(const JobStatus& job);
+
 // The summary object of --summary-json. `wall_seconds` is the whole run.
 nlohmann::json SummaryJson(const JobStatus& job, double wall_seconds);
 

@@ -1,6 +1,7 @@
 #include "worker/model/mlp.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -91,14 +92,14 @@ absl::Status Mlp::Forward(const float* features, const int32_t* labels, int batc
   if (!has_parameters_) {
     return absl::FailedPreconditionError("Mlp: SetParameters has not been called");
   }
-  if (features == nullptr || labels == nullptr) {
-    return absl::InvalidArgumentError("Mlp: features or labels is null");
-  }
+  if (features == nullptr) return absl::InvalidArgumentError("Mlp: features is null");
   const size_t rows = batch;
   PETREL_RETURN_IF_ERROR(backend_->CopyToDevice(
       absl::MakeConstSpan(features, rows * input_dim_), input_.data()));
-  PETREL_RETURN_IF_ERROR(
-      backend_->CopyToDevice(absl::MakeConstSpan(labels, rows), labels_.data()));
+  if (labels != nullptr) {
+    PETREL_RETURN_IF_ERROR(
+        backend_->CopyToDevice(absl::MakeConstSpan(labels, rows), labels_.data()));
+  }
   const float* x = input_.data();
   for (size_t i = 0; i < layers_.size(); ++i) {
     Layer& layer = layers_[i];
@@ -147,6 +148,7 @@ absl::StatusOr<StepResult> Mlp::ComputeGradients(const float* features, const in
         absl::StrCat("batch of ", batch, " examples is outside [1, ", max_batch_, "]"));
   }
   if (gradients == nullptr) return absl::InvalidArgumentError("Mlp: gradients is null");
+  if (labels == nullptr) return absl::InvalidArgumentError("Mlp: labels is null");
   PETREL_RETURN_IF_ERROR(Forward(features, labels, batch));
   Layer& last = layers_.back();
   PETREL_ASSIGN_OR_RETURN(
@@ -172,6 +174,7 @@ absl::StatusOr<StepResult> Mlp::ComputeGradients(const float* features, const in
 absl::StatusOr<EvalResult> Mlp::Evaluate(const float* features, const int32_t* labels,
                                          int64_t count) {
   if (count < 0) return absl::InvalidArgumentError("Mlp: negative example count");
+  if (count > 0 && labels == nullptr) return absl::InvalidArgumentError("Mlp: labels is null");
   EvalResult result;
   double total_loss = 0;
   int64_t correct = 0;
@@ -195,6 +198,34 @@ absl::StatusOr<EvalResult> Mlp::Evaluate(const float* features, const int32_t* l
     result.count = count;
   }
   return result;
+}
+
+absl::Status Mlp::Probabilities(const float* features, int64_t count,
+                                std::vector<float>* probabilities) {
+  if (count < 0) return absl::InvalidArgumentError("Mlp: negative example count");
+  if (probabilities == nullptr) return absl::InvalidArgumentError("Mlp: probabilities is null");
+  const int classes = layers_.back().fan_out;
+  probabilities->resize(static_cast<size_t>(count) * classes);
+  for (int64_t begin = 0; begin < count; begin += max_batch_) {
+    const int rows = static_cast<int>(std::min<int64_t>(max_batch_, count - begin));
+    PETREL_RETURN_IF_ERROR(Forward(features + begin * input_dim_, /*labels=*/nullptr, rows));
+    float* out = probabilities->data() + begin * classes;
+    PETREL_RETURN_IF_ERROR(backend_->CopyToHost(
+        layers_.back().output.data(), absl::MakeSpan(out, static_cast<size_t>(rows) * classes)));
+    // Softmax on the host, row by row, shifted by the row's maximum so exp
+    // cannot overflow.
+    for (int r = 0; r < rows; ++r) {
+      float* row = out + static_cast<size_t>(r) * classes;
+      const float max = *std::max_element(row, row + classes);
+      double sum = 0;
+      for (int c = 0; c < classes; ++c) {
+        row[c] = std::exp(row[c] - max);
+        sum += row[c];
+      }
+      for (int c = 0; c < classes; ++c) row[c] = static_cast<float>(row[c] / sum);
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace petrel::model

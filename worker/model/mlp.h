@@ -58,6 +58,12 @@ class Mlp {
   absl::StatusOr<EvalResult> Evaluate(const float* features, const int32_t* labels,
                                       int64_t count);
 
+  // The predicted class probabilities (softmax of the logits) of `count`
+  // examples, in chunks of max_batch(): fills `probabilities` (resized) with
+  // count x num_classes floats in host memory, row-major.
+  absl::Status Probabilities(const float* features, int64_t count,
+                             std::vector<float>* probabilities);
+
  private:
   // One affine layer and the buffers of its forward and backward passes.
   struct Layer {
@@ -74,8 +80,9 @@ class Mlp {
   Mlp(kernels::Backend* backend, std::vector<DenseTable> tables, int max_batch)
       : backend_(backend), tables_(std::move(tables)), max_batch_(max_batch) {}
 
-  // Copies `batch` examples to the backend and runs the forward pass; the
-  // logits end up in layers_.back().output.
+  // Copies `batch` examples (and their labels, unless `labels` is null) to
+  // the backend and runs the forward pass; the logits end up in
+  // layers_.back().output.
   absl::Status Forward(const float* features, const int32_t* labels, int batch);
   absl::Status Backward(int batch);
 

@@ -2,6 +2,7 @@
 #include "worker/model/mlp.h"
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -131,6 +132,43 @@ TEST_CASE("SGD on a separable problem lowers the loss and raises accuracy") {
     CHECK(after->loss < 0.3 * before->loss);
     CHECK(after->accuracy >= 0.95);
   }
+}
+
+TEST_CASE("Probabilities are the softmax of the logits and agree with Evaluate") {
+  kernels::CpuBackend backend;
+  const ModelSpec spec = Spec("mlp", 6, {5}, 4);
+  const int count = 7;  // more than one chunk of max_batch 3
+  auto mlp = Mlp::Create(spec, &backend, 3);
+  REQUIRE(mlp.ok());
+  std::mt19937 rng(5);
+  auto params = RandomParameters(spec, &rng);
+  REQUIRE((*mlp)->SetParameters(Spans(params)).ok());
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> features(count * spec.input_dim());
+  for (float& x : features) x = dist(rng);
+
+  std::vector<float> probabilities;
+  REQUIRE((*mlp)->Probabilities(features.data(), count, &probabilities).ok());
+  REQUIRE(probabilities.size() == static_cast<size_t>(count * spec.num_classes()));
+  // Label each example with its arg-max: Evaluate must then score 100%, and
+  // its mean loss is the mean of -log p(label).
+  std::vector<int32_t> labels(count);
+  double loss = 0;
+  for (int i = 0; i < count; ++i) {
+    const float* row = probabilities.data() + i * spec.num_classes();
+    double sum = 0;
+    for (int c = 0; c < spec.num_classes(); ++c) {
+      CHECK(row[c] > 0.0f);
+      sum += row[c];
+    }
+    CHECK(sum == Approx(1.0).epsilon(1e-5));
+    labels[i] = static_cast<int32_t>(std::max_element(row, row + spec.num_classes()) - row);
+    loss -= std::log(row[labels[i]]);
+  }
+  auto eval = (*mlp)->Evaluate(features.data(), labels.data(), count);
+  REQUIRE(eval.ok());
+  CHECK(eval->accuracy == 1.0);
+  CHECK(eval->loss == Approx(loss / count).epsilon(1e-4));
 }
 
 TEST_CASE("SetParameters refuses a wrong size, naming the table") {
