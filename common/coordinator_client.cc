@@ -51,6 +51,9 @@ class GrpcCoordinatorClient : public CoordinatorClient {
       const ReportUnreachableRequest& request) override {
     return Call("ReportUnreachable", &Coordinator::Stub::ReportUnreachable, request);
   }
+  absl::StatusOr<RoundInfo> FederatedRound(const RoundRequest& request) override {
+    return Call("FederatedRound", &Coordinator::Stub::FederatedRound, request);
+  }
   absl::StatusOr<ClusterStatus> GetClusterStatus() override {
     return Call("GetClusterStatus", &Coordinator::Stub::GetClusterStatus,
                 GetClusterStatusRequest());

@@ -29,6 +29,9 @@ class CoordinatorClient {
   virtual absl::StatusOr<ClusterStatus> GetClusterStatus() = 0;
   virtual absl::StatusOr<ReportUnreachableResponse> ReportUnreachable(
       const ReportUnreachableRequest& request) = 0;
+  virtual absl::StatusOr<RoundInfo> FederatedRound(const RoundRequest& request) {
+    return absl::UnimplementedError("this coordinator client has no federated rounds");
+  }
 };
 
 // A client for the coordinator at `address` (host:port); every call gives up

@@ -399,6 +399,11 @@ using job_file_internal::Quote;
 const OptimizerSpec& OptimizerFor(const JobSpec& spec, const std::string& table) {
   const auto& per_table = spec.optimizer().per_table();
   auto it = per_table.find(table);
+  if (it == per_table.end() && spec.mode() == "ensemble" && absl::StartsWith(table, "member")) {
+    // A member's copy "member<k>/<name>" of a model table takes <name>'s.
+    const size_t slash = table.find('/');
+    if (slash != std::string::npos) it = per_table.find(table.substr(slash + 1));
+  }
   return it != per_table.end() ? it->second : spec.optimizer();
 }
 

@@ -24,8 +24,9 @@ namespace petrel {
 absl::Status ValidateJobSpec(const JobSpec& spec);
 
 // The optimizer that updates `table`: its entry in optimizer.per_table (YAML
-// "optimizer.tables") if it has one, else the job's top-level optimizer. The
-// reference lives as long as `spec`.
+// "optimizer.tables") if it has one, else the job's top-level optimizer. An
+// ensemble member's table "member<k>/<name>" takes the entry for <name>.
+// The reference lives as long as `spec`.
 const OptimizerSpec& OptimizerFor(const JobSpec& spec, const std::string& table);
 
 // Checks that each data file of data.format (the four IDX files for "idx";

@@ -66,4 +66,12 @@ grpc::ServerUnaryReactor* GrpcParameterService::InstallReplica(
   return reactor;
 }
 
+grpc::ServerUnaryReactor* GrpcParameterService::CloseRound(grpc::CallbackServerContext* context,
+                                                           const CloseRoundRequest* request,
+                                                           CloseRoundResponse*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(service_->CloseRound(*request)));
+  return reactor;
+}
+
 }  // namespace petrel::server

@@ -29,6 +29,9 @@ class GrpcParameterService final
   grpc::ServerUnaryReactor* InstallReplica(grpc::CallbackServerContext* context,
                                            const InstallReplicaRequest* request,
                                            InstallReplicaResponse* response) override;
+  grpc::ServerUnaryReactor* CloseRound(grpc::CallbackServerContext* context,
+                                       const CloseRoundRequest* request,
+                                       CloseRoundResponse* response) override;
 
  private:
   ParameterService* const service_;

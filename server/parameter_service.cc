@@ -59,6 +59,12 @@ absl::Status ParameterService::InstallReplica(const InstallReplicaRequest& reque
   return shards->Install(state);
 }
 
+absl::Status ParameterService::CloseRound(const CloseRoundRequest& request) {
+  PETREL_ASSIGN_OR_RETURN(std::shared_ptr<JobShards> shards,
+                          store_->Find(request.job_id(), request.shard_group()));
+  return shards->CloseRound(request);
+}
+
 void ParameterService::RunDueTransfers() {
   for (const std::shared_ptr<JobShards>& shards : store_->TransfersDue()) {
     absl::Status sent = shards->Transfer([&](const std::string& address, const ReplicaState& state) {

@@ -35,6 +35,8 @@ class ParameterService {
   // forwarded again, down the chain the coordinator has repaired by then.
   void Push(const PushRequest& request, PushResponse* response, Done done);
   absl::Status InstallReplica(const InstallReplicaRequest& request);
+  // Federated jobs: ends a round on this server's shards of the group.
+  absl::Status CloseRound(const CloseRoundRequest& request);
 
   // Sends each group's state to the server joining its chain, where this
   // server is the one to send it (server/job_shards.h Transfer).

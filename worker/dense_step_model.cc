@@ -71,10 +71,13 @@ absl::StatusOr<DenseData> LoadDenseData(const JobAssignment& assignment) {
   const JobSpec& spec = assignment.spec();
   const DataSpec& data = spec.data();
   DenseData loaded;
-  PETREL_ASSIGN_OR_RETURN(loaded.train,
-                          data::LoadIdxDataset(DataFile(data, data.train_images()),
-                                               DataFile(data, data.train_labels()),
-                                               assignment.rank(), assignment.num_workers()));
+  data::DataPartition partition;
+  partition.by_label = data.partition() == "by_label";
+  partition.shards_per_worker = std::max(1, data.classes_per_worker());
+  PETREL_ASSIGN_OR_RETURN(loaded.train, data::LoadIdxDataset(DataFile(data, data.train_images()),
+                                                             DataFile(data, data.train_labels()),
+                                                             assignment.rank(),
+                                                             assignment.num_workers(), partition));
   if (assignment.rank() == 0) {
     PETREL_ASSIGN_OR_RETURN(loaded.test,
                             data::LoadIdxDataset(DataFile(data, data.test_images()),

@@ -18,7 +18,8 @@ absl::StatusOr<std::unique_ptr<StepModel>> CreateDenseStepModel(const JobAssignm
 inline constexpr int kEvalChunk = 1000;
 
 // A dense job's data as one worker holds it: shard `rank` of `num_workers`
-// of the training set; the whole test set on rank 0 (empty elsewhere).
+// of the training set (dealt as data.partition says); the whole test set on
+// rank 0 (empty elsewhere). Shared with the federated trainer too.
 struct DenseData {
   data::Dataset train;
   data::Dataset test;

@@ -185,6 +185,40 @@ class GrpcPsClient : public PsClient {
     return CallAll(/*push=*/true, "Push");
   }
 
+  absl::Status PushRoundUpdate(int64_t round, const std::vector<std::vector<uint64_t>>& update,
+                               uint64_t weight) override {
+    if (update.size() != table_sizes_.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("upload of ", update.size(), " tensors for ",
+                                                     table_sizes_.size(), " tables"));
+    }
+    for (size_t t = 0; t < update.size(); ++t) {
+      if (static_cast<int64_t>(update[t].size()) != table_sizes_[t]) {
+        return absl::InvalidArgumentError(absl::StrCat("upload ", t, " has ", update[t].size(),
+                                                       " elements; the table has ",
+                                                       table_sizes_[t]));
+      }
+    }
+    const std::string weight_bytes(reinterpret_cast<const char*>(&weight), sizeof(weight));
+    for (Chunk& chunk : chunks_) {
+      PushRequest& request = chunk.push.request;
+      request.set_clock(round);
+      request.set_encoding(FIXED64);
+      request.set_weight(weight_bytes);
+      chunk.push_gradients.clear();
+      for (const Placement& p : chunk.placements) {
+        chunk.push_gradients.push_back(
+            absl::string_view(reinterpret_cast<const char*>(update[p.table].data() + p.begin),
+                              (p.end - p.begin) * sizeof(uint64_t)));
+      }
+    }
+    absl::Status status = CallAll(/*push=*/true, "Upload");
+    for (Chunk& chunk : chunks_) {
+      chunk.push.request.clear_weight();
+      chunk.push.request.set_encoding(encoding_);
+    }
+    return status;
+  }
+
   absl::Status Leave(int64_t clock) override {
     // One whole, empty request per server.
     for (Server& server : servers_) {

@@ -39,6 +39,16 @@ class PsClient {
   // Tells every shard this worker has pushed its last clock, so no one waits
   // for it any more. Pulls still work afterwards; pushes do not.
   virtual absl::Status Leave(int64_t clock) = 0;
+
+  // Federated rounds: uploads this worker's update for `round`, table i's
+  // elements as fixed-point uint64s (masked under secure aggregation), and
+  // its weight encoded alike; returns once every shard group holds it. The
+  // servers apply it only when the coordinator closes the round.
+  virtual absl::Status PushRoundUpdate(int64_t round,
+                                       const std::vector<std::vector<uint64_t>>& update,
+                                       uint64_t weight) {
+    return absl::UnimplementedError("this parameter-server client cannot upload federated rounds");
+  }
 };
 
 struct PsClientOptions {

@@ -45,6 +45,12 @@ absl::Status ReroutingPsClient::Push(int64_t clock, const std::vector<std::vecto
   return Retry("push", [&](PsClient& ps) { return ps.Push(clock, gradients, sparse); });
 }
 
+absl::Status ReroutingPsClient::PushRoundUpdate(int64_t round,
+                                                const std::vector<std::vector<uint64_t>>& update,
+                                                uint64_t weight) {
+  return Retry("upload", [&](PsClient& ps) { return ps.PushRoundUpdate(round, update, weight); });
+}
+
 absl::Status ReroutingPsClient::Leave(int64_t clock) {
   return Retry("leave", [&](PsClient& ps) { return ps.Leave(clock); });
 }

@@ -5,6 +5,7 @@
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 #include "absl/strings/str_cat.h"
+#include "worker/federated_trainer.h"
 #include "worker/ps_client.h"
 #include "worker/rerouting_ps_client.h"
 #include "worker/trainer.h"
@@ -120,6 +121,10 @@ void WorkerDaemon::StartTrainer(const JobAssignment& assignment) {
     ps_options.job_id = assignment.job_id();
     ps_options.worker_id = id();
     ps_options.compression = assignment.spec().compression();
+    // Federated workers read the global model outside any clock: the
+    // coordinator's rounds order them.
+    const bool federated = assignment.spec().mode() == "federated";
+    ps_options.observer = federated;
     ReroutingOptions rerouting;
     rerouting.fetch_map = [this, &assignment] {
       return coordinator_->GetShardMap(assignment.job_id());
@@ -145,7 +150,8 @@ void WorkerDaemon::StartTrainer(const JobAssignment& assignment) {
       absl::MutexLock lock(&mu_);
       last_report_ = report;
     };
-    absl::Status status = Trainer(context).Run();
+    absl::Status status =
+        federated ? FederatedTrainer(context).Run() : Trainer(context).Run();
     spdlog::info("job {} ended here: {}", assignment.job_id(), status.ToString());
     absl::MutexLock lock(&mu_);
     last_trained_ = TrainingKey(assignment);
