@@ -177,6 +177,7 @@ absl::Status CoordinatorService::ReportUnreachable(const ReportUnreachableReques
 }
 
 void CoordinatorService::Tick() {
+  DriveRounds();
   struct Suspect {
     std::string id;
     NodeRole role;

@@ -4,15 +4,21 @@
 #ifndef PETREL_COORDINATOR_COORDINATOR_SERVICE_H_
 #define PETREL_COORDINATOR_COORDINATOR_SERVICE_H_
 
+#include <map>
+#include <memory>
+#include <string>
+
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "coordinator/federated_rounds.h"
 #include "coordinator/job_manager.h"
 #include "coordinator/membership.h"
 #include "coordinator/state_store.h"
 #include "nlohmann/json.hpp"
 #include "proto/coordinator.pb.h"
+#include "proto/parameter.pb.h"
 
 namespace petrel::coordinator {
 
@@ -55,8 +61,11 @@ class CoordinatorService {
   absl::Status ReportUnreachable(const ReportUnreachableRequest& request,
                                  ReportUnreachableResponse* response);
 
-  // Probes silent nodes, takes the dead out of their jobs, and starts queued
-  // jobs that now fit.
+  // Federated jobs: a worker's poll (coordinator/federated_rounds.h).
+  absl::Status FederatedRound(const RoundRequest& request, RoundInfo* response);
+
+  // Probes silent nodes, takes the dead out of their jobs, starts queued
+  // jobs that now fit, and moves federated rounds on.
   void Tick();
 
   nlohmann::json StatusJson();
@@ -68,6 +77,11 @@ class CoordinatorService {
   // Declares `dead` dead and lets the jobs react.
   void DeclareDead(const std::vector<std::string>& dead, const std::string& why, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Advances every running federated job's rounds and makes the servers
+  // apply the rounds that close (the calls run without the lock).
+  void DriveRounds();
+  // Calls CloseRound on every up-to-date server of every group of the job.
+  static absl::Status CloseOnServers(CloseRoundRequest close, const ShardMap& map);
   // Writes the state directory when anything changed.
   void SaveIfChanged() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds the host and heartbeat age of each late worker.
@@ -79,6 +93,7 @@ class CoordinatorService {
   Membership membership_ ABSL_GUARDED_BY(mu_);
   JobManager jobs_ ABSL_GUARDED_BY(mu_);
   bool nodes_changed_ ABSL_GUARDED_BY(mu_) = false;  // since the last save
+  std::map<std::string, std::unique_ptr<FederatedRounds>> rounds_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace petrel::coordinator

@@ -167,11 +167,18 @@ std::optional<CloseRoundRequest> FederatedRounds::Advance(const std::vector<Work
   for (const Worker& worker : live) alive.insert(worker.id);
   switch (phase_) {
     case ROUND_WAITING: {
-      // Every live worker has polled (and sent its key): sample among them.
+      // Sample once every live worker has polled (and sent its key), or,
+      // after a deadline's wait, among those that have.
+      if (waiting_since_ == absl::InfinitePast()) waiting_since_ = now;
       const int needed = spec_.federated().secure_aggregation() ? kMinSecureSample : 1;
-      const bool all_in = std::all_of(live.begin(), live.end(),
-                                      [&](const Worker& w) { return keys_.count(w.id) > 0; });
-      if (all_in && static_cast<int>(live.size()) >= needed) StartRound(live, now);
+      const int ready = static_cast<int>(std::count_if(
+          live.begin(), live.end(), [&](const Worker& w) { return keys_.count(w.id) > 0; }));
+      const bool waited = now - waiting_since_ >=
+                          absl::Seconds(spec_.federated().round_deadline_seconds());
+      if (ready >= needed && (ready == static_cast<int>(live.size()) || waited)) {
+        waiting_since_ = absl::InfinitePast();
+        StartRound(live, now);
+      }
       return std::nullopt;
     }
     case ROUND_TRAINING: {

@@ -1,7 +1,8 @@
 // The rounds of one federated job (docs/federated.md), as the coordinator
 // runs them:
 //
-//   WAITING --(every worker of the job polled, with its key)--> TRAINING
+//   WAITING --(every live worker of the job polled, with its key, or a
+//              deadline passed and enough had)--> TRAINING
 //   TRAINING --(every sampled worker uploaded, or the deadline passed, or a
 //              sampled worker departed)--> CLOSING, or REVEAL when masks of
 //              dropped workers must be removed, or the next round when too
@@ -75,6 +76,7 @@ class FederatedRounds {
   RoundPhase phase_ = ROUND_WAITING;
   int64_t round_ = 0;
   absl::Time round_started_;
+  absl::Time waiting_since_ = absl::InfinitePast();  // in ROUND_WAITING
   absl::Time deadline_;
   std::map<std::string, std::string> keys_;  // worker id -> X25519 public key
   std::vector<RoundParticipant> participants_;

@@ -56,6 +56,9 @@ Reactor* GrpcCoordinatorService::GetClusterStatus(Context* c, const GetClusterSt
                                                   ClusterStatus* r) {
   return Finish(c, service_->GetClusterStatus(*q, r));
 }
+Reactor* GrpcCoordinatorService::FederatedRound(Context* c, const RoundRequest* q, RoundInfo* r) {
+  return Finish(c, service_->FederatedRound(*q, r));
+}
 
 Reactor* GrpcCoordinatorService::ReportUnreachable(Context* c, const ReportUnreachableRequest* q,
                                                    ReportUnreachableResponse* r) {

@@ -27,6 +27,7 @@ class GrpcCoordinatorService final : public Coordinator::CallbackService {
                           ReportProgressResponse* r) override;
   Reactor* GetClusterStatus(Context* c, const GetClusterStatusRequest* q,
                             ClusterStatus* r) override;
+  Reactor* FederatedRound(Context* c, const RoundRequest* q, RoundInfo* r) override;
   // Probes servers, which may take up to a probe deadline: on a thread of
   // its own, not on gRPC's.
   Reactor* ReportUnreachable(Context* c, const ReportUnreachableRequest* q,

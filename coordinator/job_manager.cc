@@ -336,6 +336,35 @@ absl::StatusOr<ShardMap> JobManager::GetShardMap(const std::string& job_id) cons
   return job->record.shard_map();
 }
 
+std::vector<std::string> JobManager::RunningFederatedJobs() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, job] : jobs_) {
+    if (job.status().state() == RUNNING && job.status().spec().mode() == "federated") {
+      ids.push_back(id);
+    }
+  }
+  return ids;
+}
+
+std::vector<std::pair<std::string, int>> JobManager::LiveWorkers(const std::string& job_id) const {
+  std::vector<std::pair<std::string, int>> live;
+  auto job = FindJob(job_id);
+  if (!job.ok()) return live;
+  for (int rank = 0; rank < (*job)->record.workers_size(); ++rank) {
+    const WorkerSlot& slot = (*job)->record.workers(rank);
+    if (!slot.departed()) live.emplace_back(slot.worker_id(), rank);
+  }
+  return live;
+}
+
+void JobManager::SetFederatedStatus(const std::string& job_id, const FederatedStatus& status,
+                                    bool save) {
+  auto job = FindJob(job_id);
+  if (!job.ok()) return;
+  *(*job)->status().mutable_federated() = status;
+  if (save) dirty_ = true;
+}
+
 absl::StatusOr<ReportProgressResponse> JobManager::ReportProgress(
     const ReportProgressRequest& report, absl::Time now) {
   PETREL_ASSIGN_OR_RETURN(Job * job, FindJob(report.job_id()));

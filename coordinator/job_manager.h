@@ -63,6 +63,13 @@ class JobManager {
   absl::StatusOr<ReportProgressResponse> ReportProgress(const ReportProgressRequest& report,
                                                         absl::Time now);
 
+  // Federated jobs (coordinator/federated_rounds.h): the running ones, a
+  // job's workers that have not departed (id, rank), and the round status
+  // its JobStatus shows (kept across restarts when `save`).
+  std::vector<std::string> RunningFederatedJobs() const;
+  std::vector<std::pair<std::string, int>> LiveWorkers(const std::string& job_id) const;
+  void SetFederatedStatus(const std::string& job_id, const FederatedStatus& status, bool save);
+
   // Keeps a server's view of a job's staleness gate; returns the stalled
   // pulls it reports for the first time (to be logged once).
   std::vector<StalledPull> RecordGateReport(const std::string& server_id,

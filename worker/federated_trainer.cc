@@ -150,7 +150,6 @@ absl::Status FederatedTrainer::TrainRound(const RoundInfo& round) {
                options.peer_seeds.empty() ? "" : " masked", seconds);
   report_.set_train_loss(trained.mean_loss);
   report_.set_samples_per_second(seconds > 0 ? trained.examples / seconds : 0);
-  report_.set_step(report_.step() + 1);
   return absl::OkStatus();
 }
 
@@ -204,7 +203,9 @@ absl::Status FederatedTrainer::Train() {
     if (info.state() != RUNNING) {
       return absl::CancelledError(absl::StrCat("job ", job.job_id(), " is ", JobState_Name(info.state())));
     }
+    // Steps and clocks count applied rounds (the accuracy history's x axis).
     report_.set_clock(info.rounds_completed());
+    report_.set_step(info.rounds_completed());
     report_.set_epoch(static_cast<int>(info.round()));
     if (info.phase() == ROUNDS_DONE) break;
     if (info.phase() == ROUND_TRAINING && info.participant() && !info.uploaded() &&
@@ -240,7 +241,6 @@ absl::Status FederatedTrainer::Train() {
       PETREL_ASSIGN_OR_RETURN(double accuracy, Evaluate());
       report_.set_has_test_accuracy(true);
       report_.set_test_accuracy(accuracy);
-      report_.set_step(evaluated);
       spdlog::info("job {}: after round {}: test accuracy {:.4f}", job.job_id(), evaluated - 1,
                    accuracy);
     }

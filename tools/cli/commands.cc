@@ -109,8 +109,8 @@ void PrintJob(const JobStatus& job) {
               JobState_Name(job.state()).c_str());
   if (job.state() == RUNNING || job.state() == SUCCEEDED) {
     std::printf("  %s\n", ProgressLine(job).c_str());
-    if (const std::string line = EnsembleLine(job); !line.empty()) {
-      std::printf("  %s\n", line.c_str());
+    for (const std::string& line : {EnsembleLine(job), FederatedLine(job)}) {
+      if (!line.empty()) std::printf("  %s\n", line.c_str());
     }
     for (const WorkerProgress& w : job.workers()) {
       std::printf("  %-10s rank %d  epoch %d  step %ld  clock %ld  loss %.4f  %.0f samples/s%s\n",
@@ -119,7 +119,7 @@ void PrintJob(const JobStatus& job) {
                   w.finished_training() ? "  (finished)" : "");
     }
   }
-  if (job.state() == RUNNING) {
+  if (job.state() == RUNNING && job.spec().mode() != "federated") {
     std::printf("  consistency %s: min clock %ld, largest staleness observed %ld, %ld pulls waited\n",
                 Consistency(job.spec().training().staleness()).c_str(),
                 static_cast<long>(job.min_clock()), static_cast<long>(job.max_observed_staleness()),
@@ -217,8 +217,8 @@ int RunLocal(const LocalOptions& options) {
     summary["pulled_bytes"] = traffic->bytes_out;
   }
   if (job->has_test_accuracy()) std::printf("  test accuracy:    %.4f\n", job->test_accuracy());
-  if (const std::string line = EnsembleLine(*job); !line.empty()) {
-    std::printf("  %s\n", line.c_str());
+  for (const std::string& line : {EnsembleLine(*job), FederatedLine(*job)}) {
+    if (!line.empty()) std::printf("  %s\n", line.c_str());
   }
   std::printf("  train loss:       %.4f\n", job->train_loss());
   std::printf("  samples/s:        %.0f\n", summary["samples_per_second"].get<double>());
@@ -227,10 +227,12 @@ int RunLocal(const LocalOptions& options) {
               summary["training_seconds"].get<double>(), wall_seconds);
   std::printf("  cluster:          %d servers, %d workers\n", spec->cluster().servers(),
               spec->cluster().workers());
-  std::printf("  consistency:      %s; largest staleness observed %ld; %.0f%% of worker time in pulls\n",
-              Consistency(spec->training().staleness()).c_str(),
-              static_cast<long>(job->max_observed_staleness()),
-              100 * summary["pull_wait_fraction"].get<double>());
+  if (spec->mode() != "federated") {
+    std::printf("  consistency:      %s; largest staleness observed %ld; %.0f%% of worker time in pulls\n",
+                Consistency(spec->training().staleness()).c_str(),
+                static_cast<long>(job->max_observed_staleness()),
+                100 * summary["pull_wait_fraction"].get<double>());
+  }
   if (traffic) {
     std::printf("  traffic:          %.1f MB of gradients pushed (%s), %.1f MB of values pulled\n",
                 traffic->bytes_in / 1e6,

@@ -29,6 +29,7 @@ std::string ProgressLine(const JobStatus& job) {
   if (job.steps_per_epoch() == 0 && job.state() == RUNNING) {
     return absl::StrFormat("%s running: waiting for the workers' first reports", job.job_id());
   }
+  if (job.spec().mode() == "federated") return FederatedProgressLine(job);
   const int epochs = job.spec().training().epochs();
   int64_t step = 0;
   for (const WorkerProgress& worker : job.workers()) step = std::max(step, worker.step());
@@ -43,6 +44,37 @@ std::string ProgressLine(const JobStatus& job) {
                          job.job_id(), bar, fraction * 100, std::min(job.epoch() + 1, epochs),
                          epochs, step, total, job.train_loss(), accuracy,
                          job.samples_per_second());
+}
+
+std::string FederatedProgressLine(const JobStatus& job) {
+  const int64_t rounds = job.spec().federated().rounds();
+  const int64_t done = job.federated().rounds_completed();
+  const double fraction = rounds > 0 ? std::min(1.0, static_cast<double>(done) / rounds) : 0.0;
+  const int width = 24;
+  const int filled = static_cast<int>(fraction * width);
+  std::string bar = std::string(filled, '#') + std::string(width - filled, '.');
+  std::string accuracy =
+      job.has_test_accuracy() ? absl::StrFormat("%.4f", job.test_accuracy()) : "  -   ";
+  return absl::StrFormat("%s [%s] %3.0f%%  round %d/%d  loss %.4f  test acc %s", job.job_id(), bar,
+                         fraction * 100, done, rounds, job.train_loss(), accuracy);
+}
+
+std::string FederatedLine(const JobStatus& job) {
+  if (job.spec().mode() != "federated") return "";
+  const FederatedSpec& spec = job.spec().federated();
+  const FederatedStatus& rounds = job.federated();
+  std::string line = absl::StrFormat(
+      "federated: %d of %d rounds applied (%d abandoned), E = %d, client fraction %g, "
+      "%d workers dropped%s",
+      rounds.rounds_completed(), spec.rounds(), rounds.rounds_abandoned(), spec.local_epochs(),
+      spec.client_fraction(), rounds.workers_dropped(),
+      spec.secure_aggregation() ? ", secure aggregation" : "");
+  if (job.spec().has_dp()) {
+    absl::StrAppendFormat(&line, "; DP (clip %g, noise %g): epsilon %.3f at delta %g",
+                          job.spec().dp().clip_norm(), job.spec().dp().noise_multiplier(),
+                          rounds.dp_epsilon(), job.spec().dp().delta());
+  }
+  return line;
 }
 
 std::string EnsembleLine(const JobStatus& job) {
@@ -115,6 +147,14 @@ nlohmann::json SummaryJson(const JobStatus& job, double wall_seconds) {
       {"servers", job.spec().cluster().servers()},
       {"workers", job.spec().cluster().workers()},
       {"accuracy_history", history}};
+  if (job.spec().mode() == "federated") {
+    const FederatedStatus& rounds = job.federated();
+    summary["federated"] = {{"rounds_completed", rounds.rounds_completed()},
+                            {"rounds_abandoned", rounds.rounds_abandoned()},
+                            {"workers_dropped", rounds.workers_dropped()},
+                            {"dp_epsilon", rounds.dp_epsilon()},
+                            {"dp_delta", rounds.dp_delta()}};
+  }
   for (double target : {0.85, 0.87}) {
     if (auto seconds = SecondsToAccuracy(job, target)) {
       summary[absl::StrFormat("seconds_to_%.2f", target)] = *seconds;
