@@ -61,6 +61,16 @@ std::string CoordinatorMetricsText(const nlohmann::json& status) {
           "Largest staleness a pull observed on any server.", "max_observed_staleness");
   per_job("petrel_job_waited_pulls_total", "counter",
           "Pulls that waited at a staleness gate, over all servers.", "pulls_waited");
+  per_job("petrel_federated_rounds_completed_total", "counter",
+          "Federated rounds whose average the servers applied.", "federated_rounds_completed");
+  per_job("petrel_federated_rounds_abandoned_total", "counter",
+          "Federated rounds abandoned (too few uploads, or a survivor did not reveal).",
+          "federated_rounds_abandoned");
+  per_job("petrel_federated_workers_dropped_total", "counter",
+          "Sampled workers dropped from federated rounds (deadline or departure).",
+          "federated_workers_dropped");
+  per_job("petrel_dp_epsilon", "gauge",
+          "Differential privacy: the epsilon spent so far, at the job's dp.delta.", "dp_epsilon");
 
   out.Family("petrel_job_worker_clock", "gauge", "Each worker's reported clock.");
   for (const nlohmann::json& job : jobs) {

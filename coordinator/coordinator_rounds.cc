@@ -90,7 +90,10 @@ void CoordinatorService::DriveRounds() {
   if (due.empty()) return;
   // The servers apply the rounds without the lock held.
   std::vector<absl::Status> outcomes;
-  for (const Due& d : due) outcomes.push_back(CloseOnServers(d.close, d.map));
+  for (const Due& d : due) {
+    outcomes.push_back(options_.close_round ? options_.close_round(d.close, d.map)
+                                            : CloseOnServers(d.close, d.map));
+  }
   absl::MutexLock lock(&mu_);
   for (size_t i = 0; i < due.size(); ++i) {
     auto it = rounds_.find(due[i].job_id);

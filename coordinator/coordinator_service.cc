@@ -296,6 +296,25 @@ nlohmann::json CoordinatorService::StatusJson() {
     }
     if (job.has_test_accuracy()) entry["test_accuracy"] = job.test_accuracy();
     if (!job.error().empty()) entry["error"] = job.error();
+    entry["mode"] = job.spec().mode().empty() ? "sync" : job.spec().mode();
+    if (job.member_accuracies_size() > 0) {
+      entry["member_accuracies"] = std::vector<float>(job.member_accuracies().begin(),
+                                                      job.member_accuracies().end());
+    }
+    if (job.spec().mode() == "federated") {
+      const FederatedStatus& f = job.federated();
+      entry["federated_round"] = f.round();
+      entry["federated_phase"] = f.phase();
+      entry["federated_rounds_completed"] = f.rounds_completed();
+      entry["federated_rounds_abandoned"] = f.rounds_abandoned();
+      entry["federated_workers_dropped"] = f.workers_dropped();
+      entry["federated_last_dropped"] =
+          std::vector<std::string>(f.last_dropped().begin(), f.last_dropped().end());
+      if (job.spec().has_dp()) {
+        entry["dp_epsilon"] = f.dp_epsilon();
+        entry["dp_delta"] = job.spec().dp().delta();
+      }
+    }
     jobs.push_back(entry);
   }
   return {{"role", "coordinator"}, {"id", "coordinator"}, {"nodes", nodes}, {"jobs", jobs}};

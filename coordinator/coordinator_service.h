@@ -4,6 +4,7 @@
 #ifndef PETREL_COORDINATOR_COORDINATOR_SERVICE_H_
 #define PETREL_COORDINATOR_COORDINATOR_SERVICE_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,6 +37,9 @@ class CoordinatorService {
     // Jobs queued or running at once; a submission past it is refused with
     // RESOURCE_EXHAUSTED (docs/security.md).
     int max_active_jobs = 64;
+    // How a federated round's close reaches the servers; empty: CloseRound
+    // over gRPC on every up-to-date server of every group (tests replace it).
+    std::function<absl::Status(const CloseRoundRequest&, const ShardMap&)> close_round;
   };
 
   explicit CoordinatorService(Options options)

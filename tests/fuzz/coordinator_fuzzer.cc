@@ -1,9 +1,10 @@
 // Fuzzes the coordinator's request handling (coordinator/coordinator_service.h)
 // with a fresh CoordinatorService per input. The input is records
 // (fuzz_util.h's RecordReader) whose bytes are parsed as the request protos,
-// as gRPC parses them; kind % 12 picks the call: RegisterServer,
+// as gRPC parses them; kind % 13 picks the call: RegisterServer,
 // RegisterWorker, Heartbeat, SubmitJob, GetJob, ListJobs, CancelJob,
-// GetShardMap, ReportProgress, GetClusterStatus, Tick, or the /status JSON.
+// GetShardMap, ReportProgress, GetClusterStatus, Tick, the /status JSON, or
+// FederatedRound (federated rounds' closes go to a fake, not the network).
 //
 // Invariants: every refusal has a canonical code other than OK, UNKNOWN or
 // INTERNAL (those would mean a bug, not a bad request); a submitted job
@@ -45,6 +46,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // No node falls silent within one input: Tick never probes one over the
   // network (slow, and not what this target is about).
   options.heartbeat_timeout = absl::Hours(1);
+  options.close_round = [](const CloseRoundRequest&, const ShardMap&) { return absl::OkStatus(); };
   coordinator::CoordinatorService service(options);
   std::vector<std::string> job_ids;
   fuzz::RecordReader records(data, size);
@@ -52,7 +54,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   absl::string_view bytes;
   while (records.Next(&kind, &bytes)) {
     absl::Status status;
-    switch (kind % 12) {
+    switch (kind % 13) {
       case 0:
       case 1: {
         RegisterRequest request;
@@ -138,6 +140,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 11:
         (void)service.StatusJson().dump();
         break;
+      case 12: {
+        RoundRequest request;
+        RoundInfo response;
+        if (!Parse(bytes, &request)) continue;
+        if (request.job_id().empty() && !job_ids.empty()) request.set_job_id(job_ids.back());
+        status = service.FederatedRound(request, &response);
+        break;
+      }
     }
     if (!status.ok()) CheckRefusal(status);
   }

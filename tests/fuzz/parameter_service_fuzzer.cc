@@ -5,15 +5,17 @@
 // groups. Requests name group 0 unless the fuzzer says otherwise.
 //
 // Input: byte 0 picks the job's configuration (optimizer, staleness, one
-// or two workers, a row limit); the rest is records (fuzz_util.h's
-// RecordReader) whose bytes are parsed as the request protos, as gRPC
-// parses them: kind % 5 = 0 PullRequest, 1 PushRequest, 2 ShardCheckpoint
-// given to Restore, 3 status and gate reports, 4 a job state.
+// or two workers, a row limit, federated with DP or not); the rest is
+// records (fuzz_util.h's RecordReader) whose bytes are parsed as the
+// request protos, as gRPC parses them: kind % 6 = 0 PullRequest,
+// 1 PushRequest (FIXED64 ones are federated uploads), 2 ShardCheckpoint
+// given to Restore, 3 status and gate reports, 4 a job state,
+// 5 CloseRoundRequest.
 //
 // Invariants: a pull answered OK has one value of the right size per slice
 // and one row block per sparse slice; a push or restore that is refused
 // changes no parameter, optimizer state or clock (job_shards.h: "a bad
-// request changes no state").
+// request changes no state"); so does a refused CloseRound.
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -45,7 +47,7 @@ const char* const kOptimizers[] = {"sgd", "momentum", "adam", "adagrad", "ftrl"}
 
 // A spec as the coordinator sends it: parsed from YAML, so every default
 // (optimizer parameters included) is filled in.
-JobSpec Spec(const std::string& optimizer, int staleness) {
+JobSpec Spec(const std::string& optimizer, int staleness, bool federated) {
   const std::string yaml = absl::StrCat(
       "model: {type: mlp, hidden: [5], input_dim: 6, num_classes: 3}\n"
       "data: {path: /nonexistent}\n"
@@ -53,7 +55,10 @@ JobSpec Spec(const std::string& optimizer, int staleness) {
       optimizer,
       ", learning_rate: 0.5}\n"
       "training: {batch_size: 4, seed: 3, staleness: ",
-      staleness < 0 ? std::string("async") : std::to_string(staleness), "}\n");
+      staleness < 0 ? std::string("async") : std::to_string(staleness), "}\n",
+      federated ? "mode: federated\nfederated: {rounds: 3}\n"
+                  "dp: {clip_norm: 1.0, noise_multiplier: 0.5}\n"
+                : "");
   absl::StatusOr<JobSpec> spec = ParseJobYaml(yaml, "fuzz.yaml");
   if (!spec.ok()) {
     std::fprintf(stderr, "%s\n", spec.status().ToString().c_str());
@@ -67,7 +72,7 @@ JobAssignment Assignment(uint8_t config) {
   assignment.set_job_id(kJob);
   assignment.set_state(RUNNING);
   const int staleness = ((config >> 3) & 3) == 3 ? -1 : (config >> 3) & 3;
-  *assignment.mutable_spec() = Spec(kOptimizers[(config & 7) % 5], staleness);
+  *assignment.mutable_spec() = Spec(kOptimizers[(config & 7) % 5], staleness, config & 0x80);
   const int workers = (config & 0x20) ? 2 : 1;
   for (int r = 0; r < workers; ++r) assignment.add_worker_ids("worker-" + std::to_string(r));
   ShardMap* map = assignment.mutable_shard_map();
@@ -172,7 +177,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint8_t kind;
   absl::string_view bytes;
   while (records.Next(&kind, &bytes)) {
-    switch (kind % 5) {
+    switch (kind % 6) {
       case 0: {
         Call& call = calls.emplace_back();
         if (!call.request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) break;
@@ -211,6 +216,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case 4:
         if (!bytes.empty()) (*shards)->set_state(static_cast<JobState>(bytes[0] % 6));
         break;
+      case 5: {
+        CloseRoundRequest request;
+        if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) break;
+        request.set_job_id(kJob);
+        const std::string before = State(**shards);
+        if (!service.CloseRound(request).ok()) PETREL_FUZZ_CHECK(State(**shards) == before);
+        break;
+      }
     }
   }
   for (const Call& call : calls) CheckAnswer(call);
