@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
+#include "common/openssl_ptr.h"
 
 namespace petrel::secagg {
 namespace {
@@ -18,22 +19,10 @@ namespace {
 constexpr size_t kKeyBytes = 32;
 constexpr char kSeedLabel[] = "petrel/secagg/pair-seed/v1";
 
-struct KeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-struct KeyCtxFree {
-  void operator()(EVP_PKEY_CTX* ctx) const { EVP_PKEY_CTX_free(ctx); }
-};
-struct CipherCtxFree {
-  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
-};
-using Key = std::unique_ptr<EVP_PKEY, KeyFree>;
-using KeyCtx = std::unique_ptr<EVP_PKEY_CTX, KeyCtxFree>;
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
-using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
+using openssl::CipherCtx;
+using openssl::Key;
+using openssl::KeyCtx;
+using openssl::MdCtx;
 
 // Precondition failures are programmer errors: say what and stop.
 [[noreturn]] void Die(const char* what) {

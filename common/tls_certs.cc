@@ -21,18 +21,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_join.h"
+#include "common/openssl_ptr.h"
 
 namespace petrel {
 namespace {
 
-struct KeyFree {
-  void operator()(EVP_PKEY* key) const { EVP_PKEY_free(key); }
-};
-struct CertFree {
-  void operator()(X509* cert) const { X509_free(cert); }
-};
-using Key = std::unique_ptr<EVP_PKEY, KeyFree>;
-using Cert = std::unique_ptr<X509, CertFree>;
+using openssl::Cert;
+using openssl::Key;
 
 constexpr long kDay = 24 * 3600;
 constexpr long kCaDays = 3650;

@@ -23,6 +23,17 @@ double SamplesTrained(const JobStatus& job) {
   return steps * job.spec().training().batch_size();
 }
 
+// A progress bar of 24 characters, '#' for the part done.
+std::string Bar(double fraction) {
+  const int width = 24;
+  const int filled = static_cast<int>(fraction * width);
+  return std::string(filled, '#') + std::string(width - filled, '.');
+}
+
+std::string AccuracyText(const JobStatus& job) {
+  return job.has_test_accuracy() ? absl::StrFormat("%.4f", job.test_accuracy()) : "  -   ";
+}
+
 }  // namespace
 
 std::string ProgressLine(const JobStatus& job) {
@@ -35,11 +46,8 @@ std::string ProgressLine(const JobStatus& job) {
   for (const WorkerProgress& worker : job.workers()) step = std::max(step, worker.step());
   const int64_t total = job.steps_per_epoch() * epochs;
   const double fraction = total > 0 ? std::min(1.0, static_cast<double>(step) / total) : 0.0;
-  const int width = 24;
-  const int filled = static_cast<int>(fraction * width);
-  std::string bar = std::string(filled, '#') + std::string(width - filled, '.');
-  std::string accuracy =
-      job.has_test_accuracy() ? absl::StrFormat("%.4f", job.test_accuracy()) : "  -   ";
+  const std::string bar = Bar(fraction);
+  const std::string accuracy = AccuracyText(job);
   return absl::StrFormat("%s [%s] %3.0f%%  epoch %d/%d  step %d/%d  loss %.4f  test acc %s  %.0f samples/s",
                          job.job_id(), bar, fraction * 100, std::min(job.epoch() + 1, epochs),
                          epochs, step, total, job.train_loss(), accuracy,
@@ -50,11 +58,8 @@ std::string FederatedProgressLine(const JobStatus& job) {
   const int64_t rounds = job.spec().federated().rounds();
   const int64_t done = job.federated().rounds_completed();
   const double fraction = rounds > 0 ? std::min(1.0, static_cast<double>(done) / rounds) : 0.0;
-  const int width = 24;
-  const int filled = static_cast<int>(fraction * width);
-  std::string bar = std::string(filled, '#') + std::string(width - filled, '.');
-  std::string accuracy =
-      job.has_test_accuracy() ? absl::StrFormat("%.4f", job.test_accuracy()) : "  -   ";
+  const std::string bar = Bar(fraction);
+  const std::string accuracy = AccuracyText(job);
   return absl::StrFormat("%s [%s] %3.0f%%  round %d/%d  loss %.4f  test acc %s", job.job_id(), bar,
                          fraction * 100, done, rounds, job.train_loss(), accuracy);
 }
