@@ -1,5 +1,10 @@
 // The coordinator service's part in federated jobs: workers' polls, and
 // driving each job's rounds (coordinator/federated_rounds.h) from Tick.
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
 #include "common/partition.h"
