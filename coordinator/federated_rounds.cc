@@ -40,6 +40,13 @@ bool FederatedRounds::Sampled(const std::string& id) const {
                      [&](const RoundParticipant& p) { return p.worker_id() == id; });
 }
 
+bool FederatedRounds::SameKey(const RoundRequest& request) const {
+  for (const RoundParticipant& p : participants_) {
+    if (p.worker_id() == request.worker_id()) return p.public_key() == request.public_key();
+  }
+  return false;
+}
+
 absl::StatusOr<RoundInfo> FederatedRounds::Handle(const RoundRequest& request, absl::Time now) {
   const std::string& worker = request.worker_id();
   const bool secure = spec_.federated().secure_aggregation();
@@ -48,7 +55,12 @@ absl::StatusOr<RoundInfo> FederatedRounds::Handle(const RoundRequest& request, a
         "job ", job_id_, " uses secure aggregation: ", worker, " must send its 32-byte X25519 "
         "public key, got ", request.public_key().size(), " bytes"));
   }
-  if (request.reveal_round() == round_ && phase_ == ROUND_REVEAL && uploaded_.count(worker)) {
+  // A worker whose trainer restarted mid-round has a new key: the masks it
+  // would upload or reveal now do not match the ones its peers used, so
+  // neither counts for this round (it is dropped, or the round abandoned).
+  const bool same_key = SameKey(request);
+  if (request.reveal_round() == round_ && phase_ == ROUND_REVEAL && uploaded_.count(worker) &&
+      same_key) {
     std::map<std::string, std::string> seeds;
     for (const PairSeed& reveal : request.reveals()) {
       if (!dropped_.count(reveal.peer()) || reveal.seed().size() != kKeyBytes) {
@@ -66,7 +78,7 @@ absl::StatusOr<RoundInfo> FederatedRounds::Handle(const RoundRequest& request, a
     reveals_[worker] = std::move(seeds);
   }
   keys_[worker] = request.public_key();
-  if (request.uploaded_round() == round_ && phase_ == ROUND_TRAINING && Sampled(worker)) {
+  if (request.uploaded_round() == round_ && phase_ == ROUND_TRAINING && same_key) {
     uploaded_.insert(worker);
   }
 

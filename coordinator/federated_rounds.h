@@ -67,6 +67,9 @@ class FederatedRounds {
   void Abandon(const std::string& why, absl::Time now);
   void Close(absl::Time now);
   bool Sampled(const std::string& id) const;
+  // The request comes from a participant of this round with the key the
+  // round was sampled with.
+  bool SameKey(const RoundRequest& request) const;
   void UpdateStatus();
 
   const std::string job_id_;

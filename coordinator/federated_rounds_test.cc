@@ -149,6 +149,20 @@ TEST_CASE("secure aggregation: survivors reveal their seeds with the dropped") {
   CHECK(close->corrections(0).seed() == std::string(32, '0'));
 }
 
+TEST_CASE("a worker that restarts mid-round with a new key does not count for it") {
+  FederatedRounds rounds("job-1", Spec(2, 1.0, true));
+  for (const auto& w : Workers()) rounds.Handle(Poll(w.id), t0);
+  rounds.Advance(Workers(), t0);
+  RoundRequest restarted = Poll("w2", /*uploaded=*/0);
+  restarted.set_public_key(std::string(32, 'z'));
+  CHECK_FALSE(Must(rounds.Handle(restarted, t0)).uploaded());
+  for (const char* w : {"w0", "w1", "w3"}) CHECK(Must(rounds.Handle(Poll(w, 0), t0)).uploaded());
+  rounds.Advance(Workers(), t0 + absl::Seconds(11));
+  RoundInfo info = Must(rounds.Handle(Poll("w0"), t0));
+  REQUIRE(info.phase() == ROUND_REVEAL);
+  CHECK(info.dropped(0) == "w2");
+}
+
 TEST_CASE("secure aggregation: a survivor that does not reveal abandons the round") {
   FederatedRounds rounds("job-1", Spec(2, 1.0, true));
   for (const auto& w : Workers()) rounds.Handle(Poll(w.id), t0);
