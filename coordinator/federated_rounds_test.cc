@@ -49,7 +49,7 @@ TEST_CASE("rounds sample a fraction of the workers and close when all sampled up
   CHECK(Must(rounds.Handle(Poll("w0"), t0)).phase() == ROUND_WAITING);
   rounds.Advance(Workers(), t0);  // w1..w3 have not polled yet
   CHECK(Must(rounds.Handle(Poll("w1"), t0)).phase() == ROUND_WAITING);
-  for (const char* w : {"w2", "w3"}) rounds.Handle(Poll(w), t0);
+  for (const char* w : {"w2", "w3"}) Must(rounds.Handle(Poll(w), t0));
   rounds.Advance(Workers(), t0);
   RoundInfo info = Must(rounds.Handle(Poll("w0"), t0));
   REQUIRE(info.phase() == ROUND_TRAINING);
@@ -58,7 +58,7 @@ TEST_CASE("rounds sample a fraction of the workers and close when all sampled up
   for (const auto& p : info.participants()) sampled.push_back(p.worker_id());
   for (const std::string& w : sampled) {
     CHECK(Must(rounds.Handle(Poll(w), t0)).participant());
-    rounds.Handle(Poll(w, /*uploaded=*/0), t0);
+    Must(rounds.Handle(Poll(w, /*uploaded=*/0), t0));
   }
   auto close = rounds.Advance(Workers(), t0);
   CHECK_FALSE(close.has_value());  // the round moves to CLOSING first
@@ -80,7 +80,7 @@ TEST_CASE("rounds sample a fraction of the workers and close when all sampled up
   rounds.Advance(Workers(), t0);
   info = Must(rounds.Handle(Poll("w0"), t0));
   CHECK(info.round() == 1);
-  for (const auto& p : info.participants()) rounds.Handle(Poll(p.worker_id(), 1), t0);
+  for (const auto& p : info.participants()) Must(rounds.Handle(Poll(p.worker_id(), 1), t0));
   rounds.Advance(Workers(), t0);
   REQUIRE(rounds.Advance(Workers(), t0).has_value());
   rounds.Closed(1, absl::OkStatus(), t0);
@@ -90,9 +90,9 @@ TEST_CASE("rounds sample a fraction of the workers and close when all sampled up
 
 TEST_CASE("a straggler is dropped at the deadline") {
   FederatedRounds rounds("job-1", Spec(3, 1.0, false));
-  for (const auto& w : Workers()) rounds.Handle(Poll(w.id), t0);
+  for (const auto& w : Workers()) Must(rounds.Handle(Poll(w.id), t0));
   rounds.Advance(Workers(), t0);
-  for (const char* w : {"w0", "w1", "w2"}) rounds.Handle(Poll(w, 0), t0);
+  for (const char* w : {"w0", "w1", "w2"}) Must(rounds.Handle(Poll(w, 0), t0));
   rounds.Advance(Workers(), t0 + absl::Seconds(5));
   CHECK(Must(rounds.Handle(Poll("w0"), t0)).phase() == ROUND_TRAINING);  // before the deadline
   rounds.Advance(Workers(), t0 + absl::Seconds(11));
@@ -112,12 +112,12 @@ TEST_CASE("secure aggregation: survivors reveal their seeds with the dropped") {
   RoundRequest keyless = Poll("w0");
   keyless.clear_public_key();
   CHECK(rounds.Handle(keyless, t0).status().code() == absl::StatusCode::kInvalidArgument);
-  for (const auto& w : Workers()) rounds.Handle(Poll(w.id), t0);
+  for (const auto& w : Workers()) Must(rounds.Handle(Poll(w.id), t0));
   rounds.Advance(Workers(), t0);
   RoundInfo info = Must(rounds.Handle(Poll("w0"), t0));
   REQUIRE(info.participants_size() == 4);
   CHECK(info.participants(1).public_key() == std::string(32, 'b'));
-  for (const char* w : {"w0", "w1", "w2"}) rounds.Handle(Poll(w, 0), t0);
+  for (const char* w : {"w0", "w1", "w2"}) Must(rounds.Handle(Poll(w, 0), t0));
   // w3 departs: no need to wait for the deadline.
   std::vector<FederatedRounds::Worker> live = {{"w0", 0}, {"w1", 1}, {"w2", 2}};
   rounds.Advance(live, t0);
@@ -151,7 +151,7 @@ TEST_CASE("secure aggregation: survivors reveal their seeds with the dropped") {
 
 TEST_CASE("a worker that restarts mid-round with a new key does not count for it") {
   FederatedRounds rounds("job-1", Spec(2, 1.0, true));
-  for (const auto& w : Workers()) rounds.Handle(Poll(w.id), t0);
+  for (const auto& w : Workers()) Must(rounds.Handle(Poll(w.id), t0));
   rounds.Advance(Workers(), t0);
   RoundRequest restarted = Poll("w2", /*uploaded=*/0);
   restarted.set_public_key(std::string(32, 'z'));
@@ -165,9 +165,9 @@ TEST_CASE("a worker that restarts mid-round with a new key does not count for it
 
 TEST_CASE("secure aggregation: a survivor that does not reveal abandons the round") {
   FederatedRounds rounds("job-1", Spec(2, 1.0, true));
-  for (const auto& w : Workers()) rounds.Handle(Poll(w.id), t0);
+  for (const auto& w : Workers()) Must(rounds.Handle(Poll(w.id), t0));
   rounds.Advance(Workers(), t0);
-  for (const char* w : {"w0", "w1", "w2"}) rounds.Handle(Poll(w, 0), t0);
+  for (const char* w : {"w0", "w1", "w2"}) Must(rounds.Handle(Poll(w, 0), t0));
   rounds.Advance(Workers(), t0 + absl::Seconds(11));
   CHECK(Must(rounds.Handle(Poll("w0"), t0)).phase() == ROUND_REVEAL);
   rounds.Advance(Workers(), t0 + absl::Seconds(30));
@@ -185,10 +185,10 @@ TEST_CASE("DP rounds report the epsilon spent") {
   FederatedRounds rounds("job-1", spec);
   double previous = 0;
   for (int r = 0; r < 3; ++r) {
-    for (const auto& w : Workers()) rounds.Handle(Poll(w.id), t0);
+    for (const auto& w : Workers()) Must(rounds.Handle(Poll(w.id), t0));
     rounds.Advance(Workers(), t0);
     RoundInfo info = Must(rounds.Handle(Poll("w0"), t0));
-    for (const auto& p : info.participants()) rounds.Handle(Poll(p.worker_id(), r), t0);
+    for (const auto& p : info.participants()) Must(rounds.Handle(Poll(p.worker_id(), r), t0));
     rounds.Advance(Workers(), t0);
     REQUIRE(rounds.Advance(Workers(), t0).has_value());
     rounds.Closed(r, absl::OkStatus(), t0);
