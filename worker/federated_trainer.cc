@@ -24,12 +24,7 @@ bool Transient(const absl::Status& status) {
 
 absl::Status FederatedTrainer::Run() {
   absl::Status status = Train();
-  if (!status.ok() && !absl::IsCancelled(status) && !absl::IsAborted(status)) {
-    spdlog::error("job {} failed: {}", context_.assignment.job_id(), status.ToString());
-    report_.set_error(status.ToString());
-    auto reported = context_.coordinator->ReportProgress(report_);
-    if (!reported.ok()) spdlog::warn("could not report the failure: {}", reported.status().ToString());
-  }
+  reporter_.ReportFailure(status);
   return status;
 }
 
@@ -148,8 +143,8 @@ absl::Status FederatedTrainer::TrainRound(const RoundInfo& round) {
                context_.assignment.job_id(), round.round(), spec.federated().local_epochs(),
                trained.mean_loss, upload.delta_norm, upload.clipped ? ", clipped" : "",
                options.peer_seeds.empty() ? "" : " masked", seconds);
-  report_.set_train_loss(trained.mean_loss);
-  report_.set_samples_per_second(seconds > 0 ? trained.examples / seconds : 0);
+  reporter_.report().set_train_loss(trained.mean_loss);
+  reporter_.report().set_samples_per_second(seconds > 0 ? trained.examples / seconds : 0);
   return absl::OkStatus();
 }
 
@@ -162,26 +157,10 @@ absl::StatusOr<double> FederatedTrainer::Evaluate() {
   return result.accuracy;
 }
 
-absl::StatusOr<ReportProgressResponse> FederatedTrainer::Report(bool must_arrive) {
-  const absl::Time give_up = absl::Now() + kCoordinatorPatience;
-  context_.on_report(report_);
-  while (true) {
-    absl::StatusOr<ReportProgressResponse> response = context_.coordinator->ReportProgress(report_);
-    if (response.ok()) report_.set_has_test_accuracy(false);
-    if (!Transient(response.status()) || !must_arrive || absl::Now() >= give_up) return response;
-    if (context_.stop_requested()) return absl::CancelledError("worker stopping");
-    absl::SleepFor(absl::Milliseconds(200));
-  }
-}
-
 absl::Status FederatedTrainer::Train() {
   const JobAssignment& job = context_.assignment;
-  report_.set_job_id(job.job_id());
-  report_.set_worker_id(context_.worker_id);
-  report_.set_rank(job.rank());
-  report_.set_attempt(job.attempt());
-  report_.set_join_clock(job.rank() < job.workers_size() ? job.workers(job.rank()).join_clock() : 0);
-  report_.set_steps_per_epoch(1);
+  ReportProgressRequest& report = reporter_.report();
+  report.set_steps_per_epoch(1);
   PETREL_RETURN_IF_ERROR(context_.backend->SetAllowTf32(job.spec().training().allow_tf32()));
   PETREL_RETURN_IF_ERROR(Load());
   spdlog::info("job {}: federated, rank {} of {}, {} local examples{}", job.job_id(), job.rank(),
@@ -204,9 +183,9 @@ absl::Status FederatedTrainer::Train() {
       return absl::CancelledError(absl::StrCat("job ", job.job_id(), " is ", JobState_Name(info.state())));
     }
     // Steps and clocks count applied rounds (the accuracy history's x axis).
-    report_.set_clock(info.rounds_completed());
-    report_.set_step(info.rounds_completed());
-    report_.set_epoch(static_cast<int>(info.round()));
+    report.set_clock(info.rounds_completed());
+    report.set_step(info.rounds_completed());
+    report.set_epoch(static_cast<int>(info.round()));
     if (info.phase() == ROUNDS_DONE) break;
     if (info.phase() == ROUND_TRAINING && info.participant() && !info.uploaded() &&
         info.round() > trained_round) {
@@ -239,38 +218,26 @@ absl::Status FederatedTrainer::Train() {
     if (eval_due) {
       evaluated = info.rounds_completed();
       PETREL_ASSIGN_OR_RETURN(double accuracy, Evaluate());
-      report_.set_has_test_accuracy(true);
-      report_.set_test_accuracy(accuracy);
+      report.set_has_test_accuracy(true);
+      report.set_test_accuracy(accuracy);
       spdlog::info("job {}: after round {}: test accuracy {:.4f}", job.job_id(), evaluated - 1,
                    accuracy);
     }
     if (eval_due || absl::Now() - last_report > absl::Milliseconds(500)) {
       last_report = absl::Now();
-      absl::StatusOr<ReportProgressResponse> response = Report(/*must_arrive=*/false);
-      if (!response.ok() && !Transient(response.status())) return response.status();
+      PETREL_RETURN_IF_ERROR(reporter_.SendDuringTraining());
     }
     absl::SleepFor(kPollInterval);
   }
 
   // Every round is applied: report the end; rank 0 waits for the others and
   // evaluates the final model, as the synchronous trainer does.
-  report_.set_finished_training(true);
-  PETREL_ASSIGN_OR_RETURN(ReportProgressResponse response, Report(/*must_arrive=*/true));
-  if (job.rank() != 0) return absl::OkStatus();
-  while (response.workers_finished() < job.num_workers()) {
-    if (response.state() != RUNNING) {
-      return absl::CancelledError(absl::StrCat("job is ", JobState_Name(response.state())));
-    }
-    if (context_.stop_requested()) return absl::CancelledError("worker stopping");
-    absl::SleepFor(absl::Milliseconds(100));
-    PETREL_ASSIGN_OR_RETURN(response, Report(/*must_arrive=*/true));
-  }
-  PETREL_ASSIGN_OR_RETURN(double accuracy, Evaluate());
-  spdlog::info("job {}: final test accuracy {:.4f}", job.job_id(), accuracy);
-  report_.set_has_test_accuracy(true);
-  report_.set_test_accuracy(accuracy);
-  report_.set_final(true);
-  return Report(/*must_arrive=*/true).status();
+  return reporter_.Finish(job.num_workers(), [&]() -> absl::Status {
+    PETREL_ASSIGN_OR_RETURN(double accuracy, Evaluate());
+    report.set_has_test_accuracy(true);
+    report.set_test_accuracy(accuracy);
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace petrel::worker

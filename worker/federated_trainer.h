@@ -16,13 +16,15 @@
 #include "common/secure_agg.h"
 #include "worker/data/dataset.h"
 #include "worker/model/mlp.h"
-#include "worker/trainer.h"
+#include "worker/progress_reporter.h"
+#include "worker/trainer_context.h"
 
 namespace petrel::worker {
 
 class FederatedTrainer {
  public:
-  explicit FederatedTrainer(TrainerContext context) : context_(std::move(context)) {}
+  explicit FederatedTrainer(TrainerContext context)
+      : context_(std::move(context)), reporter_(&context_) {}
 
   // Takes part in rounds until the last one is applied, then reports the
   // end of training (rank 0: the final evaluation). Failures are reported
@@ -48,16 +50,15 @@ class FederatedTrainer {
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> PeerSeeds(
       const RoundInfo& round, bool dropped_only) const;
   absl::StatusOr<double> Evaluate();
-  absl::StatusOr<ReportProgressResponse> Report(bool must_arrive);
 
   TrainerContext context_;
+  ProgressReporter reporter_;
   data::Dataset train_, test_;
   std::unique_ptr<model::Mlp> mlp_;
   secagg::KeyPair keys_;
   std::vector<std::vector<float>> global_, gradients_;
   std::vector<float> batch_features_;
   std::vector<int32_t> batch_labels_;
-  ReportProgressRequest report_;
 };
 
 }  // namespace petrel::worker

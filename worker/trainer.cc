@@ -14,9 +14,6 @@ namespace {
 
 // How often progress goes to the coordinator.
 constexpr absl::Duration kReportInterval = absl::Milliseconds(500);
-// How long a report that must arrive (the end of training) waits for a
-// coordinator that cannot be reached.
-constexpr absl::Duration kCoordinatorPatience = absl::Minutes(10);
 
 // Loss and throughput over the steps since the last report.
 class ProgressWindow {
@@ -72,21 +69,7 @@ class TimedPsClient : public PsClient {
 
 absl::Status Trainer::Run() {
   absl::Status status = Train();
-  // CANCELLED: this worker was told to stop; ABORTED: the servers closed the
-  // job (cancelled or failed elsewhere). Neither is this worker's failure.
-  if (!status.ok() && !absl::IsCancelled(status) && !absl::IsAborted(status)) {
-    spdlog::error("job {} failed: {}", context_.assignment.job_id(), status.ToString());
-    ReportProgressRequest report;
-    report.set_job_id(context_.assignment.job_id());
-    report.set_worker_id(context_.worker_id);
-    report.set_rank(context_.assignment.rank());
-    report.set_attempt(context_.assignment.attempt());
-    const JobAssignment& job = context_.assignment;
-    report.set_join_clock(job.rank() < job.workers_size() ? job.workers(job.rank()).join_clock() : 0);
-    report.set_error(status.ToString());
-    auto reported = context_.coordinator->ReportProgress(report);
-    if (!reported.ok()) spdlog::warn("could not report the failure: {}", reported.status().ToString());
-  }
+  reporter_.ReportFailure(status);
   return status;
 }
 
@@ -110,42 +93,12 @@ absl::Status Trainer::Train() {
   spdlog::info("job {}: rank {} of {}, {} steps per epoch, {} epochs; {}", job.job_id(), rank,
                job.num_workers(), steps_per_epoch, spec.training().epochs(), model->Describe());
 
-  ReportProgressRequest report;
-  report.set_job_id(job.job_id());
-  report.set_worker_id(context_.worker_id);
-  report.set_rank(rank);
-  report.set_attempt(job.attempt());
+  ReportProgressRequest& report = reporter_.report();
   report.set_steps_per_epoch(steps_per_epoch);
   ProgressWindow window;
   int64_t clock = 0;
   const absl::Time started = absl::Now();
 
-  // Sends `report` and clears its one-shot fields; stops the loop when the
-  // job is no longer running. A coordinator that cannot be reached (it may be
-  // restarting) does not stop training: the report is dropped, or, when
-  // `must_arrive`, retried until it gets through.
-  bool coordinator_lost = false;
-  auto send = [&](bool must_arrive) -> absl::StatusOr<ReportProgressResponse> {
-    const absl::Time give_up = absl::Now() + kCoordinatorPatience;
-    while (true) {
-      absl::StatusOr<ReportProgressResponse> response = context_.coordinator->ReportProgress(report);
-      const bool transient = absl::IsUnavailable(response.status()) ||
-                             absl::IsDeadlineExceeded(response.status());
-      if (!transient) {
-        if (coordinator_lost) spdlog::info("the coordinator answers again");
-        coordinator_lost = false;
-        return response;
-      }
-      if (!coordinator_lost) {
-        spdlog::warn("progress report not delivered ({}); training goes on",
-                     response.status().ToString());
-      }
-      coordinator_lost = true;
-      if (!must_arrive || absl::Now() >= give_up) return response;
-      if (context_.stop_requested()) return absl::CancelledError("worker stopping");
-      absl::SleepFor(absl::Milliseconds(200));
-    }
-  };
   // Rank 0's evaluation, with an ensemble's members' own accuracies.
   auto set_accuracy = [&](double accuracy) {
     report.set_has_test_accuracy(true);
@@ -153,30 +106,19 @@ absl::Status Trainer::Train() {
     report.clear_member_accuracies();
     for (double member : model->MemberAccuracies()) report.add_member_accuracies(member);
   };
-  auto send_report = [&](bool must_arrive = false) -> absl::Status {
+  auto fill_report = [&] {
     report.set_clock(clock);
     report.set_step(clock);
     report.set_pull_seconds(absl::ToDoubleSeconds(ps.pulling()));
     report.set_train_seconds(absl::ToDoubleSeconds(absl::Now() - started));
     window.Fill(&report);
-    context_.on_report(report);
-    absl::StatusOr<ReportProgressResponse> response = send(must_arrive);
-    if (!response.ok() && !must_arrive && coordinator_lost) return absl::OkStatus();
-    PETREL_RETURN_IF_ERROR(response.status());
-    report.set_has_test_accuracy(false);
-    if (response->state() != RUNNING) {
-      return absl::CancelledError(absl::StrCat("job ", job.job_id(), " is ",
-                                               JobState_Name(response->state())));
-    }
-    return absl::OkStatus();
   };
 
   // A replacement, or a job restored from a checkpoint, starts at its
   // rank's join clock: the same step of the same epoch's order as the
   // worker it continues.
-  const int64_t first_clock = rank < job.workers_size() ? job.workers(rank).join_clock() : 0;
+  const int64_t first_clock = report.join_clock();
   clock = first_clock;
-  report.set_join_clock(first_clock);
   if (first_clock > 0) {
     spdlog::info("job {}: rank {} starts at clock {} (epoch {}, step {})", job.job_id(), rank,
                  first_clock, first_clock / steps_per_epoch, first_clock % steps_per_epoch);
@@ -199,7 +141,10 @@ absl::Status Trainer::Train() {
         PETREL_ASSIGN_OR_RETURN(double accuracy, model->Evaluate(clock));
         set_accuracy(accuracy);
       }
-      if (eval_due || window.Due()) PETREL_RETURN_IF_ERROR(send_report());
+      if (eval_due || window.Due()) {
+        fill_report();
+        PETREL_RETURN_IF_ERROR(reporter_.SendDuringTraining());
+      }
     }
   }
 
@@ -207,27 +152,13 @@ absl::Status Trainer::Train() {
   // reports the end of training; rank 0 then waits for the others, and
   // evaluates the parameters they all produced.
   PETREL_RETURN_IF_ERROR(ps.Leave(clock));
-  report.set_finished_training(true);
-  PETREL_RETURN_IF_ERROR(send_report(/*must_arrive=*/true));
-  if (rank != 0) return absl::OkStatus();
-  while (true) {
-    report.set_clock(clock);
-    PETREL_ASSIGN_OR_RETURN(ReportProgressResponse response, send(/*must_arrive=*/true));
-    if (response.state() != RUNNING) {
-      return absl::CancelledError(absl::StrCat("job is ", JobState_Name(response.state())));
-    }
-    if (response.workers_finished() >= job.num_workers()) break;
-    if (context_.stop_requested()) return absl::CancelledError("worker stopping");
-    absl::SleepFor(absl::Milliseconds(100));
-  }
-  PETREL_ASSIGN_OR_RETURN(double accuracy, model->Evaluate(clock));
-  spdlog::info("job {}: final test accuracy {:.4f}", job.job_id(), accuracy);
-  set_accuracy(accuracy);
-  report.set_final(true);
-  report.set_clock(clock);
-  window.Fill(&report);
-  context_.on_report(report);
-  return send(/*must_arrive=*/true).status();
+  fill_report();
+  return reporter_.Finish(job.num_workers(), [&]() -> absl::Status {
+    PETREL_ASSIGN_OR_RETURN(double accuracy, model->Evaluate(clock));
+    set_accuracy(accuracy);
+    fill_report();
+    return absl::OkStatus();
+  });
 }
 
 }  // namespace petrel::worker
