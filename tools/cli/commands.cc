@@ -221,7 +221,10 @@ int RunLocal(const LocalOptions& options) {
     if (!line.empty()) std::printf("  %s\n", line.c_str());
   }
   std::printf("  train loss:       %.4f\n", job->train_loss());
-  std::printf("  samples/s:        %.0f\n", summary["samples_per_second"].get<double>());
+  // A federated job's steps are rounds, not batches: no throughput to show.
+  if (spec->mode() != "federated") {
+    std::printf("  samples/s:        %.0f\n", summary["samples_per_second"].get<double>());
+  }
   if (auto t = SecondsToAccuracy(*job, 0.87)) std::printf("  time to 0.87:     %.1f s\n", *t);
   std::printf("  training time:    %.1f s (wall %.1f s)\n",
               summary["training_seconds"].get<double>(), wall_seconds);
