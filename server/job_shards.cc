@@ -196,6 +196,7 @@ absl::Status JobShards::Transfer(
   for (const auto& push : deferred_) push->SerializeToString(state.add_held_pushes());
   state.set_next_cut(next_cut_);
   for (PendingParts& pending : parts_.Export()) *state.add_pending() = std::move(pending);
+  if (rounds_ != nullptr) *state.mutable_rounds() = rounds_->Export();
   PETREL_RETURN_IF_ERROR(send(chain_addresses_[due], state));
   installed_.insert(target);
   spdlog::info("job {} group {}: state sent to {} ({} bytes, {:.0f} ms); pushes now go to it too",
@@ -211,6 +212,7 @@ absl::Status JobShards::Install(const ReplicaState& state) {
         server_id_, " already holds group ", group_, " of job ", job_id_));
   }
   PETREL_RETURN_IF_ERROR(RestoreLocked(state.shards()));
+  if (rounds_ != nullptr) PETREL_RETURN_IF_ERROR(rounds_->Import(state.rounds()));
   const auto& clocks = state.shards().worker_clocks();
   for (int rank = 0; rank < clocks.size() && rank < gate_.num_workers(); ++rank) {
     gate_.SetWorker(rank, clocks[rank].worker_id(), clocks[rank].clock());

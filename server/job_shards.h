@@ -160,7 +160,7 @@ class JobShards {
         parts_(static_cast<int>(worker_ids.size())) {}
 
   // Federated jobs: sets up rounds_ over the group's ranges (after Create
-  // has built them).
+  // has built them), each range's mask stream its table's index in `map`.
   void InitRounds(const JobSpec& spec, const ShardMap& map) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A FIXED64 push: part of a worker's upload for a federated round.
   absl::Status AddRoundUpload(const PushRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -256,10 +256,8 @@ class JobShards {
   absl::Status closed_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Table> tables_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, SparseShardState> sparse_ ABSL_GUARDED_BY(mu_);
-  // Federated jobs only: the open round's uploads, and for each of the
-  // aggregator's ranges (its layout order) the Range it updates.
+  // Federated jobs only: the uploads of rounds not closed yet.
   std::unique_ptr<RoundAggregator> rounds_ ABSL_GUARDED_BY(mu_);
-  std::vector<Range*> round_ranges_ ABSL_GUARDED_BY(mu_);
   double dp_noise_stddev_ = 0;  // set once by Create
   StalenessGate gate_ ABSL_GUARDED_BY(mu_);
   std::list<WaitingPull> waiting_ ABSL_GUARDED_BY(mu_);

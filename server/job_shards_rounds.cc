@@ -10,13 +10,11 @@ namespace petrel::server {
 
 void JobShards::InitRounds(const JobSpec& spec, const ShardMap& map) {
   std::vector<RoundAggregator::RangeLayout> layout;
-  round_ranges_.clear();
   for (int t = 0; t < map.tables_size(); ++t) {
     auto it = tables_.find(map.tables(t).name());
     if (it == tables_.end()) continue;
-    for (Range& range : it->second.ranges) {
+    for (const Range& range : it->second.ranges) {
       layout.push_back({it->first, static_cast<uint32_t>(t), range.begin, range.end});
-      round_ranges_.push_back(&range);
     }
   }
   rounds_ = std::make_unique<RoundAggregator>(std::move(layout));
@@ -54,8 +52,13 @@ absl::Status JobShards::CloseRound(const CloseRoundRequest& request) {
   // The optimizer descends: the mean delta is the negative gradient (with
   // "sgd" at learning rate 1 the round's average lands as it is: FedAvg).
   std::vector<float> gradient;
-  for (size_t i = 0; i < round_ranges_.size(); ++i) {
-    Range& range = *round_ranges_[i];
+  for (size_t i = 0; i < rounds_->layout().size(); ++i) {
+    const RoundAggregator::RangeLayout& held = rounds_->layout()[i];
+    Slice slice;
+    slice.set_table(held.table);
+    slice.set_begin(held.begin);
+    slice.set_end(held.end);
+    Range& range = **FindRange(slice);  // the layout was built from these ranges
     const std::vector<float>& delta = aggregate->mean_delta[i];
     gradient.resize(delta.size());
     for (size_t k = 0; k < delta.size(); ++k) gradient[k] = -delta[k];

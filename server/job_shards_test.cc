@@ -17,6 +17,7 @@
 #include "catch2/catch.hpp"
 #include "common/float_bytes.h"
 #include "common/model_tables.h"
+#include "common/secure_agg.h"
 #include "server/initializer.h"
 #include "server/shard_store.h"
 
@@ -416,6 +417,77 @@ TEST_CASE("each table uses its own optimizer when the job names one") {
   const std::vector<float> new_bias = PullOne(*shards, MakeSlice("layer0/bias", 0, 5));
   for (int i = 0; i < 12; ++i) CHECK(new_weights[i] == Approx(weights[i] - kLearningRate));
   for (int i = 0; i < 5; ++i) CHECK(new_bias[i] == Approx(bias[i] - 2.0f));
+}
+
+}  // namespace
+}  // namespace petrel::server
+
+namespace petrel::server {
+namespace {
+
+// The federated version of Assignment(): group 0's chain is server-0 and
+// server-2, the latter still being rebuilt (ready 1).
+JobAssignment FederatedAssignment() {
+  JobAssignment assignment = Assignment();
+  assignment.mutable_spec()->set_mode("federated");
+  assignment.mutable_spec()->mutable_federated()->set_rounds(3);
+  ShardGroup* group = assignment.mutable_shard_map()->mutable_groups(0);
+  group->add_servers("server-2");
+  group->add_addresses("server-2:1");
+  group->set_ready(1);
+  return assignment;
+}
+
+// worker-0's upload for `round` of `slice`: delta `delta` with weight 2.
+PushRequest Upload(int64_t round, const Slice& slice, double delta) {
+  PushRequest request;
+  request.set_job_id("job-1");
+  request.set_worker_id("worker-0");
+  request.set_clock(round);
+  request.set_encoding(FIXED64);
+  *request.add_slices() = slice;
+  std::vector<uint64_t> words(slice.end() - slice.begin(), secagg::EncodeFixed(2 * delta));
+  request.add_gradients(std::string(reinterpret_cast<const char*>(words.data()), words.size() * 8));
+  const uint64_t weight = secagg::EncodeFixed(2);
+  request.set_weight(std::string(reinterpret_cast<const char*>(&weight), 8));
+  return request;
+}
+
+TEST_CASE("a replica rebuilt in the middle of a federated round closes it like the primary") {
+  const JobAssignment assignment = FederatedAssignment();
+  auto primary = JobShards::Create(assignment, "server-0", 0);
+  auto replica = JobShards::Create(assignment, "server-2", 0);
+  REQUIRE(primary.ok());
+  REQUIRE(replica.ok());
+  const Slice weights = MakeSlice("layer0/weights", 0, 12);
+  const Slice bias = MakeSlice("layer0/bias", 0, 5);
+  // Half the upload arrives before the rebuild, half after (forwarded to both).
+  REQUIRE((*primary)->Push(Upload(0, weights, 0.25)).ok());
+  REQUIRE((*primary)->TransferDue() == "server-2");
+  REQUIRE((*primary)
+              ->Transfer([&](const std::string&, const ReplicaState& state) {
+                return (*replica)->Install(state);
+              })
+              .ok());
+  for (auto* shards : {primary->get(), replica->get()}) REQUIRE(shards->Push(Upload(0, bias, -1)).ok());
+
+  CloseRoundRequest close;
+  close.set_job_id("job-1");
+  close.set_round(0);
+  close.add_contributors("worker-0");
+  for (auto* shards : {primary->get(), replica->get()}) {
+    INFO(shards->CloseRound(close).ToString());
+    REQUIRE(shards->CloseRound(close).ok());  // a retried close changes nothing
+  }
+  // sgd at 0.5 applies half of the mean delta.
+  const std::vector<float> initial_weights = Initial("layer0/weights");
+  const std::vector<float> initial_bias = Initial("layer0/bias");
+  for (auto* shards : {primary->get(), replica->get()}) {
+    const std::vector<float> w = PullOne(*shards, weights);
+    const std::vector<float> b = PullOne(*shards, bias);
+    for (int k = 0; k < 12; ++k) CHECK(w[k] == Approx(initial_weights[k] + 0.125).margin(1e-6));
+    for (int k = 0; k < 5; ++k) CHECK(b[k] == Approx(initial_bias[k] - 0.5).margin(1e-6));
+  }
 }
 
 }  // namespace

@@ -183,6 +183,67 @@ absl::StatusOr<RoundAggregator::Aggregate> RoundAggregator::Close(
   return aggregate;
 }
 
+RoundUploads RoundAggregator::Export() const {
+  RoundUploads state;
+  state.set_open_round(open_round_);
+  for (const auto& [round, by_worker] : uploads_) {
+    for (const auto& [worker, upload] : by_worker) {
+      RoundUpload* out = state.add_uploads();
+      out->set_round(round);
+      out->set_worker_id(worker);
+      for (size_t i = 0; i < ranges_.size(); ++i) {
+        const std::vector<uint64_t>& values = upload.values[i];
+        out->add_values(reinterpret_cast<const char*>(values.data()),
+                        values.size() * sizeof(uint64_t));
+        std::string* written = out->add_written();
+        for (bool w : upload.written[i]) written->push_back(w ? 1 : 0);
+      }
+      out->set_weight(upload.weight);
+      out->set_has_weight(upload.has_weight);
+    }
+  }
+  return state;
+}
+
+absl::Status RoundAggregator::Import(const RoundUploads& state) {
+  for (const RoundUpload& in : state.uploads()) {
+    if (in.values_size() != static_cast<int>(ranges_.size()) ||
+        in.written_size() != static_cast<int>(ranges_.size())) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "the upload of ", in.worker_id(), " for round ", in.round(), " has ", in.values_size(),
+          " ranges; this server holds ", ranges_.size()));
+    }
+    for (size_t i = 0; i < ranges_.size(); ++i) {
+      const size_t n = static_cast<size_t>(ranges_[i].end - ranges_[i].begin);
+      const bool empty = in.values(i).empty() && in.written(i).empty();
+      if (!empty && (in.values(i).size() != n * sizeof(uint64_t) || in.written(i).size() != n)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the upload of ", in.worker_id(), " for round ", in.round(), " does not fit [",
+            ranges_[i].begin, ", ", ranges_[i].end, ") of ", ranges_[i].table));
+      }
+    }
+  }
+  std::map<int64_t, std::map<std::string, Upload>> uploads;
+  for (const RoundUpload& in : state.uploads()) {
+    Upload& upload = uploads[in.round()][in.worker_id()];
+    upload.values.resize(ranges_.size());
+    upload.written.resize(ranges_.size());
+    for (size_t i = 0; i < ranges_.size(); ++i) {
+      const std::string& values = in.values(i);
+      upload.values[i].resize(values.size() / sizeof(uint64_t));
+      for (size_t k = 0; k < upload.values[i].size(); ++k) {
+        upload.values[i][k] = ReadUint64(values.data() + k * sizeof(uint64_t));
+      }
+      for (char w : in.written(i)) upload.written[i].push_back(w != 0);
+    }
+    upload.weight = in.weight();
+    upload.has_weight = in.has_weight();
+  }
+  uploads_ = std::move(uploads);
+  open_round_ = state.open_round();
+  return absl::OkStatus();
+}
+
 int RoundAggregator::uploads() const {
   auto it = uploads_.find(open_round_);
   return it == uploads_.end() ? 0 : static_cast<int>(it->second.size());

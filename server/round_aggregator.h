@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "proto/checkpoint.pb.h"
 #include "proto/parameter.pb.h"
 
 namespace petrel::server {
@@ -69,6 +70,15 @@ class RoundAggregator {
 
   // Workers with an upload (complete or not) for the open round.
   int uploads() const;
+
+  // The ranges, in the order of Aggregate::mean_delta.
+  const std::vector<RangeLayout>& layout() const { return ranges_; }
+
+  // Every upload held and the open round, for a replica being rebuilt; and
+  // taking them in. Import checks the whole state against this layout
+  // first (INVALID_ARGUMENT naming the mismatch, nothing changed).
+  RoundUploads Export() const;
+  absl::Status Import(const RoundUploads& state);
 
  private:
   struct Upload {

@@ -203,5 +203,43 @@ TEST_CASE("DP noise is the same on every replica and has the asked stddev") {
   CHECK(stddev == Approx(1.5).epsilon(0.03));  // noise 3 on the sum, divided by weight 2
 }
 
+TEST_CASE("a replica's uploads travel whole, and a mismatched state is refused") {
+  RoundAggregator source(Layout());
+  std::mt19937_64 rng(5);
+  const auto update = RandomUpdate(rng);
+  PushRequest upload = Upload(2, "w0", update, 4);
+  PushRequest half = upload;  // range "b" only: not yet complete
+  half.mutable_slices()->DeleteSubrange(0, 1);
+  half.mutable_gradients()->DeleteSubrange(0, 1);
+  REQUIRE(source.Add(half).ok());
+  REQUIRE(source.Add(Upload(3, "w1", update, 1)).ok());  // a later round's, kept too
+  const RoundUploads state = source.Export();
+
+  // Another layout cannot take it, and keeps what it had.
+  RoundAggregator other({{"a", 0, 0, 6}});
+  REQUIRE(other.Add([&] {
+                 PushRequest a = upload;
+                 a.mutable_slices()->DeleteSubrange(1, 1);
+                 a.mutable_gradients()->DeleteSubrange(1, 1);
+                 return a;
+               }())
+              .ok());
+  CHECK(other.Import(state).code() == absl::StatusCode::kInvalidArgument);
+  CHECK(other.Export().uploads_size() == 1);
+
+  RoundAggregator copy(Layout());
+  REQUIRE(copy.Import(state).ok());
+  CHECK(copy.open_round() == 0);
+  // The rest of the upload arrives at both; both close round 2 alike.
+  for (RoundAggregator* rounds : {&source, &copy}) REQUIRE(rounds->Add(upload).ok());
+  auto a = source.Close(Close(2, {"w0"}), {});
+  auto b = copy.Close(Close(2, {"w0"}), {});
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(a->mean_delta == b->mean_delta);
+  CHECK(a->weight == Approx(4));
+  CHECK(copy.Close(Close(3, {"w1"}), {}).ok());
+}
+
 }  // namespace
 }  // namespace petrel::server
