@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <random>
+#include <set>
 
 #include "absl/strings/str_cat.h"
 #include "common/secure_agg.h"
@@ -84,11 +85,9 @@ absl::Status RoundAggregator::Add(const PushRequest& request) {
       written.assign(range.end - range.begin, false);
     }
     const int64_t offset = slice.begin() - range.begin;
-    const char* bytes = request.gradients(s).data();
-    for (int64_t i = 0; i < slice.end() - slice.begin(); ++i) {
-      held[offset + i] = ReadUint64(bytes + i * sizeof(uint64_t));
-      written[offset + i] = true;
-    }
+    const int64_t count = slice.end() - slice.begin();
+    std::memcpy(held.data() + offset, request.gradients(s).data(), count * sizeof(uint64_t));
+    std::fill_n(written.begin() + offset, count, true);
   }
   upload.weight = ReadUint64(request.weight().data());
   upload.has_weight = true;
@@ -123,8 +122,16 @@ absl::StatusOr<RoundAggregator::Aggregate> RoundAggregator::Close(
   if (request.contributors_size() == 0) {
     return absl::InvalidArgumentError(absl::StrCat("round ", round, " closes with no contributor"));
   }
-  auto& round_uploads = uploads_[round];
-  for (const std::string& worker : request.contributors()) {
+  static const std::map<std::string, Upload> kNone;
+  auto found = uploads_.find(round);
+  const std::map<std::string, Upload>& round_uploads =
+      found == uploads_.end() ? kNone : found->second;
+  const std::set<std::string> contributors(request.contributors().begin(),
+                                           request.contributors().end());
+  if (contributors.size() != static_cast<size_t>(request.contributors_size())) {
+    return absl::InvalidArgumentError(absl::StrCat("round ", round, " names a contributor twice"));
+  }
+  for (const std::string& worker : contributors) {
     auto it = round_uploads.find(worker);
     if (it == round_uploads.end()) {
       return absl::FailedPreconditionError(
@@ -132,8 +139,11 @@ absl::StatusOr<RoundAggregator::Aggregate> RoundAggregator::Close(
     }
     if (absl::Status whole = CheckComplete(worker, it->second); !whole.ok()) return whole;
   }
+  // A correction removes a mask that a contributor shares with a worker
+  // whose upload is not in the sum; anything else would corrupt it.
   for (const MaskCorrection& correction : request.corrections()) {
-    if (correction.seed().size() != 32 || correction.survivor() == correction.dropped()) {
+    if (correction.seed().size() != 32 || !contributors.count(correction.survivor()) ||
+        contributors.count(correction.dropped())) {
       return absl::InvalidArgumentError(absl::StrCat("round ", round, ": bad mask correction for ",
                                                      correction.survivor(), " and ",
                                                      correction.dropped()));

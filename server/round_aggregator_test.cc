@@ -172,6 +172,18 @@ TEST_CASE("bad uploads and closes change nothing") {
   CHECK(rounds.Close(Close(0, {"nobody"}), {}).status().code() ==
         absl::StatusCode::kFailedPrecondition);
   REQUIRE(rounds.Add(upload).ok());
+  CHECK(rounds.Close(Close(0, {"w0", "w0"}), {}).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  CloseRoundRequest bad_correction = Close(0, {"w0"});
+  MaskCorrection* correction = bad_correction.add_corrections();
+  correction->set_survivor("w0");
+  correction->set_dropped("w0");  // a contributor cannot have dropped
+  correction->set_seed(std::string(32, 's'));
+  CHECK(rounds.Close(bad_correction, {}).status().code() == absl::StatusCode::kInvalidArgument);
+  correction->set_survivor("w9");  // nor can a non-contributor have survived
+  correction->set_dropped("w1");
+  CHECK(rounds.Close(bad_correction, {}).status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(rounds.open_round() == 0);
   CHECK(rounds.Close(Close(0, {"w0"}), {}).ok());
 }
 
