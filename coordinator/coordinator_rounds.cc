@@ -52,7 +52,7 @@ absl::Status CoordinatorService::FederatedRound(const RoundRequest& request, Rou
   if (rounds == nullptr) {
     rounds = std::make_unique<FederatedRounds>(request.job_id(), job.spec(), job.federated());
   }
-  PETREL_ASSIGN_OR_RETURN(RoundInfo info, rounds->Handle(request, now));
+  PETREL_ASSIGN_OR_RETURN(RoundInfo info, rounds->Handle(request));
   *response = std::move(info);
   return absl::OkStatus();
 }

@@ -47,7 +47,7 @@ bool FederatedRounds::SameKey(const RoundRequest& request) const {
   return false;
 }
 
-absl::StatusOr<RoundInfo> FederatedRounds::Handle(const RoundRequest& request, absl::Time now) {
+absl::StatusOr<RoundInfo> FederatedRounds::Handle(const RoundRequest& request) {
   const std::string& worker = request.worker_id();
   const bool secure = spec_.federated().secure_aggregation();
   if (secure && request.public_key().size() != kKeyBytes) {
@@ -97,7 +97,6 @@ absl::StatusOr<RoundInfo> FederatedRounds::Handle(const RoundRequest& request, a
   if (phase_ == ROUND_REVEAL) {
     for (const std::string& id : dropped_) info.add_dropped(id);
   }
-  (void)now;
   return info;
 }
 
@@ -112,11 +111,11 @@ void FederatedRounds::StartRound(const std::vector<Worker>& live, absl::Time now
   int m = static_cast<int>(std::ceil(federated.client_fraction() * n - 1e-9));
   if (federated.secure_aggregation()) m = std::max(m, kMinSecureSample);
   m = std::clamp(m, 1, n);
-  // Partial Fisher-Yates from (seed, round): the sample reproduces.
+  // Partial Fisher-Yates from (seed, round): the sample reproduces on any
+  // standard library (mt19937_64's output is fixed; its distributions are not).
   std::mt19937_64 rng(spec_.training().seed() * 0x9E3779B97F4A7C15ULL + round_);
   for (int i = 0; i < m; ++i) {
-    std::uniform_int_distribution<int> pick(i, n - 1);
-    std::swap(ready[i], ready[pick(rng)]);
+    std::swap(ready[i], ready[i + rng() % static_cast<uint64_t>(n - i)]);
   }
   ready.resize(m);
   std::sort(ready.begin(), ready.end(), [](const Worker& a, const Worker& b) { return a.rank < b.rank; });
@@ -139,7 +138,7 @@ void FederatedRounds::StartRound(const std::vector<Worker>& live, absl::Time now
   UpdateStatus();
 }
 
-void FederatedRounds::Abandon(const std::string& why, absl::Time now) {
+void FederatedRounds::Abandon(const std::string& why) {
   spdlog::warn("job {}: round {} abandoned, the model is left as it was: {}", job_id_, round_, why);
   status_.set_rounds_abandoned(status_.rounds_abandoned() + 1);
   status_.set_workers_dropped(status_.workers_dropped() + static_cast<int64_t>(dropped_.size()));
@@ -147,10 +146,9 @@ void FederatedRounds::Abandon(const std::string& why, absl::Time now) {
   phase_ = ROUND_WAITING;
   participants_.clear();
   UpdateStatus();
-  (void)now;
 }
 
-void FederatedRounds::Close(absl::Time now) {
+void FederatedRounds::Close() {
   CloseRoundRequest close;
   close.set_job_id(job_id_);
   close.set_round(round_);
@@ -170,7 +168,6 @@ void FederatedRounds::Close(absl::Time now) {
   close_in_flight_ = false;
   phase_ = ROUND_CLOSING;
   UpdateStatus();
-  (void)now;
 }
 
 std::optional<CloseRoundRequest> FederatedRounds::Advance(const std::vector<Worker>& live,
@@ -199,7 +196,7 @@ std::optional<CloseRoundRequest> FederatedRounds::Advance(const std::vector<Work
         if (!uploaded_.count(p.worker_id()) && !alive.count(p.worker_id())) lost = true;
       }
       if (uploaded_.size() == participants_.size()) {
-        Close(now);
+        Close();
       } else if (now >= deadline_ || lost) {
         for (const RoundParticipant& p : participants_) {
           if (!uploaded_.count(p.worker_id())) dropped_.insert(p.worker_id());
@@ -209,8 +206,7 @@ std::optional<CloseRoundRequest> FederatedRounds::Advance(const std::vector<Work
                      uploaded_.size(), participants_.size());
         if (static_cast<int>(uploaded_.size()) < min_uploads_) {
           Abandon(absl::StrCat("only ", uploaded_.size(), " of ", participants_.size(),
-                               " sampled workers uploaded (at least ", min_uploads_, " needed)"),
-                  now);
+                               " sampled workers uploaded (at least ", min_uploads_, " needed)"));
         } else if (spec_.federated().secure_aggregation()) {
           // The survivors' uploads hold masks shared with the dropped: ask
           // the survivors for those seeds.
@@ -218,21 +214,20 @@ std::optional<CloseRoundRequest> FederatedRounds::Advance(const std::vector<Work
           deadline_ = now + absl::Seconds(spec_.federated().round_deadline_seconds());
           UpdateStatus();
         } else {
-          Close(now);
+          Close();
         }
       }
       return std::nullopt;
     }
     case ROUND_REVEAL: {
       if (reveals_.size() == uploaded_.size()) {
-        Close(now);
+        Close();
         return std::nullopt;
       }
       for (const std::string& survivor : uploaded_) {
         if (!reveals_.count(survivor) && (!alive.count(survivor) || now >= deadline_)) {
           Abandon(absl::StrCat(survivor, " did not reveal its seeds with the dropped workers, "
-                               "so their masks cannot be removed"),
-                  now);
+                               "so their masks cannot be removed"));
           return std::nullopt;
         }
       }
@@ -261,14 +256,15 @@ void FederatedRounds::Closed(int64_t round, const absl::Status& outcome, absl::T
   for (const std::string& id : dropped_) status_.add_last_dropped(id);
   status_.set_workers_dropped(status_.workers_dropped() + static_cast<int64_t>(dropped_.size()));
   status_.set_last_round_seconds(absl::ToDoubleSeconds(now - round_started_));
-  sampled_total_ += static_cast<int64_t>(participants_.size());
-  population_total_ += population_;
-  if (spec_.has_dp() && population_total_ > 0) {
-    // Sampling m of n each round is treated as Poisson sampling at q = m/n
-    // (docs/federated.md says what that approximation means).
-    const double q = static_cast<double>(sampled_total_) / population_total_;
-    auto spent = dp::EpsilonSpent(q, spec_.dp().noise_multiplier(), status_.rounds_completed(),
-                                  spec_.dp().delta());
+  if (spec_.has_dp() && population_ > 0) {
+    // Sampling m of n is treated as Poisson sampling at q = m/n
+    // (docs/federated.md says what that approximation means), every round
+    // at the largest q so far: epsilon grows with q, so this is an upper
+    // bound, and it survives a coordinator restart with the status.
+    status_.set_dp_sampling_rate(std::max(
+        status_.dp_sampling_rate(), static_cast<double>(participants_.size()) / population_));
+    auto spent = dp::EpsilonSpent(status_.dp_sampling_rate(), spec_.dp().noise_multiplier(),
+                                  status_.rounds_completed(), spec_.dp().delta());
     if (spent.ok()) {
       status_.set_dp_epsilon(spent->epsilon);
       status_.set_dp_delta(spent->delta);

@@ -50,7 +50,7 @@ class FederatedRounds {
   // A worker's poll: takes its key, its upload report or its reveal, and
   // answers with the round as it stands (state is the job's). INVALID_ARGUMENT
   // for a bad key or reveal, which changes nothing.
-  absl::StatusOr<RoundInfo> Handle(const RoundRequest& request, absl::Time now);
+  absl::StatusOr<RoundInfo> Handle(const RoundRequest& request);
 
   // Moves the rounds on, given the job's live workers. Returns the close the
   // servers must apply now, once per attempt: after Closed(ok = false) the
@@ -64,8 +64,8 @@ class FederatedRounds {
 
  private:
   void StartRound(const std::vector<Worker>& live, absl::Time now);
-  void Abandon(const std::string& why, absl::Time now);
-  void Close(absl::Time now);
+  void Abandon(const std::string& why);
+  void Close();
   bool Sampled(const std::string& id) const;
   // The request comes from a participant of this round with the key the
   // round was sampled with.
@@ -88,9 +88,7 @@ class FederatedRounds {
   std::map<std::string, std::map<std::string, std::string>> reveals_;
   std::optional<CloseRoundRequest> close_;
   bool close_in_flight_ = false;
-  int population_ = 0;            // live workers the round was sampled from
-  int64_t sampled_total_ = 0;     // over completed rounds, for the DP sampling rate
-  int64_t population_total_ = 0;
+  int population_ = 0;  // live workers the round was sampled from
 };
 
 }  // namespace petrel::coordinator

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "common/rdp_accountant.h"
+
 namespace petrel::coordinator {
 namespace {
 
@@ -46,19 +48,19 @@ const absl::Time t0 = absl::FromUnixSeconds(1000);
 TEST_CASE("rounds sample a fraction of the workers and close when all sampled uploaded") {
   FederatedRounds rounds("job-1", Spec(2, 0.5, false));
   CHECK_FALSE(rounds.Advance(Workers(), t0).has_value());
-  CHECK(Must(rounds.Handle(Poll("w0"), t0)).phase() == ROUND_WAITING);
+  CHECK(Must(rounds.Handle(Poll("w0"))).phase() == ROUND_WAITING);
   rounds.Advance(Workers(), t0);  // w1..w3 have not polled yet
-  CHECK(Must(rounds.Handle(Poll("w1"), t0)).phase() == ROUND_WAITING);
-  for (const char* w : {"w2", "w3"}) Must(rounds.Handle(Poll(w), t0));
+  CHECK(Must(rounds.Handle(Poll("w1"))).phase() == ROUND_WAITING);
+  for (const char* w : {"w2", "w3"}) Must(rounds.Handle(Poll(w)));
   rounds.Advance(Workers(), t0);
-  RoundInfo info = Must(rounds.Handle(Poll("w0"), t0));
+  RoundInfo info = Must(rounds.Handle(Poll("w0")));
   REQUIRE(info.phase() == ROUND_TRAINING);
   REQUIRE(info.participants_size() == 2);  // ceil(0.5 x 4)
   std::vector<std::string> sampled;
   for (const auto& p : info.participants()) sampled.push_back(p.worker_id());
   for (const std::string& w : sampled) {
-    CHECK(Must(rounds.Handle(Poll(w), t0)).participant());
-    Must(rounds.Handle(Poll(w, /*uploaded=*/0), t0));
+    CHECK(Must(rounds.Handle(Poll(w))).participant());
+    Must(rounds.Handle(Poll(w, /*uploaded=*/0)));
   }
   auto close = rounds.Advance(Workers(), t0);
   CHECK_FALSE(close.has_value());  // the round moves to CLOSING first
@@ -78,23 +80,23 @@ TEST_CASE("rounds sample a fraction of the workers and close when all sampled up
 
   // Round 1 samples again; the same sample for the same seed and round.
   rounds.Advance(Workers(), t0);
-  info = Must(rounds.Handle(Poll("w0"), t0));
+  info = Must(rounds.Handle(Poll("w0")));
   CHECK(info.round() == 1);
-  for (const auto& p : info.participants()) Must(rounds.Handle(Poll(p.worker_id(), 1), t0));
+  for (const auto& p : info.participants()) Must(rounds.Handle(Poll(p.worker_id(), 1)));
   rounds.Advance(Workers(), t0);
   REQUIRE(rounds.Advance(Workers(), t0).has_value());
   rounds.Closed(1, absl::OkStatus(), t0);
   CHECK(rounds.done());
-  CHECK(Must(rounds.Handle(Poll("w2"), t0)).phase() == ROUNDS_DONE);
+  CHECK(Must(rounds.Handle(Poll("w2"))).phase() == ROUNDS_DONE);
 }
 
 TEST_CASE("a straggler is dropped at the deadline") {
   FederatedRounds rounds("job-1", Spec(3, 1.0, false));
-  for (const auto& w : Workers()) Must(rounds.Handle(Poll(w.id), t0));
+  for (const auto& w : Workers()) Must(rounds.Handle(Poll(w.id)));
   rounds.Advance(Workers(), t0);
-  for (const char* w : {"w0", "w1", "w2"}) Must(rounds.Handle(Poll(w, 0), t0));
+  for (const char* w : {"w0", "w1", "w2"}) Must(rounds.Handle(Poll(w, 0)));
   rounds.Advance(Workers(), t0 + absl::Seconds(5));
-  CHECK(Must(rounds.Handle(Poll("w0"), t0)).phase() == ROUND_TRAINING);  // before the deadline
+  CHECK(Must(rounds.Handle(Poll("w0"))).phase() == ROUND_TRAINING);  // before the deadline
   rounds.Advance(Workers(), t0 + absl::Seconds(11));
   auto close = rounds.Advance(Workers(), t0 + absl::Seconds(11));
   REQUIRE(close.has_value());
@@ -104,24 +106,24 @@ TEST_CASE("a straggler is dropped at the deadline") {
   CHECK(rounds.status().last_dropped(0) == "w3");
   // Its late upload is not counted for the next round.
   rounds.Advance(Workers(), t0 + absl::Seconds(12));
-  CHECK_FALSE(Must(rounds.Handle(Poll("w3", 0), t0)).uploaded());
+  CHECK_FALSE(Must(rounds.Handle(Poll("w3", 0))).uploaded());
 }
 
 TEST_CASE("secure aggregation: survivors reveal their seeds with the dropped") {
   FederatedRounds rounds("job-1", Spec(2, 1.0, true));
   RoundRequest keyless = Poll("w0");
   keyless.clear_public_key();
-  CHECK(rounds.Handle(keyless, t0).status().code() == absl::StatusCode::kInvalidArgument);
-  for (const auto& w : Workers()) Must(rounds.Handle(Poll(w.id), t0));
+  CHECK(rounds.Handle(keyless).status().code() == absl::StatusCode::kInvalidArgument);
+  for (const auto& w : Workers()) Must(rounds.Handle(Poll(w.id)));
   rounds.Advance(Workers(), t0);
-  RoundInfo info = Must(rounds.Handle(Poll("w0"), t0));
+  RoundInfo info = Must(rounds.Handle(Poll("w0")));
   REQUIRE(info.participants_size() == 4);
   CHECK(info.participants(1).public_key() == std::string(32, 'b'));
-  for (const char* w : {"w0", "w1", "w2"}) Must(rounds.Handle(Poll(w, 0), t0));
+  for (const char* w : {"w0", "w1", "w2"}) Must(rounds.Handle(Poll(w, 0)));
   // w3 departs: no need to wait for the deadline.
   std::vector<FederatedRounds::Worker> live = {{"w0", 0}, {"w1", 1}, {"w2", 2}};
   rounds.Advance(live, t0);
-  info = Must(rounds.Handle(Poll("w1"), t0));
+  info = Must(rounds.Handle(Poll("w1")));
   REQUIRE(info.phase() == ROUND_REVEAL);
   REQUIRE(info.dropped_size() == 1);
   CHECK(info.dropped(0) == "w3");
@@ -131,14 +133,14 @@ TEST_CASE("secure aggregation: survivors reveal their seeds with the dropped") {
   PairSeed* wrong = bad.add_reveals();
   wrong->set_peer("w1");  // a survivor's seed must never be revealed
   wrong->set_seed(std::string(32, 'x'));
-  CHECK(rounds.Handle(bad, t0).status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(rounds.Handle(bad).status().code() == absl::StatusCode::kInvalidArgument);
   for (const char* w : {"w0", "w1", "w2"}) {
     RoundRequest reveal = Poll(w);
     reveal.set_reveal_round(0);
     PairSeed* seed = reveal.add_reveals();
     seed->set_peer("w3");
     seed->set_seed(std::string(32, w[1]));
-    CHECK(Must(rounds.Handle(reveal, t0)).revealed());
+    CHECK(Must(rounds.Handle(reveal)).revealed());
   }
   rounds.Advance(live, t0);
   auto close = rounds.Advance(live, t0);
@@ -151,30 +153,30 @@ TEST_CASE("secure aggregation: survivors reveal their seeds with the dropped") {
 
 TEST_CASE("a worker that restarts mid-round with a new key does not count for it") {
   FederatedRounds rounds("job-1", Spec(2, 1.0, true));
-  for (const auto& w : Workers()) Must(rounds.Handle(Poll(w.id), t0));
+  for (const auto& w : Workers()) Must(rounds.Handle(Poll(w.id)));
   rounds.Advance(Workers(), t0);
   RoundRequest restarted = Poll("w2", /*uploaded=*/0);
   restarted.set_public_key(std::string(32, 'z'));
-  CHECK_FALSE(Must(rounds.Handle(restarted, t0)).uploaded());
-  for (const char* w : {"w0", "w1", "w3"}) CHECK(Must(rounds.Handle(Poll(w, 0), t0)).uploaded());
+  CHECK_FALSE(Must(rounds.Handle(restarted)).uploaded());
+  for (const char* w : {"w0", "w1", "w3"}) CHECK(Must(rounds.Handle(Poll(w, 0))).uploaded());
   rounds.Advance(Workers(), t0 + absl::Seconds(11));
-  RoundInfo info = Must(rounds.Handle(Poll("w0"), t0));
+  RoundInfo info = Must(rounds.Handle(Poll("w0")));
   REQUIRE(info.phase() == ROUND_REVEAL);
   CHECK(info.dropped(0) == "w2");
 }
 
 TEST_CASE("secure aggregation: a survivor that does not reveal abandons the round") {
   FederatedRounds rounds("job-1", Spec(2, 1.0, true));
-  for (const auto& w : Workers()) Must(rounds.Handle(Poll(w.id), t0));
+  for (const auto& w : Workers()) Must(rounds.Handle(Poll(w.id)));
   rounds.Advance(Workers(), t0);
-  for (const char* w : {"w0", "w1", "w2"}) Must(rounds.Handle(Poll(w, 0), t0));
+  for (const char* w : {"w0", "w1", "w2"}) Must(rounds.Handle(Poll(w, 0)));
   rounds.Advance(Workers(), t0 + absl::Seconds(11));
-  CHECK(Must(rounds.Handle(Poll("w0"), t0)).phase() == ROUND_REVEAL);
+  CHECK(Must(rounds.Handle(Poll("w0"))).phase() == ROUND_REVEAL);
   rounds.Advance(Workers(), t0 + absl::Seconds(30));
   CHECK(rounds.status().rounds_abandoned() == 1);
   CHECK(rounds.status().rounds_completed() == 0);
   rounds.Advance(Workers(), t0 + absl::Seconds(31));
-  CHECK(Must(rounds.Handle(Poll("w0"), t0)).round() == 1);
+  CHECK(Must(rounds.Handle(Poll("w0"))).round() == 1);
 }
 
 TEST_CASE("DP rounds report the epsilon spent") {
@@ -185,10 +187,10 @@ TEST_CASE("DP rounds report the epsilon spent") {
   FederatedRounds rounds("job-1", spec);
   double previous = 0;
   for (int r = 0; r < 3; ++r) {
-    for (const auto& w : Workers()) Must(rounds.Handle(Poll(w.id), t0));
+    for (const auto& w : Workers()) Must(rounds.Handle(Poll(w.id)));
     rounds.Advance(Workers(), t0);
-    RoundInfo info = Must(rounds.Handle(Poll("w0"), t0));
-    for (const auto& p : info.participants()) Must(rounds.Handle(Poll(p.worker_id(), r), t0));
+    RoundInfo info = Must(rounds.Handle(Poll("w0")));
+    for (const auto& p : info.participants()) Must(rounds.Handle(Poll(p.worker_id(), r)));
     rounds.Advance(Workers(), t0);
     REQUIRE(rounds.Advance(Workers(), t0).has_value());
     rounds.Closed(r, absl::OkStatus(), t0);
@@ -196,6 +198,10 @@ TEST_CASE("DP rounds report the epsilon spent") {
     previous = rounds.status().dp_epsilon();
   }
   CHECK(rounds.status().dp_delta() == 1e-5);
+  CHECK(rounds.status().dp_sampling_rate() == 0.5);  // 2 of 4 each round
+  auto expected = dp::EpsilonSpent(0.5, 1.0, 3, 1e-5);
+  REQUIRE(expected.ok());
+  CHECK(rounds.status().dp_epsilon() == Approx(expected->epsilon));
 }
 
 TEST_CASE("a restarted coordinator goes on after the saved round") {
