@@ -19,41 +19,51 @@ namespace {
 // A server applies a round in milliseconds; this leaves room for a busy one.
 constexpr absl::Duration kCloseTimeout = absl::Seconds(30);
 
-std::vector<FederatedRounds::Worker> Live(const JobManager& jobs, const std::string& job_id) {
+// The job's workers that have not departed.
+std::vector<FederatedRounds::Worker> Live(const JobRecord& job) {
   std::vector<FederatedRounds::Worker> live;
-  for (const auto& [id, rank] : jobs.LiveWorkers(job_id)) live.push_back({id, rank});
+  for (int rank = 0; rank < job.workers_size(); ++rank) {
+    if (!job.workers(rank).departed()) live.push_back({job.workers(rank).worker_id(), rank});
+  }
   return live;
 }
 
 }  // namespace
 
+FederatedRounds& CoordinatorService::RoundsFor(const JobRecord& job) {
+  const std::string& id = job.status().job_id();
+  std::unique_ptr<FederatedRounds>& rounds = rounds_[id];
+  if (rounds == nullptr) {
+    // Picks up the rounds a restarted coordinator's state directory kept.
+    rounds = std::make_unique<FederatedRounds>(id, job.status().spec(), job.status().federated());
+  }
+  return *rounds;
+}
+
 absl::Status CoordinatorService::FederatedRound(const RoundRequest& request, RoundInfo* response) {
   absl::MutexLock lock(&mu_);
-  const absl::Time now = absl::Now();
-  PETREL_ASSIGN_OR_RETURN(JobStatus job, jobs_.Get(request.job_id(), now));
-  if (job.spec().mode() != "federated") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("job ", request.job_id(), " is not federated (mode ",
-                     job.spec().mode().empty() ? "sync" : job.spec().mode(), ")"));
+  PETREL_ASSIGN_OR_RETURN(const JobRecord* job, jobs_.Record(request.job_id()));
+  const JobSpec& spec = job->status().spec();
+  if (spec.mode() != "federated") {
+    return absl::InvalidArgumentError(absl::StrCat("job ", request.job_id(),
+                                                   " is not federated (mode ",
+                                                   spec.mode().empty() ? "sync" : spec.mode(), ")"));
   }
-  response->set_state(job.state());
-  if (job.state() != RUNNING) return absl::OkStatus();
-  if (request.attempt() != job.attempt()) {
+  response->set_state(job->status().state());
+  if (job->status().state() != RUNNING) return absl::OkStatus();
+  if (request.attempt() != job->attempt()) {
     return absl::AbortedError(absl::StrCat("job ", request.job_id(), " is at attempt ",
-                                           job.attempt(), ", not ", request.attempt()));
+                                           job->attempt(), ", not ", request.attempt()));
   }
-  bool member = false;
-  for (const auto& [id, rank] : jobs_.LiveWorkers(request.job_id())) member |= id == request.worker_id();
+  const std::vector<FederatedRounds::Worker> live = Live(*job);
+  const bool member = std::any_of(live.begin(), live.end(), [&](const FederatedRounds::Worker& w) {
+    return w.id == request.worker_id();
+  });
   if (!member) {
     return absl::AbortedError(absl::StrCat(request.worker_id(), " is not a worker of job ",
                                            request.job_id(), " (any more)"));
   }
-  std::unique_ptr<FederatedRounds>& rounds = rounds_[request.job_id()];
-  if (rounds == nullptr) {
-    rounds = std::make_unique<FederatedRounds>(request.job_id(), job.spec(), job.federated());
-  }
-  PETREL_ASSIGN_OR_RETURN(RoundInfo info, rounds->Handle(request));
-  *response = std::move(info);
+  PETREL_ASSIGN_OR_RETURN(*response, RoundsFor(*job).Handle(request));
   return absl::OkStatus();
 }
 
@@ -73,23 +83,14 @@ void CoordinatorService::DriveRounds() {
       it = still ? std::next(it) : rounds_.erase(it);
     }
     for (const std::string& id : running) {
-      std::unique_ptr<FederatedRounds>& rounds = rounds_[id];
-      if (rounds == nullptr) {
-        absl::StatusOr<JobStatus> job = jobs_.Get(id, now);
-        if (!job.ok()) continue;
-        rounds = std::make_unique<FederatedRounds>(id, job->spec(), job->federated());
-      }
-      const int64_t completed = rounds->status().rounds_completed();
-      std::optional<CloseRoundRequest> close = rounds->Advance(Live(jobs_, id), now);
-      jobs_.SetFederatedStatus(id, rounds->status(),
-                               /*save=*/rounds->status().rounds_completed() != completed);
-      if (!close) continue;
-      absl::StatusOr<ShardMap> map = jobs_.GetShardMap(id);
-      if (!map.ok()) {
-        rounds->Closed(close->round(), map.status(), now);
-        continue;
-      }
-      due.push_back({id, std::move(*close), std::move(*map)});
+      absl::StatusOr<const JobRecord*> job = jobs_.Record(id);
+      if (!job.ok()) continue;
+      FederatedRounds& rounds = RoundsFor(**job);
+      const int64_t completed = rounds.status().rounds_completed();
+      std::optional<CloseRoundRequest> close = rounds.Advance(Live(**job), now);
+      if (close) due.push_back({id, std::move(*close), (*job)->shard_map()});
+      jobs_.SetFederatedStatus(id, rounds.status(),
+                               /*save=*/rounds.status().rounds_completed() != completed);
     }
   }
   if (due.empty()) return;

@@ -81,6 +81,8 @@ class CoordinatorService {
   // Declares `dead` dead and lets the jobs react.
   void DeclareDead(const std::vector<std::string>& dead, const std::string& why, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The rounds of a federated job, made on first use.
+  FederatedRounds& RoundsFor(const JobRecord& job) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Advances every running federated job's rounds and makes the servers
   // apply the rounds that close (the calls run without the lock).
   void DriveRounds();

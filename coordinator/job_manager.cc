@@ -346,15 +346,9 @@ std::vector<std::string> JobManager::RunningFederatedJobs() const {
   return ids;
 }
 
-std::vector<std::pair<std::string, int>> JobManager::LiveWorkers(const std::string& job_id) const {
-  std::vector<std::pair<std::string, int>> live;
-  auto job = FindJob(job_id);
-  if (!job.ok()) return live;
-  for (int rank = 0; rank < (*job)->record.workers_size(); ++rank) {
-    const WorkerSlot& slot = (*job)->record.workers(rank);
-    if (!slot.departed()) live.emplace_back(slot.worker_id(), rank);
-  }
-  return live;
+absl::StatusOr<const JobRecord*> JobManager::Record(const std::string& job_id) const {
+  PETREL_ASSIGN_OR_RETURN(const Job* job, FindJob(job_id));
+  return &job->record;
 }
 
 void JobManager::SetFederatedStatus(const std::string& job_id, const FederatedStatus& status,

@@ -63,11 +63,13 @@ class JobManager {
   absl::StatusOr<ReportProgressResponse> ReportProgress(const ReportProgressRequest& report,
                                                         absl::Time now);
 
-  // Federated jobs (coordinator/federated_rounds.h): the running ones, a
-  // job's workers that have not departed (id, rank), and the round status
-  // its JobStatus shows (kept across restarts when `save`).
+  // Federated jobs (coordinator/federated_rounds.h): the running ones, and
+  // the round status their JobStatus shows (kept across restarts when `save`).
   std::vector<std::string> RunningFederatedJobs() const;
-  std::vector<std::pair<std::string, int>> LiveWorkers(const std::string& job_id) const;
+  // The job as the state directory keeps it (spec, state, attempt, shard
+  // map, worker slots), without building a JobStatus; valid until the next
+  // call that changes jobs.
+  absl::StatusOr<const JobRecord*> Record(const std::string& job_id) const;
   void SetFederatedStatus(const std::string& job_id, const FederatedStatus& status, bool save);
 
   // Keeps a server's view of a job's staleness gate; returns the stalled
