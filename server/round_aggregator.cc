@@ -42,7 +42,7 @@ absl::Status RoundAggregator::Add(const PushRequest& request) {
   const int64_t round = request.clock();
   const std::string& worker = request.worker_id();
   if (round < open_round_) {
-    return absl::FailedPreconditionError(
+    return absl::OutOfRangeError(
         absl::StrCat("round ", round, " is closed (this server is at round ", open_round_,
                      "); the upload of ", worker, " came too late"));
   }

@@ -58,7 +58,9 @@ class RoundAggregator {
   // Stores a FIXED64 push: part of `request.worker_id()`'s upload for round
   // `request.clock()`, gradients[i] holding slices[i].end - begin uint64
   // LE and `weight` one uint64 LE. A retry overwrites the same bytes. Checks
-  // every slice before storing anything.
+  // every slice before storing anything. An upload for a closed round is
+  // OUT_OF_RANGE (its worker was dropped from that round: not an error of
+  // the job).
   absl::Status Add(const PushRequest& request);
 
   // Closes `request.round()`: the contributors' uploads must cover every

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/status_macros.h"
@@ -14,11 +13,6 @@ namespace petrel::worker {
 namespace {
 
 constexpr absl::Duration kPollInterval = absl::Milliseconds(25);
-// How long a coordinator that cannot be reached is waited for.
-constexpr absl::Duration kCoordinatorPatience = absl::Minutes(10);
-bool Transient(const absl::Status& status) {
-  return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
-}
 
 }  // namespace
 
@@ -50,21 +44,16 @@ absl::Status FederatedTrainer::Load() {
 }
 
 absl::StatusOr<RoundInfo> FederatedTrainer::Poll(RoundRequest* request) {
-  const absl::Time give_up = absl::Now() + kCoordinatorPatience;
-  while (true) {
-    absl::StatusOr<RoundInfo> info = context_.coordinator->FederatedRound(*request);
-    if (info.ok()) {
-      if (info->uploaded() && request->uploaded_round() == info->round()) request->set_uploaded_round(-1);
-      if (info->revealed() && request->reveal_round() == info->round()) {
-        request->set_reveal_round(-1);
-        request->clear_reveals();
-      }
-      return info;
-    }
-    if (!Transient(info.status()) || absl::Now() >= give_up) return info.status();
-    if (context_.stop_requested()) return absl::CancelledError("worker stopping");
-    absl::SleepFor(absl::Milliseconds(200));
+  PETREL_ASSIGN_OR_RETURN(
+      RoundInfo info,
+      CallPatiently<RoundInfo>([&] { return context_.coordinator->FederatedRound(*request); },
+                               context_.stop_requested));
+  if (info.uploaded() && request->uploaded_round() == info.round()) request->set_uploaded_round(-1);
+  if (info.revealed() && request->reveal_round() == info.round()) {
+    request->set_reveal_round(-1);
+    request->clear_reveals();
   }
+  return info;
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> FederatedTrainer::PeerSeeds(
@@ -191,9 +180,9 @@ absl::Status FederatedTrainer::Train() {
         info.round() > trained_round) {
       trained_round = info.round();
       absl::Status trained = TrainRound(info);
-      // A round closed under this worker (it was too slow) is not an error.
-      if (absl::IsFailedPrecondition(trained) &&
-          absl::StrContains(trained.message(), "is closed")) {
+      // A round closed under this worker (it was too slow) is not an error
+      // (server/round_aggregator.h).
+      if (absl::IsOutOfRange(trained)) {
         spdlog::warn("job {}: round {} closed before this worker's upload arrived",
                      job.job_id(), info.round());
         continue;

@@ -6,17 +6,9 @@
 #include "spdlog/spdlog.h"
 
 namespace petrel::worker {
-namespace {
-
-// How long a report that must arrive (the end of training) waits for a
-// coordinator that cannot be reached.
-constexpr absl::Duration kCoordinatorPatience = absl::Minutes(10);
-
-bool Transient(const absl::Status& status) {
+bool CoordinatorAway(const absl::Status& status) {
   return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
 }
-
-}  // namespace
 
 ProgressReporter::ProgressReporter(const TrainerContext* context) : context_(context) {
   const JobAssignment& job = context->assignment;
@@ -30,25 +22,23 @@ ProgressReporter::ProgressReporter(const TrainerContext* context) : context_(con
 
 absl::StatusOr<ReportProgressResponse> ProgressReporter::Send(bool must_arrive) {
   context_->on_report(report_);
-  const absl::Time give_up = absl::Now() + kCoordinatorPatience;
-  while (true) {
+  // Each attempt logs the coordinator going away and coming back, once.
+  const std::function<absl::StatusOr<ReportProgressResponse>()> attempt = [this] {
     absl::StatusOr<ReportProgressResponse> response =
         context_->coordinator->ReportProgress(report_);
-    if (!Transient(response.status())) {
-      if (coordinator_lost_) spdlog::info("the coordinator answers again");
-      coordinator_lost_ = false;
-      if (response.ok()) report_.set_has_test_accuracy(false);
-      return response;
-    }
-    if (!coordinator_lost_) {
+    const bool away = CoordinatorAway(response.status());
+    if (away && !coordinator_lost_) {
       spdlog::warn("progress report not delivered ({}); training goes on",
                    response.status().ToString());
     }
-    coordinator_lost_ = true;
-    if (!must_arrive || absl::Now() >= give_up) return response;
-    if (context_->stop_requested()) return absl::CancelledError("worker stopping");
-    absl::SleepFor(absl::Milliseconds(200));
-  }
+    if (!away && coordinator_lost_) spdlog::info("the coordinator answers again");
+    coordinator_lost_ = away;
+    return response;
+  };
+  absl::StatusOr<ReportProgressResponse> response =
+      must_arrive ? CallPatiently(attempt, context_->stop_requested) : attempt();
+  if (response.ok()) report_.set_has_test_accuracy(false);
+  return response;
 }
 
 absl::Status ProgressReporter::SendDuringTraining() {

@@ -9,10 +9,35 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "proto/coordinator.pb.h"
 #include "worker/trainer_context.h"
 
 namespace petrel::worker {
+
+// How long a call that must get through waits for a coordinator that cannot
+// be reached (it may be restarting).
+inline constexpr absl::Duration kCoordinatorPatience = absl::Minutes(10);
+
+// UNAVAILABLE or DEADLINE_EXCEEDED: the coordinator did not answer, which
+// is worth waiting out.
+bool CoordinatorAway(const absl::Status& status);
+
+// Calls `call` until it gets an answer other than CoordinatorAway, for up to
+// kCoordinatorPatience, retrying every 200 ms; CANCELLED once
+// `stop_requested`.
+template <typename T>
+absl::StatusOr<T> CallPatiently(const std::function<absl::StatusOr<T>()>& call,
+                                const std::function<bool()>& stop_requested) {
+  const absl::Time give_up = absl::Now() + kCoordinatorPatience;
+  while (true) {
+    absl::StatusOr<T> answer = call();
+    if (!CoordinatorAway(answer.status()) || absl::Now() >= give_up) return answer;
+    if (stop_requested()) return absl::CancelledError("worker stopping");
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+}
 
 class ProgressReporter {
  public:
