@@ -146,22 +146,14 @@ class GrpcPsClient : public PsClient {
 
   absl::Status Push(int64_t clock, const std::vector<std::vector<float>>& gradients,
                     const SparseStep* sparse) override {
-    if (gradients.size() != table_sizes_.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("push of ", gradients.size(),
-                                                     " gradients for ", table_sizes_.size(),
-                                                     " tables"));
-    }
+    // Before anything is encoded: top-k keeps residuals per placement.
+    PETREL_RETURN_IF_ERROR(CheckSizes(gradients, "gradient"));
     for (Chunk& chunk : chunks_) {
       chunk.push.request.set_clock(clock);
       chunk.push.request.set_encoding(encoding_);
       chunk.push_gradients.clear();
       for (size_t i = 0; i < chunk.placements.size(); ++i) {
         const Placement& p = chunk.placements[i];
-        if (static_cast<int64_t>(gradients[p.table].size()) != table_sizes_[p.table]) {
-          return absl::InvalidArgumentError(
-              absl::StrCat("gradient ", p.table, " has ", gradients[p.table].size(),
-                           " floats; the table has ", table_sizes_[p.table]));
-        }
         chunk.push_gradients.push_back(
             Encode(chunk, i, absl::MakeConstSpan(gradients[p.table]).subspan(p.begin, p.end - p.begin)));
       }
@@ -187,17 +179,7 @@ class GrpcPsClient : public PsClient {
 
   absl::Status PushRoundUpdate(int64_t round, const std::vector<std::vector<uint64_t>>& update,
                                uint64_t weight) override {
-    if (update.size() != table_sizes_.size()) {
-      return absl::InvalidArgumentError(absl::StrCat("upload of ", update.size(), " tensors for ",
-                                                     table_sizes_.size(), " tables"));
-    }
-    for (size_t t = 0; t < update.size(); ++t) {
-      if (static_cast<int64_t>(update[t].size()) != table_sizes_[t]) {
-        return absl::InvalidArgumentError(absl::StrCat("upload ", t, " has ", update[t].size(),
-                                                       " elements; the table has ",
-                                                       table_sizes_[t]));
-      }
-    }
+    PETREL_RETURN_IF_ERROR(CheckSizes(update, "upload"));
     const std::string weight_bytes(reinterpret_cast<const char*>(&weight), sizeof(weight));
     for (Chunk& chunk : chunks_) {
       PushRequest& request = chunk.push.request;
@@ -212,10 +194,8 @@ class GrpcPsClient : public PsClient {
       }
     }
     absl::Status status = CallAll(/*push=*/true, "Upload");
-    for (Chunk& chunk : chunks_) {
-      chunk.push.request.clear_weight();
-      chunk.push.request.set_encoding(encoding_);
-    }
+    // Push sets its own encoding; the weight belongs to uploads only.
+    for (Chunk& chunk : chunks_) chunk.push.request.clear_weight();
     return status;
   }
 
@@ -238,6 +218,23 @@ class GrpcPsClient : public PsClient {
   }
 
  private:
+  // One tensor per table of the shard map, each of its table's size.
+  template <typename T>
+  absl::Status CheckSizes(const std::vector<std::vector<T>>& tensors, const char* what) const {
+    if (tensors.size() != table_sizes_.size()) {
+      return absl::InvalidArgumentError(absl::StrCat(what, "s for ", tensors.size(),
+                                                     " tables; the job has ", table_sizes_.size()));
+    }
+    for (size_t t = 0; t < tensors.size(); ++t) {
+      if (static_cast<int64_t>(tensors[t].size()) != table_sizes_[t]) {
+        return absl::InvalidArgumentError(absl::StrCat(what, " ", t, " has ", tensors[t].size(),
+                                                       " elements; the table has ",
+                                                       table_sizes_[t]));
+      }
+    }
+    return absl::OkStatus();
+  }
+
   struct Placement {
     size_t table;
     int64_t begin, end;
