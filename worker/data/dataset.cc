@@ -71,38 +71,31 @@ absl::StatusOr<Dataset> LoadIdxDataset(const std::string& images_path,
         absl::StrCat(images_path, ": ", feature_dim, " features per example is too many"));
   }
 
+  // The examples this shard holds, as indices into the files.
+  std::vector<int64_t> indices;
   if (partition.by_label) {
     if (partition.shards_per_worker < 1) {
       return absl::InvalidArgumentError(absl::StrCat(
           "a by_label partition needs at least 1 shard per worker, got ",
           partition.shards_per_worker));
     }
-    std::vector<int32_t> all_labels(labels.data.begin(), labels.data.end());
-    const std::vector<int64_t> indices =
-        LabelShardIndices(all_labels, shard, num_shards, partition.shards_per_worker);
-    Dataset dataset;
-    dataset.num_examples = static_cast<int64_t>(indices.size());
-    dataset.feature_dim = static_cast<int>(feature_dim);
-    dataset.features.resize(dataset.num_examples * feature_dim);
-    dataset.labels.resize(indices.size());
-    for (size_t i = 0; i < indices.size(); ++i) {
-      const uint8_t* pixels = images.data.data() + indices[i] * feature_dim;
-      for (int64_t j = 0; j < feature_dim; ++j) {
-        dataset.features[i * feature_dim + j] = pixels[j] / 255.0f;
-      }
-      dataset.labels[i] = labels.data[indices[i]];
-    }
-    return dataset;
+    const std::vector<int32_t> all_labels(labels.data.begin(), labels.data.end());
+    indices = LabelShardIndices(all_labels, shard, num_shards, partition.shards_per_worker);
+  } else {
+    PETREL_ASSIGN_OR_RETURN(ShardRange range, ShardOf(n, shard, num_shards));
+    for (int64_t i = range.begin; i < range.end; ++i) indices.push_back(i);
   }
-
-  PETREL_ASSIGN_OR_RETURN(ShardRange range, ShardOf(n, shard, num_shards));
   Dataset dataset;
-  dataset.num_examples = range.end - range.begin;
+  dataset.num_examples = static_cast<int64_t>(indices.size());
   dataset.feature_dim = static_cast<int>(feature_dim);
   dataset.features.resize(dataset.num_examples * feature_dim);
-  const uint8_t* pixels = images.data.data() + range.begin * feature_dim;
-  for (size_t i = 0; i < dataset.features.size(); ++i) dataset.features[i] = pixels[i] / 255.0f;
-  dataset.labels.assign(labels.data.begin() + range.begin, labels.data.begin() + range.end);
+  dataset.labels.resize(indices.size());
+  for (size_t i = 0; i < indices.size(); ++i) {
+    const uint8_t* pixels = images.data.data() + indices[i] * feature_dim;
+    float* out = dataset.features.data() + i * feature_dim;
+    for (int64_t j = 0; j < feature_dim; ++j) out[j] = pixels[j] / 255.0f;
+    dataset.labels[i] = labels.data[indices[i]];
+  }
   return dataset;
 }
 
