@@ -34,6 +34,17 @@ std::string AccuracyText(const JobStatus& job) {
   return job.has_test_accuracy() ? absl::StrFormat("%.4f", job.test_accuracy()) : "  -   ";
 }
 
+// A federated job's progress is in rounds applied.
+std::string FederatedProgressLine(const JobStatus& job) {
+  const int64_t rounds = job.spec().federated().rounds();
+  const int64_t done = job.federated().rounds_completed();
+  const double fraction = rounds > 0 ? std::min(1.0, static_cast<double>(done) / rounds) : 0.0;
+  const std::string bar = Bar(fraction);
+  const std::string accuracy = AccuracyText(job);
+  return absl::StrFormat("%s [%s] %3.0f%%  round %d/%d  loss %.4f  test acc %s", job.job_id(), bar,
+                         fraction * 100, done, rounds, job.train_loss(), accuracy);
+}
+
 }  // namespace
 
 std::string ProgressLine(const JobStatus& job) {
@@ -52,16 +63,6 @@ std::string ProgressLine(const JobStatus& job) {
                          job.job_id(), bar, fraction * 100, std::min(job.epoch() + 1, epochs),
                          epochs, step, total, job.train_loss(), accuracy,
                          job.samples_per_second());
-}
-
-std::string FederatedProgressLine(const JobStatus& job) {
-  const int64_t rounds = job.spec().federated().rounds();
-  const int64_t done = job.federated().rounds_completed();
-  const double fraction = rounds > 0 ? std::min(1.0, static_cast<double>(done) / rounds) : 0.0;
-  const std::string bar = Bar(fraction);
-  const std::string accuracy = AccuracyText(job);
-  return absl::StrFormat("%s [%s] %3.0f%%  round %d/%d  loss %.4f  test acc %s", job.job_id(), bar,
-                         fraction * 100, done, rounds, job.train_loss(), accuracy);
 }
 
 std::string FederatedLine(const JobStatus& job) {

@@ -32,10 +32,9 @@ std::string ProgressLine(const JobStatus& job);
 // 0.8433)". Empty for other jobs.
 std::string EnsembleLine(const JobStatus& job);
 
-// Federated jobs: the progress bar over rounds, and a line of what the rounds
-// did (rounds applied and abandoned, workers dropped, the DP epsilon spent);
-// "" for other modes.
-std::string FederatedProgressLine(const JobStatus& job);
+// Federated jobs: what the rounds did (rounds applied and abandoned, workers
+// dropped, the DP epsilon spent); "" for other modes. ProgressLine shows
+// their progress in rounds.
 std::string FederatedLine(const JobStatus& job);
 
 // The summary object of --summary-json. `wall_seconds` is the whole run.
