@@ -31,6 +31,13 @@ FederatedRounds::FederatedRounds(std::string job_id, const JobSpec& spec,
   // (Servers accept any round from their open one on, so skipping a number
   // is harmless.)
   if (!previous.phase().empty()) round_ = previous.round() + 1;
+  // It was sampled (and maybe applied on some servers): it counts as
+  // abandoned, and DP charges it.
+  if (previous.phase() == "ROUND_TRAINING" || previous.phase() == "ROUND_REVEAL" ||
+      previous.phase() == "ROUND_CLOSING") {
+    status_.set_rounds_abandoned(status_.rounds_abandoned() + 1);
+    ChargePrivacy();
+  }
   if (status_.rounds_completed() >= spec_.federated().rounds()) phase_ = ROUNDS_DONE;
   UpdateStatus();
 }
@@ -108,17 +115,32 @@ void FederatedRounds::StartRound(const std::vector<Worker>& live, absl::Time now
   }
   std::sort(ready.begin(), ready.end(), [](const Worker& a, const Worker& b) { return a.rank < b.rank; });
   const int n = static_cast<int>(ready.size());
-  int m = static_cast<int>(std::ceil(federated.client_fraction() * n - 1e-9));
-  if (federated.secure_aggregation()) m = std::max(m, kMinSecureSample);
-  m = std::clamp(m, 1, n);
-  // Partial Fisher-Yates from (seed, round): the sample reproduces on any
-  // standard library (mt19937_64's output is fixed; its distributions are not).
+  // Drawn from (seed, round): the sample reproduces on any standard library
+  // (mt19937_64's output is fixed; its distributions are not).
   std::mt19937_64 rng(spec_.training().seed() * 0x9E3779B97F4A7C15ULL + round_);
-  for (int i = 0; i < m; ++i) {
-    std::swap(ready[i], ready[i + rng() % static_cast<uint64_t>(n - i)]);
+  if (spec_.has_dp()) {
+    // Poisson sampling: each worker joins on its own with probability q,
+    // which is what the accountant's bound for the sampled Gaussian
+    // mechanism assumes (a fixed-size sample is not covered by it).
+    const double q = federated.client_fraction();
+    std::vector<Worker> sample;
+    for (const Worker& worker : ready) {  // rank order
+      const double u = static_cast<double>(rng() >> 11) * 0x1.0p-53;  // uniform in [0, 1)
+      if (u < q) sample.push_back(worker);
+    }
+    ready = std::move(sample);
+  } else {
+    int m = static_cast<int>(std::ceil(federated.client_fraction() * n - 1e-9));
+    if (federated.secure_aggregation()) m = std::max(m, kMinSecureSample);
+    m = std::clamp(m, 1, n);
+    // Partial Fisher-Yates.
+    for (int i = 0; i < m; ++i) {
+      std::swap(ready[i], ready[i + rng() % static_cast<uint64_t>(n - i)]);
+    }
+    ready.resize(m);
+    std::sort(ready.begin(), ready.end(),
+              [](const Worker& a, const Worker& b) { return a.rank < b.rank; });
   }
-  ready.resize(m);
-  std::sort(ready.begin(), ready.end(), [](const Worker& a, const Worker& b) { return a.rank < b.rank; });
   participants_.clear();
   for (const Worker& worker : ready) {
     RoundParticipant participant;
@@ -136,16 +158,35 @@ void FederatedRounds::StartRound(const std::vector<Worker>& live, absl::Time now
   round_started_ = now;
   deadline_ = now + absl::Seconds(federated.round_deadline_seconds());
   UpdateStatus();
+  const int needed = federated.secure_aggregation() ? kMinSecureSample : 1;
+  if (static_cast<int>(participants_.size()) < needed) {
+    Abandon(absl::StrCat("the Poisson sample at q = ", federated.client_fraction(), " drew ",
+                         participants_.size(), " of ", n, " workers (at least ", needed,
+                         " needed)"));
+  }
 }
 
 void FederatedRounds::Abandon(const std::string& why) {
   spdlog::warn("job {}: round {} abandoned, the model is left as it was: {}", job_id_, round_, why);
   status_.set_rounds_abandoned(status_.rounds_abandoned() + 1);
   status_.set_workers_dropped(status_.workers_dropped() + static_cast<int64_t>(dropped_.size()));
+  ChargePrivacy();  // the round was sampled: what it shows may depend on who was
   round_ += 1;
   phase_ = ROUND_WAITING;
   participants_.clear();
   UpdateStatus();
+}
+
+void FederatedRounds::ChargePrivacy() {
+  if (!spec_.has_dp()) return;
+  status_.set_dp_sampling_rate(spec_.federated().client_fraction());
+  const int64_t rounds = status_.rounds_completed() + status_.rounds_abandoned();
+  auto spent = dp::EpsilonSpent(status_.dp_sampling_rate(), spec_.dp().noise_multiplier(), rounds,
+                                spec_.dp().delta());
+  if (spent.ok()) {
+    status_.set_dp_epsilon(spent->epsilon);
+    status_.set_dp_delta(spent->delta);
+  }
 }
 
 void FederatedRounds::Close() {
@@ -160,6 +201,10 @@ void FederatedRounds::Close() {
       correction->set_dropped(dropped);
       correction->set_seed(seed);
     }
+  }
+  // DP: divide by the expected participants, never by who actually took part.
+  if (spec_.has_dp()) {
+    close.set_fixed_denominator(spec_.federated().client_fraction() * population_);
   }
   // The DP noise comes from a fresh random seed, the same on every replica.
   std::random_device entropy;
@@ -256,20 +301,7 @@ void FederatedRounds::Closed(int64_t round, const absl::Status& outcome, absl::T
   for (const std::string& id : dropped_) status_.add_last_dropped(id);
   status_.set_workers_dropped(status_.workers_dropped() + static_cast<int64_t>(dropped_.size()));
   status_.set_last_round_seconds(absl::ToDoubleSeconds(now - round_started_));
-  if (spec_.has_dp() && population_ > 0) {
-    // Sampling m of n is treated as Poisson sampling at q = m/n
-    // (docs/federated.md says what that approximation means), every round
-    // at the largest q so far: epsilon grows with q, so this is an upper
-    // bound, and it survives a coordinator restart with the status.
-    status_.set_dp_sampling_rate(std::max(
-        status_.dp_sampling_rate(), static_cast<double>(participants_.size()) / population_));
-    auto spent = dp::EpsilonSpent(status_.dp_sampling_rate(), spec_.dp().noise_multiplier(),
-                                  status_.rounds_completed(), spec_.dp().delta());
-    if (spent.ok()) {
-      status_.set_dp_epsilon(spent->epsilon);
-      status_.set_dp_delta(spent->delta);
-    }
-  }
+  ChargePrivacy();
   spdlog::info("job {}: round {} applied: {} contributors, {} dropped, {:.2f} s{}", job_id_,
                round_, uploaded_.size(), dropped_.size(), status_.last_round_seconds(),
                spec_.has_dp() ? absl::StrCat(", epsilon ", status_.dp_epsilon()) : "");

@@ -14,7 +14,10 @@
 //
 // Each round samples ceil(client_fraction x workers) of the job's live
 // workers (at least 3 under secure aggregation), reproducibly from the job's
-// seed and the round. Pure logic on a caller-given clock; the coordinator
+// seed and the round. DP jobs sample by Poisson instead: each worker joins
+// on its own with probability client_fraction, as the RDP accountant
+// assumes; a sample too small for the round abandons it, and every sampled
+// round, applied or abandoned, is charged. Pure logic on a caller-given clock; the coordinator
 // service holds it under its lock and makes the CloseRound calls.
 #ifndef PETREL_COORDINATOR_FEDERATED_ROUNDS_H_
 #define PETREL_COORDINATOR_FEDERATED_ROUNDS_H_
@@ -71,6 +74,8 @@ class FederatedRounds {
   // round was sampled with.
   bool SameKey(const RoundRequest& request) const;
   void UpdateStatus();
+  // DP jobs: epsilon after every sampled round so far (applied or abandoned).
+  void ChargePrivacy();
 
   const std::string job_id_;
   const JobSpec spec_;

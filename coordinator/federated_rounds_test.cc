@@ -2,7 +2,11 @@
 #include "coordinator/federated_rounds.h"
 
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/rdp_accountant.h"
@@ -179,27 +183,113 @@ TEST_CASE("secure aggregation: a survivor that does not reveal abandons the roun
   CHECK(Must(rounds.Handle(Poll("w0"))).round() == 1);
 }
 
-TEST_CASE("DP rounds report the epsilon spent") {
-  JobSpec spec = Spec(3, 0.5, false);
+JobSpec DpSpec(int rounds, double fraction, int workers) {
+  JobSpec spec = Spec(rounds, fraction, false);
+  spec.mutable_cluster()->set_workers(workers);
   spec.mutable_dp()->set_clip_norm(1);
   spec.mutable_dp()->set_noise_multiplier(1);
   spec.mutable_dp()->set_delta(1e-5);
-  FederatedRounds rounds("job-1", spec);
-  double previous = 0;
-  for (int r = 0; r < 3; ++r) {
-    for (const auto& w : Workers()) Must(rounds.Handle(Poll(w.id)));
-    rounds.Advance(Workers(), t0);
-    RoundInfo info = Must(rounds.Handle(Poll("w0")));
-    for (const auto& p : info.participants()) Must(rounds.Handle(Poll(p.worker_id(), r)));
-    rounds.Advance(Workers(), t0);
-    REQUIRE(rounds.Advance(Workers(), t0).has_value());
-    rounds.Closed(r, absl::OkStatus(), t0);
-    CHECK(rounds.status().dp_epsilon() > previous);
-    previous = rounds.status().dp_epsilon();
+  return spec;
+}
+
+std::vector<FederatedRounds::Worker> ManyWorkers(int n) {
+  std::vector<FederatedRounds::Worker> workers;
+  for (int i = 0; i < n; ++i) workers.push_back({"site" + std::to_string(i), i});
+  return workers;
+}
+
+RoundRequest PollAs(const std::string& worker, int64_t uploaded = -1) {
+  RoundRequest request = Poll("w0", uploaded);
+  request.set_worker_id(worker);
+  return request;
+}
+
+// Runs one round to its end; returns the sample size (0 when the round was
+// abandoned before training) and the close's fixed denominator.
+std::pair<int, double> RunRound(FederatedRounds& rounds,
+                                const std::vector<FederatedRounds::Worker>& workers) {
+  const int64_t round = rounds.status().round();
+  for (const auto& w : workers) Must(rounds.Handle(PollAs(w.id)));
+  rounds.Advance(workers, t0);
+  if (rounds.status().round() != round) return {0, 0};  // abandoned at sampling
+  RoundInfo info = Must(rounds.Handle(PollAs(workers[0].id)));
+  REQUIRE(info.phase() == ROUND_TRAINING);
+  for (const auto& p : info.participants()) Must(rounds.Handle(PollAs(p.worker_id(), round)));
+  rounds.Advance(workers, t0);
+  std::optional<CloseRoundRequest> close = rounds.Advance(workers, t0);
+  REQUIRE(close.has_value());
+  rounds.Closed(round, absl::OkStatus(), t0);
+  return {info.participants_size(), close->fixed_denominator()};
+}
+
+TEST_CASE("DP rounds sample each worker on its own (Poisson) and charge every sampled round") {
+  // 200 sites at q = 0.1 over 60 rounds: the sample size varies round to
+  // round like Binomial(200, 0.1) (mean 20, sd 4.2), which a fixed-size
+  // sample of ceil(q n) = 20 never does.
+  const int n = 200;
+  const double q = 0.1;
+  FederatedRounds rounds("job-1", DpSpec(60, q, n));
+  const auto workers = ManyWorkers(n);
+  std::set<int> sizes;
+  int total = 0;
+  for (int r = 0; r < 60; ++r) {
+    auto [size, denominator] = RunRound(rounds, workers);
+    REQUIRE(size > 0);
+    sizes.insert(size);
+    total += size;
+    // The divisor is the expected sample, never the one drawn.
+    CHECK(denominator == Approx(q * n));
   }
+  CHECK(sizes.size() >= 5);
+  const double mean = static_cast<double>(total) / 60;
+  CHECK(mean > 20 - 3 * 4.24 / std::sqrt(60.0));  // 3 standard errors
+  CHECK(mean < 20 + 3 * 4.24 / std::sqrt(60.0));
+  CHECK(rounds.status().dp_sampling_rate() == q);
+  auto expected = dp::EpsilonSpent(q, 1.0, 60, 1e-5);
+  REQUIRE(expected.ok());
+  CHECK(rounds.status().dp_epsilon() == Approx(expected->epsilon));
   CHECK(rounds.status().dp_delta() == 1e-5);
-  CHECK(rounds.status().dp_sampling_rate() == 0.5);  // 2 of 4 each round
-  auto expected = dp::EpsilonSpent(0.5, 1.0, 3, 1e-5);
+}
+
+TEST_CASE("a DP round whose Poisson sample is empty is abandoned and still charged") {
+  // 4 workers at q = 0.3: P(empty sample) = 0.7^4 = 0.24 per round, so 40
+  // rounds see some (the draw is fixed by the seed).
+  FederatedRounds rounds("job-1", DpSpec(40, 0.3, 4));
+  int applied = 0, empty = 0;
+  for (int r = 0; r < 40 && !rounds.done(); ++r) {
+    auto [size, denominator] = RunRound(rounds, Workers());
+    if (size == 0) {
+      ++empty;
+    } else {
+      ++applied;
+      CHECK(denominator == Approx(0.3 * 4));
+    }
+  }
+  REQUIRE(empty > 0);
+  CHECK(rounds.status().rounds_abandoned() == empty);
+  CHECK(rounds.status().rounds_completed() == applied);
+  auto expected = dp::EpsilonSpent(0.3, 1.0, applied + empty, 1e-5);
+  REQUIRE(expected.ok());
+  CHECK(rounds.status().dp_epsilon() == Approx(expected->epsilon));
+}
+
+TEST_CASE("rounds without DP keep a fixed-size sample and divide by the summed weight") {
+  FederatedRounds rounds("job-1", Spec(5, 0.5, false));
+  for (int r = 0; r < 5; ++r) {
+    auto [size, denominator] = RunRound(rounds, Workers());
+    CHECK(size == 2);  // ceil(0.5 x 4), every round
+    CHECK(denominator == 0);
+  }
+}
+
+TEST_CASE("a restarted DP coordinator charges the round it abandoned") {
+  FederatedStatus saved;
+  saved.set_round(4);
+  saved.set_phase("ROUND_CLOSING");
+  saved.set_rounds_completed(4);
+  FederatedRounds rounds("job-1", DpSpec(10, 0.5, 4), saved);
+  CHECK(rounds.status().rounds_abandoned() == 1);
+  auto expected = dp::EpsilonSpent(0.5, 1.0, 5, 1e-5);
   REQUIRE(expected.ok());
   CHECK(rounds.status().dp_epsilon() == Approx(expected->epsilon));
 }

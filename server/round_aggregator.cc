@@ -1,6 +1,7 @@
 #include "server/round_aggregator.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <set>
@@ -122,6 +123,11 @@ absl::StatusOr<RoundAggregator::Aggregate> RoundAggregator::Close(
   if (request.contributors_size() == 0) {
     return absl::InvalidArgumentError(absl::StrCat("round ", round, " closes with no contributor"));
   }
+  if (!(request.fixed_denominator() >= 0) || std::isinf(request.fixed_denominator())) {
+    return absl::InvalidArgumentError(absl::StrCat("round ", round, ": fixed_denominator ",
+                                                   request.fixed_denominator(),
+                                                   " is not a finite number >= 0"));
+  }
   static const std::map<std::string, Upload> kNone;
   auto found = uploads_.find(round);
   const std::map<std::string, Upload>& round_uploads =
@@ -175,7 +181,9 @@ absl::StatusOr<RoundAggregator::Aggregate> RoundAggregator::Close(
                       absl::MakeSpan(&weight, 1));
   }
   aggregate.weight = secagg::DecodeFixed(weight);
-  const double divisor = aggregate.weight > 0 ? aggregate.weight : 1;
+  const double divisor = request.fixed_denominator() > 0 ? request.fixed_denominator()
+                        : aggregate.weight > 0          ? aggregate.weight
+                                                        : 1;
   aggregate.mean_delta.resize(ranges_.size());
   for (size_t i = 0; i < ranges_.size(); ++i) {
     std::mt19937_64 rng = NoiseStream(noise.seed, i);

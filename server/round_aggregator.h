@@ -8,7 +8,8 @@
 // workers make the round (stragglers' uploads, whole or partial, are left
 // out). Closing sums the contributors' uploads mod 2^64, removes the masks
 // that survivors share with workers that dropped out, decodes, adds the DP
-// noise and divides by the summed weight. Pure logic: JobShards holds it
+// noise and divides by the summed weight (or, in DP rounds, by the fixed
+// denominator the coordinator sends: the expected participants). Pure logic: JobShards holds it
 // under its lock and applies the result through the ranges' optimizers.
 #ifndef PETREL_SERVER_ROUND_AGGREGATOR_H_
 #define PETREL_SERVER_ROUND_AGGREGATOR_H_

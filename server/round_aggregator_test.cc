@@ -147,6 +147,33 @@ TEST_CASE("secure aggregation: masks cancel, and a dropped worker's masks are re
   }
 }
 
+TEST_CASE("a DP round divides by the fixed denominator, not by who took part") {
+  RoundAggregator rounds(Layout());
+  std::mt19937_64 rng(11);
+  std::vector<std::vector<std::vector<double>>> updates;
+  for (int w = 0; w < 2; ++w) {
+    updates.push_back(RandomUpdate(rng));
+    REQUIRE(rounds.Add(Upload(0, "w" + std::to_string(w), updates[w], 1)).ok());
+  }
+  CloseRoundRequest bad = Close(0, {"w0", "w1"});
+  bad.set_fixed_denominator(-2);
+  CHECK(rounds.Close(bad, {}).status().code() == absl::StatusCode::kInvalidArgument);
+  bad.set_fixed_denominator(std::nan(""));
+  CHECK(rounds.Close(bad, {}).status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(rounds.open_round() == 0);  // refused closes change nothing
+
+  CloseRoundRequest close = Close(0, {"w0", "w1"});
+  close.set_fixed_denominator(5);  // e.g. q = 0.1 of 50 sites expected, 2 came
+  auto result = rounds.Close(close, {});
+  REQUIRE(result.ok());
+  for (size_t r = 0; r < 2; ++r) {
+    for (size_t k = 0; k < updates[0][r].size(); ++k) {
+      const double sum = updates[0][r][k] + updates[1][r][k];
+      CHECK(result->mean_delta[r][k] == Approx(sum / 5).margin(1e-6));
+    }
+  }
+}
+
 TEST_CASE("bad uploads and closes change nothing") {
   RoundAggregator rounds(Layout());
   std::mt19937_64 rng(3);
