@@ -75,3 +75,11 @@ grpc::ServerUnaryReactor* GrpcParameterService::CloseRound(grpc::CallbackServerC
 }
 
 }  // namespace petrel::server
+grpc::ServerUnaryReactor* GrpcParameterService::ListSparseRows(
+    grpc::CallbackServerContext* context, const ListSparseRowsRequest* request,
+    ListSparseRowsResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(service_->ListSparseRows(*request, response)));
+  return reactor;
+}
+

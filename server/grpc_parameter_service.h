@@ -32,6 +32,9 @@ class GrpcParameterService final
   grpc::ServerUnaryReactor* CloseRound(grpc::CallbackServerContext* context,
                                        const CloseRoundRequest* request,
                                        CloseRoundResponse* response) override;
+  grpc::ServerUnaryReactor* ListSparseRows(grpc::CallbackServerContext* context,
+                                           const ListSparseRowsRequest* request,
+                                           ListSparseRowsResponse* response) override;
 
  private:
   ParameterService* const service_;

@@ -19,6 +19,7 @@
 #include "common/model_tables.h"
 #include "common/secure_agg.h"
 #include "server/initializer.h"
+#include "server/optimizer.h"
 #include "server/shard_store.h"
 
 namespace petrel::server {
@@ -417,6 +418,43 @@ TEST_CASE("each table uses its own optimizer when the job names one") {
   const std::vector<float> new_bias = PullOne(*shards, MakeSlice("layer0/bias", 0, 5));
   for (int i = 0; i < 12; ++i) CHECK(new_weights[i] == Approx(weights[i] - kLearningRate));
   for (int i = 0; i < 5; ++i) CHECK(new_bias[i] == Approx(bias[i] - 2.0f));
+}
+
+// README's promise: every server-side optimizer applies to dense tables.
+TEST_CASE("every optimizer the servers know applies to a dense table as its reference does") {
+  for (const std::string& type : KnownOptimizers()) {
+    DYNAMIC_SECTION(type) {
+      JobAssignment assignment = Assignment();
+      OptimizerSpec* spec = assignment.mutable_spec()->mutable_optimizer();
+      spec->set_type(type);
+      spec->set_learning_rate(0.1f);
+      spec->set_momentum(0.9f);
+      spec->set_beta1(0.9f);
+      spec->set_beta2(0.999f);
+      spec->set_epsilon(1e-8f);
+      spec->set_initial_accumulator_value(0.1f);
+      spec->set_beta(1.0f);
+      std::unique_ptr<JobShards> shards = CreateShards(assignment);
+      auto reference = CreateOptimizer(*spec);
+      REQUIRE(reference.ok());
+      std::vector<float> initial = Initial("layer0/weights");
+      initial.resize(12);  // what server-0 holds: [0, 12)
+      std::vector<float> expected = initial;
+      std::vector<float> state(12 * (*reference)->StateSlots(), 0.0f);
+      for (int clock = 0; clock < 3; ++clock) {
+        std::vector<float> gradient(12);
+        for (int i = 0; i < 12; ++i) gradient[i] = 0.1f * (i - 5) + 0.05f * clock;
+        PushRequest push = MakePush({MakeSlice("layer0/weights", 0, 12)}, {gradient});
+        push.set_clock(clock);
+        REQUIRE(shards->Push(push).ok());
+        (*reference)->Apply(absl::MakeSpan(expected), gradient, absl::MakeSpan(state));
+      }
+      const std::vector<float> got = PullOne(*shards, MakeSlice("layer0/weights", 0, 12));
+      CHECK(got == expected);
+      CHECK(got != initial);
+    }
+  }
+  CHECK(KnownOptimizers().size() == 5);
 }
 
 }  // namespace

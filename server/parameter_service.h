@@ -50,6 +50,9 @@ class ParameterService {
   std::map<std::string, std::unique_ptr<Parameter::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
 };
 
+  // Export: a page of one sparse table's rows on this server.
+  absl::Status ListSparseRows(const ListSparseRowsRequest& request,
+                              ListSparseRowsResponse* response);
 }  // namespace petrel::server
 
 #endif  // PETREL_SERVER_PARAMETER_SERVICE_H_

@@ -51,4 +51,27 @@ void SparseRows::ForEachRow(
   for (const auto& [key, row] : index_) visit(key, row);
 }
 
+bool SparseRows::Page(std::optional<uint64_t> after, int64_t max_rows,
+                      std::vector<uint64_t>* keys, std::vector<float>* values) const {
+  std::vector<uint64_t> page;
+  for (const auto& [key, row] : index_) {
+    if (!after.has_value() || key > *after) page.push_back(key);
+  }
+  const bool more = static_cast<int64_t>(page.size()) > max_rows;
+  if (more) {
+    std::nth_element(page.begin(), page.begin() + max_rows, page.end());
+    page.resize(max_rows);
+  }
+  std::sort(page.begin(), page.end());
+  const int d = dim();
+  const size_t first = values->size();
+  values->resize(first + page.size() * d);
+  for (size_t i = 0; i < page.size(); ++i) {
+    const float* row = index_.at(page[i]);
+    std::copy(row, row + d, values->data() + first + i * d);
+  }
+  keys->insert(keys->end(), page.begin(), page.end());
+  return more;
+}
+
 }  // namespace petrel::server

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -40,6 +41,13 @@ class SparseRows {
   // state, row_floats() floats), in no particular order.
   void ForEachRow(const std::function<void(uint64_t key, const float* row)>& visit) const;
   int64_t row_floats() const { return row_floats_; }
+
+  // Export: the values (no state) of the up to `max_rows` smallest keys
+  // above `after` (all keys when `after` is empty), ascending, appended to
+  // `keys` and `values`. Returns whether larger keys remain. Linear in the
+  // rows held, whatever the page size.
+  bool Page(std::optional<uint64_t> after, int64_t max_rows, std::vector<uint64_t>* keys,
+            std::vector<float>* values) const;
 
  private:
   static constexpr int64_t kRowsPerSlab = 1 << 14;

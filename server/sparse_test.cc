@@ -3,6 +3,7 @@
 // optimizer per row (BSP: the rank-order sum), and bad requests change
 // nothing.
 #define CATCH_CONFIG_MAIN
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -249,6 +250,58 @@ TEST_CASE("sparse rows keep their own Adam state: a row advances only when pushe
       CHECK(std::abs((*rows)[k * kDim + j] - expected) <= 1e-6 * std::max(std::abs(expected), 1.0));
     }
   }
+}
+
+TEST_CASE("export pages through every row once, ascending, values only") {
+  auto shards = Create(Assignment(StalenessGate::kAsync));
+  std::vector<uint64_t> keys = HeldKeys(50, 1000);
+  std::shuffle(keys.begin(), keys.end(), std::mt19937_64(9));  // pushed in no order
+  std::vector<float> gradient(keys.size() * kDim, 0.25f);
+  REQUIRE(shards->Push(Push(keys, gradient)).ok());
+
+  ListSparseRowsRequest request;
+  request.set_job_id("job-1");
+  request.set_table("emb");
+  request.set_max_rows(7);
+  std::vector<uint64_t> listed;
+  std::vector<float> values;
+  int pages = 0;
+  while (true) {
+    ListSparseRowsResponse page;
+    REQUIRE(shards->ListSparseRows(request, &page).ok());
+    ++pages;
+    CHECK(page.dim() == kDim);
+    CHECK(page.total_rows() == 50);
+    const size_t n = page.keys().size() / 8;
+    CHECK(n <= 7);
+    CHECK(page.rows().size() == n * kDim * 4);
+    const auto* k = reinterpret_cast<const uint64_t*>(page.keys().data());
+    listed.insert(listed.end(), k, k + n);
+    absl::Span<const float> rows = BytesAsFloats(page.rows());
+    values.insert(values.end(), rows.begin(), rows.end());
+    if (!page.more()) break;
+    request.set_has_after_key(true);
+    request.set_after_key(listed.back());
+  }
+  CHECK(pages == 8);  // 7 x 7 + 1
+  std::vector<uint64_t> sorted = keys;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(listed == sorted);
+  auto pulled = Pull(*shards, listed);
+  REQUIRE(pulled.ok());
+  CHECK(values == *pulled);
+
+  // Bad requests are refused by name and change nothing.
+  ListSparseRowsRequest unknown = request;
+  unknown.set_table("nope");
+  ListSparseRowsResponse ignored;
+  auto status = shards->ListSparseRows(unknown, &ignored);
+  CHECK(absl::IsNotFound(status));
+  CHECK(status.message().find("nope") != std::string::npos);
+  ListSparseRowsRequest negative = request;
+  negative.set_max_rows(-1);
+  CHECK(absl::IsInvalidArgument(shards->ListSparseRows(negative, &ignored)));
+  CHECK(Rows(*shards) == 50);
 }
 
 TEST_CASE("rows live in slabs and stay put as the table grows") {

@@ -1,8 +1,11 @@
 // Sparse logistic regression end to end in one process: a synthetic libsvm
 // data set, keys hashed over 2 server shards, only touched rows moving.
 #define CATCH_CONFIG_MAIN
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <set>
 
@@ -10,6 +13,8 @@
 #include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "tests/in_process_cluster.h"
+#include "tools/cli/model_export.h"
+#include "worker/ps_client.h"
 
 namespace petrel::testing {
 namespace {
@@ -78,6 +83,76 @@ TEST_CASE("sparse logistic regression trains over 2 sharded servers") {
     rows += held;
   }
   CHECK(rows <= 2000);
+
+  // Export: every row, read page by page (37 rows a call, so each shard
+  // takes many pages), equals what an observer's pull of the same keys
+  // returns, bit for bit.
+  auto map = (*cluster)->client().GetShardMap(job->job_id());
+  REQUIRE(map.ok());
+  auto sparse = cli::FetchSparseTables(*map, /*page_rows=*/37);
+  REQUIRE(sparse.ok());
+  REQUIRE(sparse->size() == 1);
+  const cli::SparseTableRows& table = (*sparse)[0];
+  CHECK(static_cast<int64_t>(table.keys.size()) == rows);
+  CHECK(std::is_sorted(table.keys.begin(), table.keys.end()));
+  CHECK(std::adjacent_find(table.keys.begin(), table.keys.end()) == table.keys.end());
+  worker::PsClientOptions observer;
+  observer.job_id = map->job_id();
+  observer.observer = true;
+  auto client = worker::NewGrpcPsClient(*map, observer);
+  std::vector<std::vector<float>> dense;
+  worker::SparseStep step;
+  step.keys = {table.keys};
+  REQUIRE(client->Pull(0, &dense, &step).ok());
+  REQUIRE(step.rows[0].size() == table.rows.size());
+  CHECK(std::memcmp(step.rows[0].data(), table.rows.data(), table.rows.size() * 4) == 0);
+
+  // The safetensors file holds the table as keys and rows, and numpy reads
+  // it back to the same bytes.
+  const std::string model = dir + "/model.safetensors";
+  REQUIRE(cli::WriteSafetensors(model, *map, dense, *sparse).ok());
+  const std::string name = map->sparse_tables(0).name();
+  const std::string script = dir + "/read.py";
+  std::ofstream(script) << R"(import json, struct, sys
+import numpy as np
+path, name, out = sys.argv[1:4]
+raw = open(path, "rb").read()
+n = struct.unpack("<Q", raw[:8])[0]
+header = json.loads(raw[8:8 + n])
+data = raw[8 + n:]
+def tensor(key, dtype):
+    entry = header[key]
+    begin, end = entry["data_offsets"]
+    return np.frombuffer(data[begin:end], dtype=dtype).reshape(entry["shape"])
+assert header["__metadata__"]["sparse_tables"] == name, header["__metadata__"]
+keys = tensor(name + ".keys", "<i8").view(np.uint64)
+rows = tensor(name + ".rows", "<f4")
+assert header[name + ".keys"]["dtype"] == "I64" and header[name + ".rows"]["dtype"] == "F32"
+assert rows.shape == (keys.shape[0], header[name + ".rows"]["shape"][1]), rows.shape
+assert np.all(keys[1:] > keys[:-1]), "keys not ascending"
+keys.tofile(out + ".keys")
+rows.tofile(out + ".rows")
+print("numpy read", keys.shape[0], "rows of dim", rows.shape[1])
+)";
+  const std::string out = dir + "/numpy";
+  REQUIRE(std::system(("/usr/bin/python3 " + script + " " + model + " " + name + " " + out).c_str()) ==
+          0);
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  CHECK(slurp(out + ".keys") == std::string(reinterpret_cast<const char*>(table.keys.data()),
+                                            table.keys.size() * sizeof(uint64_t)));
+  CHECK(slurp(out + ".rows") == std::string(reinterpret_cast<const char*>(table.rows.data()),
+                                            table.rows.size() * sizeof(float)));
+
+  // A table the job does not have is refused by name.
+  ShardMap wrong = *map;
+  wrong.mutable_sparse_shards(0)->set_table("no_such_table");
+  wrong.mutable_sparse_tables(0)->set_name("no_such_table");
+  auto refused = cli::FetchSparseTables(wrong);
+  CHECK(absl::IsNotFound(refused.status()));
+  CHECK(refused.status().message().find("no_such_table") != std::string::npos);
 }
 
 }  // namespace

@@ -74,7 +74,10 @@ absl::StatusOr<std::string> FinishModel(CoordinatorClient* coordinator, const st
   auto tables = FetchParameters(*map);
   if (!tables.ok()) return tables.status();
   if (!model_path.empty()) {
-    if (absl::Status written = WriteSafetensors(model_path, *map, *tables); !written.ok()) {
+    auto sparse = FetchSparseTables(*map);
+    if (!sparse.ok()) return sparse.status();
+    if (absl::Status written = WriteSafetensors(model_path, *map, *tables, *sparse);
+        !written.ok()) {
       return written;
     }
     std::fprintf(stderr, "petrel local: wrote the model to %s\n", model_path.c_str());
@@ -266,7 +269,9 @@ int Export(const std::string& coordinator_address, const std::string& job_id,
   if (!map.ok()) return Fail(map.status());
   auto tables = FetchParameters(*map);
   if (!tables.ok()) return Fail(tables.status());
-  if (absl::Status written = WriteSafetensors(out_path, *map, *tables); !written.ok()) {
+  auto sparse = FetchSparseTables(*map);
+  if (!sparse.ok()) return Fail(sparse.status());
+  if (absl::Status written = WriteSafetensors(out_path, *map, *tables, *sparse); !written.ok()) {
     return Fail(written);
   }
   int64_t floats = 0;
@@ -274,6 +279,11 @@ int Export(const std::string& coordinator_address, const std::string& job_id,
   std::printf("wrote %d tables (%ld float32) of %s to %s\nparams sha256: %s\n", map->tables_size(),
               static_cast<long>(floats), job_id.c_str(), out_path.c_str(),
               ParamsSha256(*map, *tables).c_str());
+  for (int i = 0; i < map->sparse_tables_size(); ++i) {
+    std::printf("sparse table %s: %zu rows of dim %d (%s.keys, %s.rows)\n",
+                map->sparse_tables(i).name().c_str(), (*sparse)[i].keys.size(), (*sparse)[i].dim,
+                map->sparse_tables(i).name().c_str(), map->sparse_tables(i).name().c_str());
+  }
   return 0;
 }
 
