@@ -1,15 +1,17 @@
 #!/usr/bin/python3
 """Offline checks of the Kubernetes manifests in deploy/k8s.
 
-    manifests_test.py MANIFEST_DIR COORDINATOR_MAIN SERVER_MAIN WORKER_MAIN CLI_MAIN
+    manifests_test.py MANIFEST_DIR COORDINATOR_MAIN SERVER_MAIN WORKER_MAIN CLI_MAIN SECURITY_FLAGS_CC
 
 Parses every *.yaml in MANIFEST_DIR and checks, without a cluster, that the
 objects fit together and fit the daemons: every ConfigMap, Secret, Service,
 ServiceAccount and claim referenced exists; Service selectors pick pods;
 ports agree between container ports, Services, probes, Prometheus
 annotations and the daemons' --port/--http_port; every flag passed to a
-binary is one its main.cc defines (ABSL_FLAG); probes point at real
-endpoints; the StatefulSet's serviceName is a headless Service. Then it
+binary is one its main.cc (or, for the daemons, common/daemon_security_flags.cc)
+defines (ABSL_FLAG); probes point at real endpoints; the StatefulSet's
+serviceName is a headless Service; every daemon and `petrel submit` runs with
+--tls_dir on a mounted Secret holding its role's certificate. Then it
 breaks copies of the manifests in known ways and checks each break is found,
 so the checks cannot silently pass everything.
 
@@ -33,6 +35,11 @@ CLI = "petrel"
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "DaemonSet")
 # The Dockerfile copies every binary here.
 BIN_DIR = "/usr/local/bin"
+# The certificate role (ROLE.pem, ROLE-key.pem in --tls_dir) of each binary.
+TLS_ROLE = {"petrel-coordinator": "coordinator", "petrel-server": "server",
+            "petrel-worker": "worker", CLI: "client"}
+# Secrets the operator makes, as README.md says (from `petrel certs init`).
+OPERATOR_SECRETS = ("petrel-tls",)
 
 
 def defined_flags(main_cc):
@@ -184,7 +191,9 @@ class Checker:
                     if cm is None:
                         self.error(f"{where}: volume {v['name']}: ConfigMap "
                                    f"{v['configMap'].get('name')} does not exist")
-                if "secret" in v and self.find("Secret", v["secret"].get("secretName")) is None:
+                if "secret" in v and v["secret"].get("secretName") in OPERATOR_SECRETS:
+                    pass  # made by `kubectl create secret`, README.md
+                elif "secret" in v and self.find("Secret", v["secret"].get("secretName")) is None:
                     self.error(f"{where}: volume {v['name']}: Secret "
                                f"{v['secret'].get('secretName')} does not exist")
                 if "persistentVolumeClaim" in v:
@@ -258,6 +267,8 @@ class Checker:
                         self.error(f"{where}: runs {command[0]}, the image has {BIN_DIR}/{binary}")
                     if not str(c.get("image", "")).startswith("petrel:"):
                         self.error(f"{where}: image {c.get('image')} is not petrel:*")
+                if binary in DAEMONS + (CLI,):
+                    self.check_tls(t, c, binary, where)
                 if binary in DAEMONS:
                     self.check_daemon(w, t, c, binary, where)
                 elif binary == CLI:
@@ -268,6 +279,33 @@ class Checker:
                         if f not in self.cli_flags:
                             self.error(f"{where}: petrel has no flag --{f}")
                 self.check_env_refs(c, where)
+
+    def check_tls(self, t, c, binary, where):
+        """--tls_dir is a mounted Secret with the CA and this role's certificate."""
+        flags, _, _ = parse_args(c.get("args", []))
+        tls_dir = flags.get("tls_dir")
+        if not tls_dir:
+            self.error(f"{where}: no --tls_dir: the token in PETREL_CLUSTER_TOKEN needs TLS, "
+                       f"so {binary} would refuse to start")
+            return
+        if binary in ("petrel-coordinator", "petrel-server") and flags.get("mtls") != "true":
+            self.error(f"{where}: no --mtls: clients without the cluster's certificate would connect")
+        volumes = {v.get("name"): v for v in t.get("spec", {}).get("volumes", [])}
+        mount = [m for m in c.get("volumeMounts", []) if m.get("mountPath", "").rstrip("/") == tls_dir.rstrip("/")]
+        secret = mount and volumes.get(mount[0].get("name"), {}).get("secret")
+        if not secret:
+            self.error(f"{where}: --tls_dir {tls_dir} is not a mounted Secret volume")
+            return
+        role = TLS_ROLE[binary]
+        items = secret.get("items")
+        if items is not None:
+            paths = {i.get("path") for i in items if i.get("key") == i.get("path")}
+            for want in ("ca.pem", f"{role}.pem", f"{role}-key.pem"):
+                if want not in paths:
+                    self.error(f"{where}: --tls_dir {tls_dir}: Secret {secret.get('secretName')} "
+                               f"items give no {want}")
+            if "ca-key.pem" in {i.get("key") for i in items}:
+                self.error(f"{where}: the CA's key (ca-key.pem) belongs on no node")
 
     def check_env_refs(self, c, where):
         env = {e.get("name") for e in c.get("env", [])}
@@ -287,6 +325,8 @@ class Checker:
                 self.error(f"{where}: {binary} has no flag --{f}")
         ports = {p.get("name"): p.get("containerPort") for p in c.get("ports", [])}
         serves_grpc = binary != "petrel-worker"
+        # The gRPC ports speak only TLS, and the kubelet's gRPC probe has no
+        # TLS (KEP-4939): every daemon is probed on its HTTP /healthz.
 
         # Kubelet probes and Services dial the pod IP: bind all interfaces.
         if serves_grpc and flags.get("host") != "0.0.0.0":
@@ -314,23 +354,16 @@ class Checker:
             if not probe:
                 self.error(f"{where}: no {kind}")
                 continue
-            if serves_grpc:
-                # grpc.health.v1.Health is served on the gRPC port only.
-                if "grpc" not in probe:
-                    self.error(f"{where}: {kind} must be a grpc probe (grpc.health.v1)")
-                elif probe["grpc"].get("port") != grpc_port:
-                    self.error(f"{where}: {kind} grpc port {probe['grpc'].get('port')} "
-                               f"!= --port {grpc_port}")
+            get = probe.get("httpGet")
+            if not get:
+                self.error(f"{where}: {kind} must be httpGet /healthz on the HTTP port "
+                           f"(the kubelet's grpc probe is plaintext; the gRPC port is TLS)")
             else:
-                get = probe.get("httpGet")
-                if not get:
-                    self.error(f"{where}: {kind} must be httpGet /healthz (workers serve no gRPC)")
-                else:
-                    if get.get("path") != "/healthz":
-                        self.error(f"{where}: {kind} path {get.get('path')} is not /healthz")
-                    port = get.get("port")
-                    if port != http_port and ports.get(port) != http_port:
-                        self.error(f"{where}: {kind} port {port} != --http_port {http_port}")
+                if get.get("path") != "/healthz":
+                    self.error(f"{where}: {kind} path {get.get('path')} is not /healthz")
+                port = get.get("port")
+                if port != http_port and ports.get(port) != http_port:
+                    self.error(f"{where}: {kind} port {port} != --http_port {http_port}")
 
         ann = t.get("metadata", {}).get("annotations", {}) or {}
         if ann.get("prometheus.io/scrape") != "true":
@@ -531,8 +564,9 @@ def _set_arg(container, flag, value):
 MUTATIONS = {
     "unknown coordinator flag": lambda f: _container(f, "Deployment")["args"].append("--grpc_port=7070"),
     "unknown worker flag": lambda f: _container(f, "Job", "petrel-worker")["args"].append("--rank=0"),
-    "server --port disagrees with its probe": lambda f: _set_arg(_container(f, "StatefulSet"), "port", 7171),
-    "coordinator probe on the HTTP port": lambda f: _container(f, "Deployment")["readinessProbe"]["grpc"].update(port=8070),
+    "server --port disagrees with its container port": lambda f: _set_arg(_container(f, "StatefulSet"), "port", 7171),
+    "coordinator probe on the gRPC port": lambda f: _container(f, "Deployment")["readinessProbe"]["httpGet"].update(port=7070),
+    "server probed over gRPC": lambda f: _container(f, "StatefulSet").update(readinessProbe={"grpc": {"port": 7071}}),
     "worker probe on a wrong path": lambda f: _container(f, "Job", "petrel-worker")["livenessProbe"]["httpGet"].update(path="/status"),
     "worker probed over gRPC": lambda f: _container(f, "Job", "petrel-worker").update(livenessProbe={"grpc": {"port": 8072}}),
     "missing secret": lambda f: _first(f, "Secret")["metadata"].update(name="other"),
@@ -551,18 +585,24 @@ MUTATIONS = {
     "submit cannot see the data": lambda f: _container(f, "Job", "petrel-submit")["volumeMounts"].pop(),
     "workers cannot see the data": lambda f: _container(f, "Job", "petrel-worker").pop("volumeMounts"),
     "unknown CLI flag": lambda f: _container(f, "Job", "petrel-submit")["args"].append("--cordinator=x:1"),
+    "coordinator without TLS": lambda f: _set_arg(_container(f, "Deployment"), "tls_dir", None),
+    "submit without TLS": lambda f: _set_arg(_container(f, "Job", "petrel-submit"), "tls_dir", None),
+    "server without --mtls": lambda f: _container(f, "StatefulSet")["args"].remove("--mtls"),
+    "TLS Secret not mounted": lambda f: _container(f, "Job", "petrel-worker")["volumeMounts"].pop(),
+    "TLS Secret without the role's key": lambda f: _first(f, "StatefulSet")["spec"]["template"]["spec"]["volumes"][0]["secret"]["items"].pop(),
 }
 
 
 def main(argv):
-    if len(argv) != 6:
+    if len(argv) != 7:
         print(__doc__)
         return 2
-    directory, coordinator_cc, server_cc, worker_cc, cli_cc = argv[1:]
+    directory, coordinator_cc, server_cc, worker_cc, cli_cc, security_cc = argv[1:]
+    shared = defined_flags(security_cc)  # --tls_dir, --mtls, --token_file, --http_bind
     daemon_flags = {
-        "petrel-coordinator": defined_flags(coordinator_cc),
-        "petrel-server": defined_flags(server_cc),
-        "petrel-worker": defined_flags(worker_cc),
+        "petrel-coordinator": defined_flags(coordinator_cc) | shared,
+        "petrel-server": defined_flags(server_cc) | shared,
+        "petrel-worker": defined_flags(worker_cc) | shared,
     }
     cli_flags = defined_flags(cli_cc)
     files = load_manifests(directory)
@@ -570,6 +610,11 @@ def main(argv):
 
     errors = Checker(files, daemon_flags, cli_flags).run()
     errors += check_dockerfile(os.path.join(directory, "Dockerfile"))
+    with open(os.path.join(directory, "README.md")) as f:
+        readme = f.read()
+    for name in OPERATOR_SECRETS:
+        if not re.search(r"create secret generic " + re.escape(name) + r"\b", readme):
+            errors.append(f"README.md does not say how to create the Secret {name}")
     for e in errors:
         print(f"FAIL: {e}")
     failed += len(errors)
