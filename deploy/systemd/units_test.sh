@@ -6,7 +6,8 @@
 #   - each unit runs /usr/local/bin/petrel-ROLE $PETREL_FLAGS from
 #     /etc/petrel/ROLE.env and carries the expected hardening;
 #   - every flag in ROLE.env.example is a flag that binary defines (its
-#     --helpfull, section "Flags from ROLE/main.cc").
+#     --helpfull, sections "Flags from ROLE/main.cc" and
+#     "Flags from common/daemon_security_flags.cc").
 # And that the checks can fail: a unit with a misspelt key and an env file
 # with an unknown flag must both be caught.
 #
@@ -34,10 +35,12 @@ verify_unit() {
   [ "$rc" -eq 0 ] && [ -z "$out" ]
 }
 
-# real_flags ROLE: the flags petrel-ROLE defines, one a line.
+# real_flags ROLE: the flags petrel-ROLE defines, one a line: its main.cc's
+# and the security flags every daemon shares (--tls_dir, --mtls, ...).
 real_flags() {
   "${bin[$1]}" --helpfull 2>&1 |
-    awk -v f="Flags from $1/main.cc:" '$0 ~ /^  Flags from / {on = index($0, f) > 0; next}
+    awk -v f="Flags from $1/main.cc:" -v g="Flags from common/daemon_security_flags.cc:" \
+        '$0 ~ /^  Flags from / {on = index($0, f) > 0 || index($0, g) > 0; next}
                                       on && /^    --[a-z_]+ / {sub(/^    --/, ""); print $1}'
 }
 
