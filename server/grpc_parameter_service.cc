@@ -74,7 +74,6 @@ grpc::ServerUnaryReactor* GrpcParameterService::CloseRound(grpc::CallbackServerC
   return reactor;
 }
 
-}  // namespace petrel::server
 grpc::ServerUnaryReactor* GrpcParameterService::ListSparseRows(
     grpc::CallbackServerContext* context, const ListSparseRowsRequest* request,
     ListSparseRowsResponse* response) {
@@ -83,3 +82,4 @@ grpc::ServerUnaryReactor* GrpcParameterService::ListSparseRows(
   return reactor;
 }
 
+}  // namespace petrel::server

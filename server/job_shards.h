@@ -92,6 +92,12 @@ class JobShards {
   // closed is acknowledged and changes nothing.
   absl::Status CloseRound(const CloseRoundRequest& request);
 
+  // Export (server/job_shards_export.cc): a page of the rows this server
+  // holds of one sparse table, ascending by key, values only. Served like an
+  // observer's pull, at once and outside the job's clock.
+  absl::Status ListSparseRows(const ListSparseRowsRequest& request,
+                              ListSparseRowsResponse* response) const;
+
   // Logs each pull that has waited past the job's stall timeout, once.
   void CheckStalls(absl::Time now);
   GateReport Report(absl::Time now) const;
@@ -103,12 +109,6 @@ class JobShards {
   // Everything this server holds of the job: every range's values and
   // optimizer state, every sparse row, and the workers' clocks, labelled
   // with `clock` (the caller makes sure the cut is consistent there).
-  // Export (server/job_shards_export.cc): a page of the rows this server
-  // holds of one sparse table, ascending by key, values only. Served like an
-  // observer's pull, at once and outside the job's clock.
-  absl::Status ListSparseRows(const ListSparseRowsRequest& request,
-                              ListSparseRowsResponse* response) const;
-
   ShardCheckpoint Snapshot(int64_t clock) const;
   // The clock of the latest checkpoint this server wrote (0: none).
   int64_t checkpointed_clock() const;

@@ -64,13 +64,13 @@ absl::Status ParameterService::CloseRound(const CloseRoundRequest& request) {
                           store_->Find(request.job_id(), request.shard_group()));
   return shards->CloseRound(request);
 }
+
 absl::Status ParameterService::ListSparseRows(const ListSparseRowsRequest& request,
                                               ListSparseRowsResponse* response) {
   PETREL_ASSIGN_OR_RETURN(std::shared_ptr<JobShards> shards,
                           store_->Find(request.job_id(), request.shard_group()));
   return shards->ListSparseRows(request, response);
 }
-
 
 void ParameterService::RunDueTransfers() {
   for (const std::shared_ptr<JobShards>& shards : store_->TransfersDue()) {

@@ -37,6 +37,9 @@ class ParameterService {
   absl::Status InstallReplica(const InstallReplicaRequest& request);
   // Federated jobs: ends a round on this server's shards of the group.
   absl::Status CloseRound(const CloseRoundRequest& request);
+  // Export: a page of one sparse table's rows on this server.
+  absl::Status ListSparseRows(const ListSparseRowsRequest& request,
+                              ListSparseRowsResponse* response);
 
   // Sends each group's state to the server joining its chain, where this
   // server is the one to send it (server/job_shards.h Transfer).
@@ -50,9 +53,6 @@ class ParameterService {
   std::map<std::string, std::unique_ptr<Parameter::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
 };
 
-  // Export: a page of one sparse table's rows on this server.
-  absl::Status ListSparseRows(const ListSparseRowsRequest& request,
-                              ListSparseRowsResponse* response);
 }  // namespace petrel::server
 
 #endif  // PETREL_SERVER_PARAMETER_SERVICE_H_
