@@ -82,4 +82,13 @@ absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const std::string& device
       "unknown device \"", device, "\": expected \"cpu\", \"auto\" or \"cuda:N\" (N >= 0)"));
 }
 
+int VisibleCudaDevices() {
+#ifdef PETREL_HAVE_CUDA
+  absl::StatusOr<int> count = CudaBackend::DeviceCount();
+  return count.ok() ? *count : 0;
+#else
+  return 0;
+#endif
+}
+
 }  // namespace petrel::kernels

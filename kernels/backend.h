@@ -114,6 +114,11 @@ class Backend {
 absl::StatusOr<std::unique_ptr<Backend>> CreateBackend(const std::string& device,
                                                        std::string* why = nullptr);
 
+// How many CUDA devices this process can see (cuda:0 .. cuda:N-1): 0 when the
+// build has no CUDA or cudaGetDeviceCount fails. Seeing a device does not
+// promise that it initialises; CreateBackend("cuda:N") finds that out.
+int VisibleCudaDevices();
+
 }  // namespace petrel::kernels
 
 #endif  // PETREL_KERNELS_BACKEND_H_

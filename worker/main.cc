@@ -17,7 +17,9 @@ ABSL_FLAG(std::string, http_host, "127.0.0.1", "address to bind the HTTP status 
 ABSL_FLAG(int, http_port, 0, "HTTP status port (0: any free port)");
 ABSL_FLAG(int, port, 0, "unused: workers serve no gRPC (accepted for uniform launch scripts)");
 ABSL_FLAG(std::string, port_file, "", "write the chosen ports here as JSON");
-ABSL_FLAG(std::string, device, "auto", "compute device: auto, cpu or cuda:N");
+ABSL_FLAG(std::string, device, "auto",
+          "devices offered to jobs: auto (the CPU and every GPU), cpu (the CPU only) or cuda:N "
+          "(GPU N only); a job's cluster.device picks among them (docs/gpu.md)");
 ABSL_FLAG(int, compute_threads, 1,
           "CPU threads for the math (OpenBLAS); 1 suits several workers per machine");
 ABSL_FLAG(double, register_timeout_seconds, 30, "give up if the coordinator is unreachable this long");

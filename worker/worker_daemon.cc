@@ -5,7 +5,9 @@
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "worker/federated_trainer.h"
+#include "worker/progress_reporter.h"
 #include "worker/ps_client.h"
 #include "worker/rerouting_ps_client.h"
 #include "worker/trainer.h"
@@ -23,12 +25,15 @@ std::string TrainingKey(const JobAssignment& job) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<WorkerDaemon>> WorkerDaemon::Start(Options options) {
+absl::StatusOr<std::unique_ptr<WorkerDaemon>> WorkerDaemon::Start(
+    Options options, std::unique_ptr<CoordinatorClient> coordinator) {
   auto daemon = std::unique_ptr<WorkerDaemon>(new WorkerDaemon(std::move(options)));
   WorkerDaemon* self = daemon.get();
   std::string why;
-  PETREL_ASSIGN_OR_RETURN(self->backend_, kernels::CreateBackend(self->options_.device, &why));
+  PETREL_ASSIGN_OR_RETURN(self->devices_, WorkerDevices::Create(self->options_.device, &why));
   if (!why.empty()) spdlog::info("{}", why);
+  spdlog::info("offering jobs the devices [{}] (--device {})",
+               absl::StrJoin(self->devices_->offered(), ", "), self->options_.device);
 
   const ListenOptions& listen = self->options_.listen;
   HttpStatusServer::Options http;
@@ -53,14 +58,19 @@ absl::StatusOr<std::unique_ptr<WorkerDaemon>> WorkerDaemon::Start(Options option
   session.registration.set_grpc_address(AdvertisedAddress(listen, self->ports_.http_port, self->options_.coordinator_address));
   session.registration.set_http_address(AdvertisedHttpAddress(
       listen, self->ports_.http_port, self->options_.coordinator_address));
-  session.registration.set_device(self->backend_->Description());
+  session.registration.set_device(self->devices_->default_backend().Description());
+  for (const std::string& device : self->devices_->offered()) {
+    session.registration.add_devices(device);
+  }
   session.registration.set_pid(getpid());
   session.on_registered = [](const std::string& id) {
     SetLoggingId("worker", id);
     spdlog::info("registered as {}", id);
   };
   session.on_heartbeat = [self](const HeartbeatResponse& response) { self->OnHeartbeat(response); };
-  self->coordinator_ = NewGrpcCoordinatorClient(self->options_.coordinator_address);
+  self->coordinator_ = coordinator != nullptr
+                           ? std::move(coordinator)
+                           : NewGrpcCoordinatorClient(self->options_.coordinator_address);
   self->session_ = std::make_unique<CoordinatorSession>(self->coordinator_.get(), session);
   PETREL_RETURN_IF_ERROR(self->session_->Start(self->options_.register_timeout));
   return daemon;
@@ -115,8 +125,32 @@ void WorkerDaemon::StartTrainer(const JobAssignment& assignment) {
     attempt_ = assignment.attempt();
     rank_ = assignment.rank();
     last_report_.Clear();
+    job_device_.clear();
   }
   trainer_ = std::thread([this, assignment] {
+    TrainerContext context;
+    context.assignment = assignment;
+    context.worker_id = id();
+    context.coordinator = coordinator_.get();
+    context.stop_requested = [this] { return stop_trainer_.load(); };
+    // The job's device, or a refusal that fails the job with the reason (a
+    // coordinator that does not filter by device, or a race).
+    absl::StatusOr<kernels::Backend*> backend =
+        devices_->BackendFor(assignment.spec().cluster().device());
+    if (!backend.ok()) {
+      ProgressReporter(&context).ReportFailure(backend.status());  // logs it too
+      absl::MutexLock lock(&mu_);
+      last_trained_ = TrainingKey(assignment);
+      job_id_.clear();
+      return;
+    }
+    context.backend = *backend;
+    {
+      absl::MutexLock lock(&mu_);
+      job_device_ = context.backend->Description();
+    }
+    spdlog::info("job {} (cluster.device {}) trains on {}", assignment.job_id(),
+                 assignment.spec().cluster().device(), context.backend->Description());
     PsClientOptions ps_options;
     ps_options.job_id = assignment.job_id();
     ps_options.worker_id = id();
@@ -139,13 +173,7 @@ void WorkerDaemon::StartTrainer(const JobAssignment& assignment) {
     };
     rerouting.stop_requested = [this] { return stop_trainer_.load(); };
     auto ps = std::make_unique<ReroutingPsClient>(assignment.shard_map(), ps_options, rerouting);
-    TrainerContext context;
-    context.assignment = assignment;
-    context.worker_id = id();
-    context.backend = backend_.get();
     context.ps = ps.get();
-    context.coordinator = coordinator_.get();
-    context.stop_requested = [this] { return stop_trainer_.load(); };
     context.on_report = [this](const ReportProgressRequest& report) {
       absl::MutexLock lock(&mu_);
       last_report_ = report;
@@ -167,7 +195,10 @@ nlohmann::json WorkerDaemon::StatusJson() const {
                            {"pid", getpid()},
                            {"http_port", ports_.http_port},
                            {"coordinator", options_.coordinator_address},
-                           {"device", backend_->Description()},
+                           {"device", job_device_.empty()
+                                          ? devices_->default_backend().Description()
+                                          : job_device_},
+                           {"devices", devices_->offered()},
                            {"uptime_seconds", absl::ToDoubleSeconds(absl::Now() - started_)}};
   if (!job_id_.empty()) {
     status["job"] = {{"job_id", job_id_},

@@ -1,5 +1,7 @@
-// petrel-worker as an object: registers with the coordinator, and when a job
-// is assigned to it runs a Trainer on a thread of its own. Serves /status.
+// petrel-worker as an object: registers with the coordinator (offering the
+// devices worker_devices.h allows), and when a job is assigned to it runs a
+// Trainer on a thread of its own, on the job's cluster.device, or refuses a
+// job whose device it does not offer. Serves /status.
 #ifndef PETREL_WORKER_WORKER_DAEMON_H_
 #define PETREL_WORKER_WORKER_DAEMON_H_
 
@@ -19,6 +21,7 @@
 #include "common/http_status_server.h"
 #include "kernels/backend.h"
 #include "nlohmann/json.hpp"
+#include "worker/worker_devices.h"
 
 namespace petrel::worker {
 
@@ -27,11 +30,16 @@ class WorkerDaemon {
   struct Options {
     std::string coordinator_address;
     ListenOptions listen;     // only the HTTP part listens; host names this worker
+    // --device: what this worker offers, and what a job's "auto" means here
+    // (worker_devices.h).
     std::string device = "auto";
     absl::Duration register_timeout = absl::Seconds(30);
   };
 
-  static absl::StatusOr<std::unique_ptr<WorkerDaemon>> Start(Options options);
+  // `coordinator`: how to reach the coordinator; null: gRPC to
+  // options.coordinator_address (tests pass a fake).
+  static absl::StatusOr<std::unique_ptr<WorkerDaemon>> Start(
+      Options options, std::unique_ptr<CoordinatorClient> coordinator = nullptr);
   ~WorkerDaemon();  // stops the running job's trainer and leaves the cluster
 
   DaemonPorts ports() const { return ports_; }
@@ -49,7 +57,7 @@ class WorkerDaemon {
 
   const Options options_;
   const absl::Time started_ = absl::Now();
-  std::unique_ptr<kernels::Backend> backend_;
+  std::unique_ptr<WorkerDevices> devices_;
   std::unique_ptr<HttpStatusServer> http_;
   std::unique_ptr<CoordinatorClient> coordinator_;
   std::unique_ptr<CoordinatorSession> session_;
@@ -62,6 +70,7 @@ class WorkerDaemon {
   std::string training_ ABSL_GUARDED_BY(mu_);      // "job#attempt@join" being trained
   std::string last_trained_ ABSL_GUARDED_BY(mu_);  // the last one that ended
   ReportProgressRequest last_report_ ABSL_GUARDED_BY(mu_);
+  std::string job_device_ ABSL_GUARDED_BY(mu_);  // the running job's backend, for /status
   std::atomic<bool> stop_trainer_{false};
   std::thread trainer_;
 };
