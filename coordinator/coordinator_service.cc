@@ -20,8 +20,11 @@ absl::Status CoordinatorService::Register(NodeRole role, const RegisterRequest& 
   const absl::Time now = absl::Now();
   const std::string id = membership_.Register(role, request, now);
   nodes_changed_ = true;
-  spdlog::info("{} registered from {} (grpc {}, status http://{}/status)", id, request.host(),
-               request.grpc_address(), request.http_address());
+  spdlog::info("{} registered from {} (grpc {}, status http://{}/status){}", id, request.host(),
+               request.grpc_address(), request.http_address(),
+               role == WORKER ? absl::StrCat(", offering [", absl::StrJoin(request.devices(), ", "),
+                                             "] (default ", request.device(), ")")
+                              : "");
   response->set_node_id(id);
   response->set_heartbeat_interval_seconds(absl::ToDoubleSeconds(options_.heartbeat_interval));
   TickLocked(now);
@@ -260,8 +263,10 @@ nlohmann::json CoordinatorService::StatusJson() {
                      {"role", NodeRole_Name(node.role())},
                      {"host", node.host()},
                      {"grpc_address", node.grpc_address()},
-                     {"status_url", absl::StrCat("http://", node.http_address(), "/status")},
+                     {"status_url", StatusUrl(node.http_address(), "/status")},
                      {"device", node.device()},
+                     {"devices", std::vector<std::string>(node.devices().begin(),
+                                                          node.devices().end())},
                      {"alive", node.alive()},
                      {"seconds_since_heartbeat", node.seconds_since_heartbeat()}});
   }

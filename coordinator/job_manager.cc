@@ -8,6 +8,7 @@
 #include "common/model_tables.h"
 #include "common/partition.h"
 #include "common/status_macros.h"
+#include "coordinator/device_placement.h"
 #include "coordinator/placement.h"
 #include "server/checkpoint_cut.h"
 #include "spdlog/spdlog.h"
@@ -110,10 +111,12 @@ void JobManager::Schedule(const std::vector<const Node*>& servers,
   for (const std::string& id : order_) {
     Job& job = jobs_[id];
     if (job.status().state() != RUNNING) continue;
+    const std::string& device = job.status().spec().cluster().device();
     for (int rank = 0; rank < job.record.workers_size(); ++rank) {
       WorkerSlot* slot = job.record.mutable_workers(rank);
       if (!slot->departed() || Finished(job, slot->worker_id())) continue;
-      const std::vector<const Node*> idle = idle_workers();
+      // Only a worker that offers the job's device takes the rank.
+      const std::vector<const Node*> idle = WorkersFor(device, idle_workers());
       if (idle.empty()) break;
       const int64_t clock = CurrentClock(job);
       spdlog::info("job {}: {} takes rank {} (from {}) and joins at clock {}", id, idle[0]->id,
@@ -125,14 +128,31 @@ void JobManager::Schedule(const std::vector<const Node*>& servers,
       dirty_ = true;
     }
   }
+  // The queued job that could not start, which every later one waits behind.
+  std::string blocked_by;
   for (const std::string& id : order_) {
     Job& job = jobs_[id];
     if (job.status().state() != QUEUED) continue;
+    if (!blocked_by.empty()) {
+      job.status().set_error(absl::StrCat("queued behind ", blocked_by,
+                                          " (jobs start in the order they were submitted)"));
+      continue;
+    }
     const ClusterSpec& shape = job.status().spec().cluster();
-    const std::vector<const Node*> idle = idle_workers();
+    const std::vector<const Node*> all_idle = idle_workers();
+    // Only workers that offer the job's cluster.device (device_placement.h).
+    const std::vector<const Node*> idle = WorkersFor(shape.device(), all_idle);
     if (static_cast<int>(servers.size()) < shape.servers() ||
         static_cast<int>(idle.size()) < shape.workers()) {
-      return;  // first come, first served: later jobs wait behind this one
+      // First come, first served: later jobs wait behind this one. Why it
+      // waits shows as its error while it is QUEUED.
+      const std::string why = WhyWaiting(shape, servers.size(), workers, all_idle);
+      if (job.status().error() != why) {
+        spdlog::info("job {} queued: {}", id, why);
+        job.status().set_error(why);
+      }
+      blocked_by = id;
+      continue;
     }
     std::vector<ServerEndpoint> endpoints;
     for (int i = 0; i < shape.servers(); ++i) {
@@ -158,6 +178,9 @@ void JobManager::Schedule(const std::vector<const Node*>& servers,
       worker_ids.push_back(idle[rank]->id);
     }
     job.status().set_state(RUNNING);
+    // No longer waiting: the error says what it did before (the restart
+    // that queued it again, if any).
+    job.status().set_error(job.status().last_restart());
     if (job.status().started_unix() == 0) job.status().set_started_unix(UnixSeconds(now));
     dirty_ = true;
     std::vector<std::string> server_ids;

@@ -1,7 +1,11 @@
 // Jobs from submission to their end, where each runs, and how each rides out
 // the loss of its nodes.
 //
-//   QUEUED --(enough alive servers and idle workers)--> RUNNING
+//   QUEUED --(enough alive servers, and idle workers that offer the job's
+//             cluster.device)--> RUNNING
+//   (while QUEUED, the job's error says what it waits for, e.g. "waiting for
+//   2 workers with cuda:0; registered: 2 with cpu only", or which job ahead
+//   of it does: jobs start in submission order)
 //   RUNNING --(rank 0 reports the final evaluation)--> SUCCEEDED
 //   RUNNING --(a worker reports an error, a server cannot build its shards,
 //              or a shard group loses every replica with no checkpoint)--> FAILED
@@ -11,8 +15,8 @@
 //
 // While RUNNING: a dead server leaves its groups' chains (the next replica
 // becomes primary and the shard map's epoch grows); a dead worker's rank
-// departs (it leaves the clock set) and goes to the next idle worker, which
-// joins at the job's current clock.
+// departs (it leaves the clock set) and goes to the next idle worker that
+// offers the job's device, which joins at the job's current clock.
 //
 // Not thread-safe: the CoordinatorService serialises access.
 #ifndef PETREL_COORDINATOR_JOB_MANAGER_H_
@@ -40,8 +44,10 @@ class JobManager {
   int ActiveJobs() const;
 
   // Starts queued jobs, oldest first, while enough alive servers and idle
-  // alive workers exist for their cluster shape, and gives the departed
-  // ranks of running jobs to idle workers.
+  // alive workers that offer the job's cluster.device exist for their
+  // cluster shape, and gives the departed ranks of running jobs to such
+  // idle workers. The first job that cannot start says why in its error,
+  // and the later ones that they wait behind it.
   void Schedule(const std::vector<const Node*>& servers, const std::vector<const Node*>& workers,
                 absl::Time now);
 

@@ -75,6 +75,7 @@ ClusterStatus Membership::Status(absl::Time now) const {
     out->set_grpc_address(node.info.grpc_address());
     out->set_http_address(node.info.http_address());
     out->set_device(node.info.device());
+    *out->mutable_devices() = node.info.devices();
     out->set_seconds_since_heartbeat(absl::ToDoubleSeconds(now - node.last_heartbeat));
     out->set_alive(!node.dead);
   }
