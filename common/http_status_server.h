@@ -1,6 +1,7 @@
 // The read-only HTTP endpoints every daemon serves: /healthz, /status (JSON),
 // /metrics (Prometheus text) and any pages the daemon adds (the
-// coordinator's dashboard), on a port of their own. Handlers are callbacks
+// coordinator's dashboard), on a port of their own, over HTTP or HTTPS and
+// with or without the cluster token (HttpSecurity). Handlers are callbacks
 // owned by the daemon; this class knows nothing of what they report. Only
 // GET exists: no endpoint changes state.
 #ifndef PETREL_COMMON_HTTP_STATUS_SERVER_H_
@@ -32,6 +33,18 @@ struct HttpReply {
 // A page's query parameters (?job=job-1 -> {"job": "job-1"}).
 using HttpQuery = std::map<std::string, std::string>;
 
+// How the endpoints are protected; HttpSecurityFor (common/rpc.h) decides
+// it from the bind address and the process's transport security
+// (docs/security.md, "HTTP endpoints").
+struct HttpSecurity {
+  // Both set: HTTPS with this certificate (PEM); both empty: plain HTTP.
+  std::string cert_pem, key_pem;
+  // Set: every page but /healthz needs it, as `Authorization: Bearer TOKEN`
+  // or HTTP Basic with any user name and TOKEN as the password (so a
+  // browser asks for it). Anything else is 401 and shows nothing.
+  std::string token;
+};
+
 class HttpStatusServer {
  public:
   struct Page {
@@ -46,14 +59,16 @@ class HttpStatusServer {
     // Returns the /metrics document (Prometheus text format 0.0.4).
     std::function<std::string()> metrics_text;
     std::vector<Page> pages;
+    HttpSecurity security;
   };
 
-  // Binds and starts serving on a thread of its own. A port in use is an
-  // error that names it.
+  // Binds and starts serving on a thread of its own. A port in use, or a
+  // certificate that does not load, is an error that names it.
   static absl::StatusOr<std::unique_ptr<HttpStatusServer>> Start(Options options);
   ~HttpStatusServer();  // stops serving
 
   int port() const { return port_; }
+  bool https() const { return https_; }
 
  private:
   HttpStatusServer() = default;
@@ -61,6 +76,7 @@ class HttpStatusServer {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
+  bool https_ = false;
 };
 
 }  // namespace petrel

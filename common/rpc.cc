@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "common/auth.h"
@@ -227,6 +228,34 @@ absl::StatusOr<StartedGrpcServer> StartGrpcServer(const std::string& host, int p
         absl::StrCat("cannot bind the gRPC port ", host, ":", port, " (is it already in use?)"));
   }
   return started;
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" ||
+         absl::StartsWith(host, "127.");
+}
+
+HttpSecurity HttpSecurityFor(const std::string& http_host) {
+  HttpSecurity http;
+  if (IsLoopbackHost(http_host)) return http;
+  const LoadedSecurity security = CurrentSecurity();
+  if (!security.tls || security.cert_pem.empty()) {
+    spdlog::warn("HTTP status endpoints on {} are plain and open to anyone who can reach them{}; "
+                 "see docs/security.md",
+                 http_host.empty() ? "every address" : http_host,
+                 security.tls ? " (no certificate for this role in --tls_dir)" : " (no --tls_dir)");
+    return http;
+  }
+  http.cert_pem = security.cert_pem;
+  http.key_pem = security.key_pem;
+  http.token = security.token;
+  return http;
+}
+
+std::string StatusUrl(const std::string& http_address, const std::string& path) {
+  const std::string host = http_address.substr(0, http_address.rfind(':'));
+  const bool https = CurrentSecurity().tls && !IsLoopbackHost(host);
+  return absl::StrCat(https ? "https://" : "http://", http_address, path);
 }
 
 }  // namespace petrel

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/http_status_server.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/server.h"
 #include "grpcpp/impl/codegen/service_type.h"
@@ -60,6 +61,23 @@ struct StartedGrpcServer {
 // that cannot be bound is an error naming it.
 absl::StatusOr<StartedGrpcServer> StartGrpcServer(const std::string& host, int port,
                                                    const std::vector<grpc::Service*>& services);
+
+// 127.0.0.0/8, ::1 or localhost: only this machine's processes reach it.
+bool IsLoopbackHost(const std::string& host);
+
+// How this process's HTTP status endpoints, bound on `http_host`, are
+// protected (docs/security.md, "HTTP endpoints"):
+// - on a loopback host: plain HTTP, open, as the machine's users can read
+//   the daemons' files anyway;
+// - beyond loopback under TLS: HTTPS with the process's own certificate,
+//   and with a cluster token, the token on every page but /healthz;
+// - beyond loopback without TLS (or with no certificate for the role):
+//   plain and open, and the daemon logs a warning saying so.
+HttpSecurity HttpSecurityFor(const std::string& http_host);
+// The URL of `path` on another daemon's status endpoints at `http_address`
+// (host:port), with the scheme HttpSecurityFor gives them in a cluster
+// secured like this process.
+std::string StatusUrl(const std::string& http_address, const std::string& path);
 
 }  // namespace petrel
 

@@ -1,5 +1,6 @@
 #include "coordinator/coordinator_daemon.h"
 
+#include "common/rpc.h"
 #include "common/status_macros.h"
 #include "coordinator/coordinator_metrics.h"
 #include "coordinator/dashboard.h"
@@ -17,6 +18,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::Start(Opti
   HttpStatusServer::Options http;
   http.host = listen.http_host;
   http.port = listen.http_port;
+  http.security = HttpSecurityFor(http.host);
   http.status_json = [self] { return self->service_.StatusJson().dump(2); };
   http.metrics_text = [self] { return CoordinatorMetricsText(self->service_.StatusJson()); };
   // The pages own the dashboard, so it stops with http_, before service_ goes.

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/rpc.h"
 #include "common/status_macros.h"
 #include "coordinator/liveness_probe.h"
 #include "spdlog/spdlog.h"

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/partition.h"
+#include "common/rpc.h"
 #include "coordinator/dashboard_page.h"
 #include "nlohmann/json.hpp"
 
@@ -51,7 +52,7 @@ json NodeJson(const NodeStatus& node) {
   return {{"id", node.node_id()},
           {"host", node.host()},
           {"grpc_address", node.grpc_address()},
-          {"status_url", absl::StrCat("http://", node.http_address(), "/status")},
+          {"status_url", StatusUrl(node.http_address(), "/status")},
           {"device", node.device()},
           {"alive", node.alive()},
           {"seconds_since_heartbeat", node.seconds_since_heartbeat()}};

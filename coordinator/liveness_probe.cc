@@ -25,15 +25,33 @@ bool ServerAnswers(const std::string& grpc_address, absl::Duration deadline) {
          status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED;
 }
 
-bool WorkerAnswers(const std::string& http_address, absl::Duration deadline) {
-  const size_t colon = http_address.rfind(':');
-  if (colon == std::string::npos) return false;
-  httplib::Client client(http_address.substr(0, colon), std::stoi(http_address.substr(colon + 1)));
+namespace {
+
+template <typename Client>
+bool HealthzAnswers(Client& client, absl::Duration deadline) {
   const auto micros = absl::ToInt64Microseconds(deadline);
   client.set_connection_timeout(micros / 1000000, micros % 1000000);
   client.set_read_timeout(micros / 1000000, micros % 1000000);
-  auto result = client.Get("/status");
+  auto result = client.Get("/healthz");
   return result && result->status == 200;
+}
+
+}  // namespace
+
+bool WorkerAnswers(const std::string& http_address, absl::Duration deadline) {
+  const size_t colon = http_address.rfind(':');
+  if (colon == std::string::npos) return false;
+  const std::string host = http_address.substr(0, colon);
+  const int port = std::stoi(http_address.substr(colon + 1));
+  // /healthz needs no token. A worker's endpoints are HTTPS when they bind
+  // beyond loopback under TLS (HttpSecurityFor): try plain HTTP, then TLS.
+  // The probe sends no secret and only asks whether the process answers,
+  // so it does not check the certificate.
+  httplib::Client plain(host, port);
+  if (HealthzAnswers(plain, deadline / 2)) return true;
+  httplib::SSLClient tls(host, port);
+  tls.enable_server_certificate_verification(false);
+  return HealthzAnswers(tls, deadline / 2);
 }
 
 }  // namespace petrel::coordinator

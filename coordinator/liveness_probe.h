@@ -1,6 +1,6 @@
 // Whether a node that went quiet is still there: a server must answer a gRPC
 // call (any answer, even an error, proves the process serves), a worker its
-// HTTP status page. A killed process refuses the connection at once; a hung
+// /healthz page (over HTTP or HTTPS). A killed process refuses the connection at once; a hung
 // one lets the deadline pass.
 #ifndef PETREL_COORDINATOR_LIVENESS_PROBE_H_
 #define PETREL_COORDINATOR_LIVENESS_PROBE_H_

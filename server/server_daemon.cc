@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "common/rpc.h"
 #include "common/status_macros.h"
 #include "server/server_metrics.h"
 #include "spdlog/spdlog.h"
@@ -20,6 +21,7 @@ absl::StatusOr<std::unique_ptr<ServerDaemon>> ServerDaemon::Start(Options option
   HttpStatusServer::Options http;
   http.host = listen.http_host;
   http.port = listen.http_port;
+  http.security = HttpSecurityFor(http.host);
   http.status_json = [self] { return self->StatusJson().dump(2); };
   http.metrics_text = [self] {
     return ServerMetricsText(self->store_.StatusJson(), self->grpc_service_.pull_seconds(),

@@ -4,7 +4,8 @@
 # independent client (tests/security_client.py: plaintext, another CA, no
 # certificate, no or wrong token on every method of every service, each
 # over-limit request, a flood of bad requests); parameters unchanged by
-# the refused requests; the jobs-per-cluster limit; and a full `petrel
+# the refused requests; the jobs-per-cluster limit; HTTP beyond loopback
+# served as HTTPS with the token on every page but /healthz; and a full `petrel
 # local` run whose logs, /status, /metrics and dashboard never show the
 # token.
 set -uo pipefail
@@ -132,6 +133,54 @@ grep -q "refused .* gRPC call(s) without the cluster token" "$TMP/server.log" \
   && pass "the server logs refused calls (sparingly, without the token)" || fail "no refusal logged"
 [ "$(grep -c "refused" "$TMP/server.log")" -lt 40 ] && pass "a flood of refusals is not a flood of log lines" \
   || fail "$(grep -c refused "$TMP/server.log") refusal lines"
+# 3b. HTTP beyond loopback under TLS: HTTPS with the daemon's certificate,
+# the token on every page but /healthz (docs/security.md, HTTP endpoints).
+"$RUNFILES/coordinator/petrel-coordinator" --port 0 --http_host 0.0.0.0 --http_port 0 \
+  --port_file "$TMP/h.ports" "${secure[@]}" >"$TMP/http.log" 2>&1 &
+pids+=($!)
+wait_for_file "$TMP/h.ports" || fail "the coordinator did not start: $(cat "$TMP/http.log")"
+http_port=$(port_of "$TMP/h.ports" http_port)
+$PY - "$http_port" "$TMP/ca/ca.pem" "$TMP/token" >"$TMP/http.out" 2>&1 <<'EOF_PY'
+import base64, json, ssl, sys, urllib.error, urllib.request
+port, ca, token_file = sys.argv[1], sys.argv[2], sys.argv[3]
+token = open(token_file).read().strip()
+tls = ssl.create_default_context(cafile=ca)  # checks the certificate and its name (127.0.0.1)
+def get(path, scheme="https", auth=None):
+    request = urllib.request.Request(f"{scheme}://127.0.0.1:{port}{path}")
+    if auth:
+        request.add_header("Authorization", auth)
+    try:
+        with urllib.request.urlopen(request, timeout=5, context=tls if scheme == "https" else None) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+status, body = get("/healthz")
+assert (status, body) == (200, "ok\n"), (status, body)
+print("ok: /healthz answers over HTTPS without the token")
+for path in ["/status", "/metrics", "/", "/api/dashboard"]:
+    status, body = get(path)
+    assert status == 401 and "cluster token" in body and "grpc_port" not in body, (path, status, body)
+    status, _ = get(path, auth="Bearer " + token[:-1] + "x")
+    assert status == 401, (path, status)
+    status, _ = get(path, auth="Bearer " + token)
+    assert status == 200, (path, status)
+    basic = base64.b64encode(b"ops:" + token.encode()).decode()
+    status, _ = get(path, auth="Basic " + basic)
+    assert status == 200, (path, status)
+print("ok: /status, /metrics and the dashboard answer 401 without the token, 200 with it")
+status, body = get("/status", auth="Bearer " + token)
+assert json.loads(body)["role"] == "coordinator"
+try:
+    get("/status", scheme="http")
+    raise SystemExit("FAIL: plain HTTP reached the HTTPS port")
+except (urllib.error.URLError, ConnectionError, OSError) as e:
+    print("ok: plain HTTP gets nothing from it (%s)" % type(e).__name__)
+EOF_PY
+status=$?
+cat "$TMP/http.out"
+[ $status -eq 0 ] && pass "HTTP beyond loopback under TLS is HTTPS and wants the token" \
+  || fail "HTTPS status endpoints: $(cat "$TMP/http.out")"
+grep -qF "$token" "$TMP/http.log" && fail "the token is in the coordinator's log"
 for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
 pids=()
 

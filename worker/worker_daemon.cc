@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "common/rpc.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 #include "absl/strings/str_cat.h"
@@ -39,6 +40,7 @@ absl::StatusOr<std::unique_ptr<WorkerDaemon>> WorkerDaemon::Start(
   HttpStatusServer::Options http;
   http.host = listen.http_host;
   http.port = listen.http_port;
+  http.security = HttpSecurityFor(http.host);
   http.status_json = [self] { return self->StatusJson().dump(2); };
   http.metrics_text = [self] {
     ReportProgressRequest report;

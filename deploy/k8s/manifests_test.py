@@ -361,6 +361,11 @@ class Checker:
             else:
                 if get.get("path") != "/healthz":
                     self.error(f"{where}: {kind} path {get.get('path')} is not /healthz")
+                # Under --tls_dir an HTTP port bound beyond loopback serves
+                # HTTPS (common/rpc.h HttpSecurityFor).
+                if "tls_dir" in flags and get.get("scheme") != "HTTPS":
+                    self.error(f"{where}: {kind} must use scheme: HTTPS (the daemon has --tls_dir "
+                               f"and --http_host {flags.get('http_host')}, so its HTTP port is HTTPS)")
                 port = get.get("port")
                 if port != http_port and ports.get(port) != http_port:
                     self.error(f"{where}: {kind} port {port} != --http_port {http_port}")
@@ -568,6 +573,7 @@ MUTATIONS = {
     "coordinator probe on the gRPC port": lambda f: _container(f, "Deployment")["readinessProbe"]["httpGet"].update(port=7070),
     "server probed over gRPC": lambda f: _container(f, "StatefulSet").update(readinessProbe={"grpc": {"port": 7071}}),
     "worker probe on a wrong path": lambda f: _container(f, "Job", "petrel-worker")["livenessProbe"]["httpGet"].update(path="/status"),
+    "server probed over plain HTTP": lambda f: _container(f, "StatefulSet")["readinessProbe"]["httpGet"].pop("scheme"),
     "worker probed over gRPC": lambda f: _container(f, "Job", "petrel-worker").update(livenessProbe={"grpc": {"port": 8072}}),
     "missing secret": lambda f: _first(f, "Secret")["metadata"].update(name="other"),
     "missing configmap": lambda f: _first(f, "ConfigMap")["metadata"].update(name="other"),

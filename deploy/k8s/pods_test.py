@@ -365,8 +365,11 @@ class Cluster:
         named = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
         if "httpGet" in probe:
             port = named.get(probe["httpGet"]["port"], probe["httpGet"]["port"])
-            code = (f"import urllib.request; urllib.request.urlopen("
-                    f"'http://{ip}:{port}{probe['httpGet'].get('path', '/')}', timeout=2)")
+            # As the kubelet: HTTPS probes do not check the certificate.
+            scheme = probe["httpGet"].get("scheme", "HTTP").lower()
+            code = (f"import ssl, urllib.request; urllib.request.urlopen("
+                    f"'{scheme}://{ip}:{port}{probe['httpGet'].get('path', '/')}', timeout=2, "
+                    f"context=ssl._create_unverified_context())")
         elif "tcpSocket" in probe:
             port = named.get(probe["tcpSocket"]["port"], probe["tcpSocket"]["port"])
             code = f"import socket; socket.create_connection(('{ip}', {port}), 2)"
