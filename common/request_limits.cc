@@ -54,4 +54,18 @@ absl::Status CheckRequestLimits(const PushRequest& request) {
   return CheckCommon(request, "push");
 }
 
+absl::Status CheckRequestLimits(const InstallReplicaRequest& request) {
+  if (request.job_id().size() > kMaxNameBytes || request.transfer_id().size() > kMaxNameBytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the state transfer's job or transfer id is longer than the limit of ", kMaxNameBytes,
+        " bytes (kMaxNameBytes)"));
+  }
+  if (request.total_bytes() > kMaxReplicaStateBytes) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "the state transfer declares ", request.total_bytes(), " bytes, past the limit of ",
+        kMaxReplicaStateBytes, " (kMaxReplicaStateBytes: protobuf parses at most 2 GiB)"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace petrel

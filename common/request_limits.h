@@ -17,12 +17,16 @@ namespace petrel {
 inline constexpr int kMaxSlicesPerRequest = 4096;
 // Sparse keys (8 bytes each) in one pull or push, over all its sparse slices.
 inline constexpr int64_t kMaxKeysPerRequest = int64_t{1} << 20;
-// Job, worker and table names.
+// Job, worker and table names (and state transfer ids).
 inline constexpr int kMaxNameBytes = 1024;
+// A shard group's whole state, as InstallReplica's chunks declare it: a
+// serialized ReplicaState, which protobuf can parse only below 2 GiB.
+inline constexpr int64_t kMaxReplicaStateBytes = (int64_t{1} << 31) - 1;
 
 // OK, or RESOURCE_EXHAUSTED naming the limit the request exceeds.
 absl::Status CheckRequestLimits(const PullRequest& request);
 absl::Status CheckRequestLimits(const PushRequest& request);
+absl::Status CheckRequestLimits(const InstallReplicaRequest& request);
 
 }  // namespace petrel
 

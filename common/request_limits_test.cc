@@ -45,6 +45,18 @@ TEST_CASE("Requests at a limit pass; one past it is RESOURCE_EXHAUSTED naming it
   PushRequest long_table;
   long_table.add_slices()->set_table(std::string(kMaxNameBytes + 1, 't'));
   CHECK(CheckRequestLimits(long_table).code() == absl::StatusCode::kResourceExhausted);
+
+  InstallReplicaRequest chunk;
+  chunk.set_transfer_id("t-1");
+  chunk.set_total_bytes(kMaxReplicaStateBytes);
+  CHECK(CheckRequestLimits(chunk).ok());
+  chunk.set_total_bytes(kMaxReplicaStateBytes + 1);
+  absl::Status too_big = CheckRequestLimits(chunk);
+  CHECK(too_big.code() == absl::StatusCode::kResourceExhausted);
+  CHECK(too_big.message().find("kMaxReplicaStateBytes") != absl::string_view::npos);
+  chunk.set_total_bytes(1);
+  chunk.set_transfer_id(std::string(kMaxNameBytes + 1, 'i'));
+  CHECK(CheckRequestLimits(chunk).code() == absl::StatusCode::kResourceExhausted);
 }
 
 }  // namespace

@@ -60,9 +60,13 @@ grpc::ServerUnaryReactor* GrpcParameterService::Push(grpc::CallbackServerContext
 
 grpc::ServerUnaryReactor* GrpcParameterService::InstallReplica(
     grpc::CallbackServerContext* context, const InstallReplicaRequest* request,
-    InstallReplicaResponse*) {
+    InstallReplicaResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpcStatus(service_->InstallReplica(*request)));
+  if (absl::Status limits = CheckRequestLimits(*request); !limits.ok()) {
+    reactor->Finish(ToGrpcStatus(limits));
+    return reactor;
+  }
+  reactor->Finish(ToGrpcStatus(service_->InstallReplica(*request, response)));
   return reactor;
 }
 

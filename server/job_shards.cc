@@ -207,22 +207,52 @@ absl::Status JobShards::Transfer(
 
 absl::Status JobShards::Install(const ReplicaState& state) {
   absl::MutexLock lock(&mu_);
+  return InstallLocked(state);
+}
+
+absl::Status JobShards::InstallLocked(const ReplicaState& state) {
   if (!awaiting_install_) {
     return absl::FailedPreconditionError(absl::StrCat(
         server_id_, " already holds group ", group_, " of job ", job_id_));
   }
-  PETREL_RETURN_IF_ERROR(RestoreLocked(state.shards()));
-  if (rounds_ != nullptr) PETREL_RETURN_IF_ERROR(rounds_->Import(state.rounds()));
+  // Everything that can be refused is checked before anything changes: the
+  // held pushes parse and name workers of the job, the rounds' uploads and
+  // the checkpoint fit these shards (rounds_ is put back if the checkpoint
+  // does not).
   const auto& clocks = state.shards().worker_clocks();
+  // A rank's worker as it will be once the state's clocks are taken.
+  auto worker_at = [&](int rank) -> const std::string& {
+    return rank < clocks.size() ? clocks[rank].worker_id() : gate_.worker_id(rank);
+  };
+  std::vector<std::pair<int, std::unique_ptr<PushRequest>>> pushes;
+  for (const std::string& bytes : state.held_pushes()) {
+    auto push = std::make_unique<PushRequest>();
+    if (!push->ParseFromString(bytes)) return absl::InvalidArgumentError("a held push does not parse");
+    int rank = 0;
+    while (rank < gate_.num_workers() && worker_at(rank) != push->worker_id()) ++rank;
+    if (rank == gate_.num_workers()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "a held push is from \"", push->worker_id(), "\", not a worker of this job"));
+    }
+    pushes.emplace_back(rank, std::move(push));
+  }
+  if (rounds_ != nullptr) {
+    const RoundUploads before = rounds_->Export();
+    PETREL_RETURN_IF_ERROR(rounds_->Import(state.rounds()));
+    if (absl::Status restored = RestoreLocked(state.shards()); !restored.ok()) {
+      (void)rounds_->Import(before);
+      return restored;
+    }
+  } else {
+    PETREL_RETURN_IF_ERROR(RestoreLocked(state.shards()));
+  }
   for (int rank = 0; rank < clocks.size() && rank < gate_.num_workers(); ++rank) {
     gate_.SetWorker(rank, clocks[rank].worker_id(), clocks[rank].clock());
     if (clocks[rank].left()) gate_.Leave(rank);
   }
   held_.clear();
-  for (const std::string& bytes : state.held_pushes()) {
-    auto push = std::make_unique<PushRequest>();
-    if (!push->ParseFromString(bytes)) return absl::InvalidArgumentError("a held push does not parse");
-    PETREL_ASSIGN_OR_RETURN(const int rank, gate_.RankOf(push->worker_id()));
+  deferred_.clear();
+  for (auto& [rank, push] : pushes) {
     if (!gate_.bsp()) {
       deferred_.push_back(std::move(push));
       continue;
@@ -237,6 +267,54 @@ absl::Status JobShards::Install(const ReplicaState& state) {
   spdlog::info("job {} group {}: state installed; this server holds the group again", job_id_,
                group_);
   return absl::OkStatus();
+}
+
+absl::StatusOr<InstallReplicaResponse> JobShards::InstallChunk(const InstallReplicaRequest& chunk) {
+  absl::MutexLock lock(&mu_);
+  InstallReplicaResponse response;
+  if (!awaiting_install_) {
+    if (!chunk.transfer_id().empty() && chunk.transfer_id() == installed_transfer_) {
+      response.set_held_bytes(installed_bytes_);  // the sender lost the answer to its last chunk
+      response.set_installed(true);
+      return response;
+    }
+    return absl::FailedPreconditionError(absl::StrCat(
+        server_id_, " already holds group ", group_, " of job ", job_id_,
+        ": it awaits no state transfer (refused chunk at byte ", chunk.offset(), " of transfer ",
+        chunk.transfer_id(), ")"));
+  }
+  const std::string was = incoming_.transfer_id();
+  PETREL_ASSIGN_OR_RETURN(const int64_t held, incoming_.Add(chunk));
+  response.set_held_bytes(held);
+  if (incoming_.transfer_id() != was && !incoming_.transfer_id().empty()) {
+    if (!was.empty()) {
+      spdlog::warn("job {} group {}: state transfer {} abandoned for {}", job_id_, group_, was,
+                   incoming_.transfer_id());
+    }
+    spdlog::info("job {} group {}: receiving state transfer {} ({} bytes)", job_id_, group_,
+                 incoming_.transfer_id(), incoming_.total());
+  }
+  if (!incoming_.complete()) return response;
+  const std::string transfer = incoming_.transfer_id();
+  const int64_t total = incoming_.total();
+  ReplicaState state;
+  {
+    const std::string bytes = incoming_.Take();
+    if (!state.ParseFromString(bytes)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "state transfer ", transfer, ": the ", total,
+          " bytes match their checksum but are not a ReplicaState; the group still awaits its state"));
+    }
+  }
+  if (absl::Status installed = InstallLocked(state); !installed.ok()) {
+    return absl::Status(installed.code(),
+                        absl::StrCat("state transfer ", transfer, ": ", installed.message(),
+                                     "; the group still awaits its state"));
+  }
+  installed_transfer_ = transfer;
+  installed_bytes_ = total;
+  response.set_installed(true);
+  return response;
 }
 
 void JobShards::Update(const JobAssignment& assignment) {

@@ -35,6 +35,7 @@
 #include "server/checkpoint_writer.h"
 #include "server/optimizer.h"
 #include "server/push_parts.h"
+#include "server/replica_transfer.h"
 #include "server/round_aggregator.h"
 #include "server/sparse_rows.h"
 #include "server/staleness_gate.h"
@@ -72,8 +73,18 @@ class JobShards {
   absl::Status Transfer(const std::function<absl::Status(const std::string& address,
                                                          const ReplicaState& state)>& send);
   // The joining server's side: takes the state (its shards refuse calls
-  // until then).
+  // until then). A state that does not fit these shards is refused and
+  // changes nothing: the group still awaits its state.
   absl::Status Install(const ReplicaState& state);
+  // The joining server's side of a transfer in chunks (server/
+  // replica_transfer.h): holds them until every byte is in and matches the
+  // checksum, then installs the state as Install does. Answers the bytes
+  // held (a chunk with no bytes only asks), and `installed` once done,
+  // also to a repeat of the transfer just installed. A group that is not
+  // awaiting its state refuses chunks (FAILED_PRECONDITION); a refused
+  // chunk or a state that fails its checksum or does not install leaves
+  // the group awaiting its state, with nothing of that state installed.
+  absl::StatusOr<InstallReplicaResponse> InstallChunk(const InstallReplicaRequest& chunk);
 
   // Answers at once when the gate allows (observers always), otherwise when
   // a push or a departure opens it; `done` then runs on that caller's thread.
@@ -179,6 +190,7 @@ class JobShards {
   // The chain index of the server this one owes the state to, or -1.
   int DueTransfer() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status RebuildingError() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Status InstallLocked(const ReplicaState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A request made under another shard map than this server's: an older
   // one is refused (the caller refreshes its map), a newer one is retried
   // (this server has not heard of it yet). 0 skips the check.
@@ -252,6 +264,11 @@ class JobShards {
   std::vector<std::unique_ptr<PushRequest>> deferred_ ABSL_GUARDED_BY(mu_);
   // This server joined the chain and has not received the state yet.
   bool awaiting_install_ ABSL_GUARDED_BY(mu_) = false;
+  // The chunks of the state transfer in progress, and the transfer (id,
+  // bytes) last installed, for a sender that lost its answer.
+  ReplicaAssembler incoming_ ABSL_GUARDED_BY(mu_);
+  std::string installed_transfer_ ABSL_GUARDED_BY(mu_);
+  int64_t installed_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   // Servers after this one that received the state from it.
   std::set<std::string> installed_ ABSL_GUARDED_BY(mu_);
   // When this server became the group's primary by a promotion, and when it

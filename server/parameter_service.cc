@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "common/request_limits.h"
 #include "common/rpc.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
@@ -49,14 +50,12 @@ void ParameterService::Push(const PushRequest& request, PushResponse*, Done done
       });
 }
 
-absl::Status ParameterService::InstallReplica(const InstallReplicaRequest& request) {
+absl::Status ParameterService::InstallReplica(const InstallReplicaRequest& request,
+                                              InstallReplicaResponse* response) {
   PETREL_ASSIGN_OR_RETURN(std::shared_ptr<JobShards> shards,
                           store_->Find(request.job_id(), request.shard_group()));
-  ReplicaState state;
-  if (!state.ParseFromString(request.state())) {
-    return absl::InvalidArgumentError("InstallReplica: the state does not parse");
-  }
-  return shards->Install(state);
+  PETREL_ASSIGN_OR_RETURN(*response, shards->InstallChunk(request));
+  return absl::OkStatus();
 }
 
 absl::Status ParameterService::CloseRound(const CloseRoundRequest& request) {
@@ -74,16 +73,41 @@ absl::Status ParameterService::ListSparseRows(const ListSparseRowsRequest& reque
 
 void ParameterService::RunDueTransfers() {
   for (const std::shared_ptr<JobShards>& shards : store_->TransfersDue()) {
+    // Runs under the group's lock (JobShards::Transfer): every chunk, and
+    // every resumed one, comes from this one snapshot.
     absl::Status sent = shards->Transfer([&](const std::string& address, const ReplicaState& state) {
-      InstallReplicaRequest request;
-      request.set_job_id(shards->job_id());
-      request.set_shard_group(shards->group());
-      state.SerializeToString(request.mutable_state());
-      InstallReplicaResponse response;
-      grpc::ClientContext context;
-      context.set_deadline(absl::ToChronoTime(absl::Now() + kForwardTimeout));
-      return FromGrpcStatus(StubFor(address)->InstallReplica(&context, request, &response),
-                            absl::StrCat("InstallReplica to ", address));
+      const size_t size = state.ByteSizeLong();
+      if (size > static_cast<size_t>(kMaxReplicaStateBytes)) {
+        return absl::ResourceExhaustedError(absl::StrCat(
+            "the group's state is ", size, " bytes, past the ", kMaxReplicaStateBytes,
+            " a replica state may have (kMaxReplicaStateBytes)"));
+      }
+      std::string bytes;
+      if (!state.SerializeToString(&bytes)) {
+        return absl::InternalError(absl::StrCat("the group's state (", size, " bytes) does not serialize"));
+      }
+      InstallReplicaRequest header;
+      header.set_job_id(shards->job_id());
+      header.set_shard_group(shards->group());
+      Parameter::Stub* stub = StubFor(address);
+      const absl::Time start = absl::Now();
+      auto stats = SendReplicaState(
+          header, NewTransferId(), bytes,
+          [&](const InstallReplicaRequest& chunk) -> absl::StatusOr<InstallReplicaResponse> {
+            InstallReplicaResponse response;
+            grpc::ClientContext context;
+            context.set_deadline(absl::ToChronoTime(absl::Now() + options_.chunk_timeout));
+            grpc::Status status = stub->InstallReplica(&context, chunk, &response);
+            if (!status.ok()) return FromGrpcStatus(status, absl::StrCat("InstallReplica to ", address));
+            return response;
+          },
+          options_.transfer);
+      if (!stats.ok()) return stats.status();
+      spdlog::info("job {} group {}: state of {} bytes sent to {} in {} chunks ({} failed calls "
+                   "resumed from), {:.0f} ms",
+                   shards->job_id(), shards->group(), stats->bytes, address, stats->chunks,
+                   stats->failures, absl::ToDoubleMilliseconds(absl::Now() - start));
+      return absl::OkStatus();
     });
     if (!sent.ok()) {
       spdlog::warn("job {} group {}: rebuilding a replica failed ({}); will retry",

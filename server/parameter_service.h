@@ -16,15 +16,27 @@
 #include "absl/synchronization/mutex.h"
 #include "proto/parameter.grpc.pb.h"
 #include "proto/parameter.pb.h"
+#include "server/replica_transfer.h"
 #include "server/shard_store.h"
 
 namespace petrel::server {
+
+struct ParameterServiceOptions {
+  // Rebuilding a replica: the chunks of the group's state and the retries
+  // of a failed chunk call (server/replica_transfer.h).
+  ReplicaSendOptions transfer;
+  // How long one chunk's call may take, installing the state included.
+  // A chunk is a few MiB; the last one installs up to 2 GiB of state. A
+  // call that runs out is resumed from (the receiver says where it stands).
+  absl::Duration chunk_timeout = absl::Seconds(10);
+};
 
 class ParameterService {
  public:
   using Done = std::function<void(absl::Status)>;
 
-  explicit ParameterService(ShardStore* store) : store_(store) {}
+  explicit ParameterService(ShardStore* store, ParameterServiceOptions options = {})
+      : store_(store), options_(std::move(options)) {}
 
   void Pull(const PullRequest& request, PullResponse* response, Done done);
   // Applies the push here, then forwards it to the next server of the
@@ -34,7 +46,10 @@ class ParameterService {
   // told UNAVAILABLE; its retry is recognised (not applied twice) and
   // forwarded again, down the chain the coordinator has repaired by then.
   void Push(const PushRequest& request, PushResponse* response, Done done);
-  absl::Status InstallReplica(const InstallReplicaRequest& request);
+  // One chunk of a group's state, from the server sending it (server/
+  // replica_transfer.h); `response` says how far the transfer has come.
+  absl::Status InstallReplica(const InstallReplicaRequest& request,
+                              InstallReplicaResponse* response);
   // Federated jobs: ends a round on this server's shards of the group.
   absl::Status CloseRound(const CloseRoundRequest& request);
   // Export: a page of one sparse table's rows on this server.
@@ -42,13 +57,15 @@ class ParameterService {
                               ListSparseRowsResponse* response);
 
   // Sends each group's state to the server joining its chain, where this
-  // server is the one to send it (server/job_shards.h Transfer).
+  // server is the one to send it (server/job_shards.h Transfer), in chunks
+  // of one snapshot, resuming after a failed call.
   void RunDueTransfers();
 
  private:
   Parameter::Stub* StubFor(const std::string& address);
 
   ShardStore* const store_;
+  const ParameterServiceOptions options_;
   absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<Parameter::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
 };
