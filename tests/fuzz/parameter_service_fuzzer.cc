@@ -1,21 +1,26 @@
-// Fuzzes the server's handling of pulls, pushes and checkpoint restores
-// (server/parameter_service.h, server/job_shards.h) on a small fixed job:
-// dense tables "w" [6, 5] (this server's shard group 0 holds [0, 20), group
-// 1 the rest) and "b" [5], and a sparse table "emb" of dim 3 cut over the two
-// groups. Requests name group 0 unless the fuzzer says otherwise.
+// Fuzzes the server's handling of pulls, pushes, checkpoint restores and
+// state transfers (server/parameter_service.h, server/job_shards.h) on a
+// small fixed job: dense tables "w" [6, 5] (this server's shard group 0
+// holds [0, 20), group 1 the rest) and "b" [5], and a sparse table "emb" of
+// dim 3 cut over the two groups. This server heads group 0 and is a replica
+// of group 1 being rebuilt (it awaits group 1's state). Requests name group
+// 0 unless the fuzzer says otherwise.
 //
 // Input: byte 0 picks the job's configuration (optimizer, staleness, one
 // or two workers, a row limit, federated with DP or not); the rest is
 // records (fuzz_util.h's RecordReader) whose bytes are parsed as the
-// request protos, as gRPC parses them: kind % 6 = 0 PullRequest,
+// request protos, as gRPC parses them: kind % 7 = 0 PullRequest,
 // 1 PushRequest (FIXED64 ones are federated uploads), 2 ShardCheckpoint
 // given to Restore, 3 status and gate reports, 4 a job state,
-// 5 CloseRoundRequest.
+// 5 CloseRoundRequest, 6 InstallReplicaRequest (a chunk of a state transfer).
 //
 // Invariants: a pull answered OK has one value of the right size per slice
 // and one row block per sparse slice; a push or restore that is refused
 // changes no parameter, optimizer state or clock (job_shards.h: "a bad
-// request changes no state"); so does a refused CloseRound.
+// request changes no state"); so does a refused CloseRound; a state chunk
+// that is refused, or taken without completing the state, changes neither
+// and leaves a group awaiting its state as it was; an answered chunk holds
+// no more bytes than its transfer declares.
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -25,6 +30,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "common/job_file.h"
 #include "common/partition.h"
@@ -87,14 +93,18 @@ JobAssignment Assignment(uint8_t config) {
   b->set_name("b");
   b->add_shape(5);
   b->set_initializer("zeros");
-  // Two shard groups, each a chain of one server: this server heads group 0
-  // and forwards its pushes nowhere.
+  // Two shard groups: this server heads group 0, a chain of one (it
+  // forwards its pushes nowhere), and joined group 1's chain after
+  // server-1, which owes it the state (ready 1).
   for (int group = 0; group < 2; ++group) {
     ShardGroup* chain = map->add_groups();
     chain->set_id(group);
     chain->add_servers("server-" + std::to_string(group));
     chain->add_addresses("server-" + std::to_string(group) + ":1");
   }
+  map->mutable_groups(1)->add_servers(kServer);
+  map->mutable_groups(1)->add_addresses("server-0:1");
+  map->mutable_groups(1)->set_ready(1);
   auto place = [map](const std::string& table, int64_t begin, int64_t end, int group) {
     ShardRange* range = map->add_ranges();
     range->set_table(table);
@@ -127,6 +137,18 @@ std::string State(const JobShards& shards) {
   const GateReport report = shards.Report(absl::InfinitePast());
   for (const WorkerClock& clock : report.clocks()) state += clock.SerializeAsString();
   return state;
+}
+
+// The group refuses calls until it receives its state.
+bool AwaitsState(JobShards& shards) {
+  PullRequest pull;
+  pull.set_job_id(kJob);
+  pull.set_observer(true);
+  PullResponse response;
+  std::optional<absl::Status> status;
+  shards.Pull(pull, &response, [&status](absl::Status s) { status = s; });
+  PETREL_FUZZ_CHECK(status.has_value());  // observers never wait
+  return absl::IsUnavailable(*status) && absl::StrContains(status->message(), "being rebuilt");
 }
 
 struct Call {
@@ -177,7 +199,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint8_t kind;
   absl::string_view bytes;
   while (records.Next(&kind, &bytes)) {
-    switch (kind % 6) {
+    switch (kind % 7) {
       case 0: {
         Call& call = calls.emplace_back();
         if (!call.request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) break;
@@ -222,6 +244,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         request.set_job_id(kJob);
         const std::string before = State(**shards);
         if (!service.CloseRound(request).ok()) PETREL_FUZZ_CHECK(State(**shards) == before);
+        break;
+      }
+      case 6: {
+        InstallReplicaRequest request;
+        if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) break;
+        request.set_job_id(kJob);
+        absl::StatusOr<std::shared_ptr<JobShards>> target = store.Find(kJob, request.shard_group());
+        const std::string before = target.ok() ? State(**target) : "";
+        const bool awaiting = target.ok() && AwaitsState(**target);
+        InstallReplicaResponse response;
+        const absl::Status status = service.InstallReplica(request, &response);
+        if (!target.ok()) {
+          PETREL_FUZZ_CHECK(!status.ok());
+          break;
+        }
+        if (status.ok()) {
+          PETREL_FUZZ_CHECK(response.held_bytes() >= 0 &&
+                            response.held_bytes() <= request.total_bytes());
+        }
+        if (status.ok() && response.installed()) {
+          PETREL_FUZZ_CHECK(!AwaitsState(**target));
+        } else {
+          PETREL_FUZZ_CHECK(State(**target) == before);
+          PETREL_FUZZ_CHECK(AwaitsState(**target) == awaiting);
+        }
         break;
       }
     }

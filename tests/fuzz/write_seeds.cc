@@ -19,6 +19,7 @@
 #include "proto/checkpoint.pb.h"
 #include "proto/coordinator.pb.h"
 #include "proto/parameter.pb.h"
+#include "server/replica_transfer.h"
 #include "tests/fuzz/fuzz_util.h"
 
 namespace petrel::fuzz {
@@ -125,7 +126,7 @@ std::string HeldKeys(int n) {
 
 void ServiceSeeds() {
   // Record kinds, as parameter_service_fuzzer.cc reads them.
-  constexpr uint8_t kPull = 0, kPush = 1, kRestore = 2, kReport = 3, kState = 4;
+  constexpr uint8_t kPull = 0, kPush = 1, kRestore = 2, kReport = 3, kState = 4, kInstall = 6;
   PullRequest pull;
   pull.set_job_id("job-1");
   pull.set_worker_id("worker-0");
@@ -215,6 +216,68 @@ void ServiceSeeds() {
   AppendRecord(kState, "\x04", &restore);
   AppendRecord(kPull, pull.SerializeAsString(), &restore);
   Write("parameter_service_fuzzer", "restore_sgd", std::string(1, '\x00') + restore);
+
+  // Group 1's state for server-0, which awaits it (sgd, one worker): in
+  // three chunks, after one out of order; then an observer's pull of it.
+  ReplicaState replica;
+  ShardCheckpoint* shards = replica.mutable_shards();
+  shards->set_job_id("job-1");
+  shards->set_server_id("server-1");
+  shards->set_clock(1);
+  RangeState* range = shards->add_ranges();
+  range->set_table("w");
+  range->set_begin(20);
+  range->set_end(30);
+  FloatsToBytes(std::vector<float>(10, 0.25f), range->mutable_values());
+  SparseRowsState* group_rows = shards->add_sparse();
+  group_rows->set_table("emb");
+  group_rows->set_index(1);
+  group_rows->set_count(2);
+  group_rows->set_dim(3);
+  for (uint64_t k = 1, n = 0; n < 2; ++k) {
+    if (SparseShardOf(k, 2) != 1) continue;
+    group_rows->mutable_keys()->append(reinterpret_cast<const char*>(&k), sizeof(k));
+    ++n;
+  }
+  FloatsToBytes(std::vector<float>(2 * 3, -0.5f), group_rows->mutable_rows());
+  WorkerClock* clock = shards->add_worker_clocks();
+  clock->set_worker_id("worker-0");
+  clock->set_clock(1);
+  const std::string state = replica.SerializeAsString();
+  const std::string sha = server::Sha256(state);
+  InstallReplicaRequest header;
+  header.set_job_id("job-1");
+  header.set_shard_group(1);
+  const int64_t chunk = static_cast<int64_t>(state.size()) / 3 + 1;
+  auto chunk_at = [&](const std::string& id, int64_t offset, absl::string_view checksum) {
+    return server::MakeReplicaChunk(header, id, state, checksum, offset, chunk)
+        .SerializeAsString();
+  };
+  PullRequest group_pull;
+  group_pull.set_job_id("job-1");
+  group_pull.set_observer(true);
+  group_pull.set_shard_group(1);
+  Slice* group_slice = group_pull.add_slices();
+  group_slice->set_table("w");
+  group_slice->set_begin(20);
+  group_slice->set_end(30);
+  std::string install;
+  AppendRecord(kInstall, chunk_at("t-1", chunk, sha), &install);  // out of order: refused
+  for (int64_t offset = 0; offset < static_cast<int64_t>(state.size()); offset += chunk) {
+    AppendRecord(kInstall, chunk_at("t-1", offset, sha), &install);
+  }
+  AppendRecord(kInstall, chunk_at("t-1", 0, sha), &install);  // the installed transfer again
+  AppendRecord(kPull, group_pull.SerializeAsString(), &install);
+  Write("parameter_service_fuzzer", "install_replica_sgd", std::string(1, '\x00') + install);
+  std::string mismatch;
+  std::string wrong = sha;
+  wrong[0] ^= 1;
+  for (int64_t offset = 0; offset < static_cast<int64_t>(state.size()); offset += chunk) {
+    AppendRecord(kInstall, chunk_at("t-2", offset, wrong), &mismatch);
+  }
+  AppendRecord(kPull, group_pull.SerializeAsString(), &mismatch);
+  Write("parameter_service_fuzzer", "install_replica_bad_checksum",
+        std::string(1, '\x00') + mismatch);
 }
 
 void CoordinatorSeeds() {
