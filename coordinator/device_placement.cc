@@ -20,7 +20,9 @@ std::string Plural(int n, const std::string& noun) {
 std::vector<std::string> OfferedDevices(const RegisterRequest& worker) {
   if (worker.devices_size() > 0) return {worker.devices().begin(), worker.devices().end()};
   const std::string& description = worker.device();
-  if (description.empty()) return {};
+  // A registration that names no device at all (a hand-written or older
+  // client) runs on the CPU, which every worker has.
+  if (description.empty()) return {"cpu"};
   return {description.substr(0, description.find(' '))};
 }
 

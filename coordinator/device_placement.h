@@ -17,7 +17,8 @@ namespace petrel::coordinator {
 
 // What a worker offers: its registration's devices, or for a worker from
 // before that field the device its description starts with ("cpu (OpenBLAS,
-// ...)" offers "cpu"), which is the only one it would train on.
+// ...)" offers "cpu"), which is the only one it would train on; one that
+// names no device at all offers "cpu".
 std::vector<std::string> OfferedDevices(const RegisterRequest& worker);
 
 // Whether a worker offering `offered` may train a job whose cluster.device is

@@ -30,7 +30,7 @@ TEST_CASE("what a worker offers: its list, or the device its description names")
   CHECK(OfferedDevices(old) == Devices{"cuda:1"});
   old.set_device("cpu (OpenBLAS, 2 threads)");
   CHECK(OfferedDevices(old) == Devices{"cpu"});
-  CHECK(OfferedDevices(RegisterRequest()).empty());
+  CHECK(OfferedDevices(RegisterRequest()) == Devices{"cpu"});  // says nothing: the CPU
 }
 
 TEST_CASE("auto takes anyone; cpu and cuda:N only those that offer them") {
