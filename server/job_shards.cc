@@ -278,13 +278,28 @@ absl::StatusOr<InstallReplicaResponse> JobShards::InstallChunk(const InstallRepl
       response.set_installed(true);
       return response;
     }
-    return absl::FailedPreconditionError(absl::StrCat(
-        server_id_, " already holds group ", group_, " of job ", job_id_,
-        ": it awaits no state transfer (refused chunk at byte ", chunk.offset(), " of transfer ",
-        chunk.transfer_id(), ")"));
+    // Installed, but the map does not count this server as holding the
+    // group yet: the sender never learnt it (its retries ran out after the
+    // last chunk landed), or the sender died and the next one up the chain
+    // starts over. Its snapshot holds everything this one does (every push
+    // passed it first), so a new transfer from byte 0 replaces the state;
+    // refusing it would leave the replica unready for good.
+    const bool replaces = PositionInChain() >= ready_ && chunk.offset() == 0 &&
+                          !chunk.chunk().empty() && !chunk.transfer_id().empty();
+    if (!replaces) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          server_id_, " already holds group ", group_, " of job ", job_id_,
+          ": it awaits no state transfer (refused chunk at byte ", chunk.offset(),
+          " of transfer ", chunk.transfer_id(), ")"));
+    }
   }
   const std::string was = incoming_.transfer_id();
   PETREL_ASSIGN_OR_RETURN(const int64_t held, incoming_.Add(chunk));
+  if (!awaiting_install_) {  // a good first chunk of a replacing transfer
+    spdlog::warn("job {} group {}: state transfer {} replaces {}, which its sender did not "
+                 "confirm", job_id_, group_, chunk.transfer_id(), installed_transfer_);
+    awaiting_install_ = true;
+  }
   response.set_held_bytes(held);
   if (incoming_.transfer_id() != was && !incoming_.transfer_id().empty()) {
     if (!was.empty()) {

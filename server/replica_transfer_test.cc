@@ -467,7 +467,8 @@ TEST_CASE("bad chunks are refused, naming the problem, and change nothing") {
   CHECK(absl::StrContains(holds.message(), "already holds group 0 of job job-1"));
 }
 
-TEST_CASE("a repeat of the installed transfer is answered as installed; another is refused") {
+TEST_CASE("a repeat of the installed transfer is answered as installed; another replaces it "
+          "until the map counts the replica") {
   Pair pair = MakePair();
   const std::string state = SerializedState(pair);
   auto call = [&](const InstallReplicaRequest& chunk) { return pair.replica->InstallChunk(chunk); };
@@ -478,7 +479,28 @@ TEST_CASE("a repeat of the installed transfer is answered as installed; another 
   REQUIRE(again.ok());
   CHECK(again->installed());
   CHECK(again->held_bytes() == static_cast<int64_t>(state.size()));
-  auto other = pair.replica->InstallChunk(MakeReplicaChunk(Header(), "t-2", state, sha, 0, kChunk));
+  // Not at byte 0, or only asking: refused, nothing changes.
+  CHECK(absl::IsFailedPrecondition(
+      pair.replica->InstallChunk(MakeReplicaChunk(Header(), "t-2", state, sha, kChunk, kChunk))
+          .status()));
+  CHECK(absl::IsFailedPrecondition(
+      Held(*pair.replica, "t-2", static_cast<int64_t>(state.size()), sha).status()));
+  CHECK_FALSE(Awaiting(*pair.replica));
+
+  // The sender never learnt of t-1 (its retries ran out after the last
+  // chunk) and sends a new snapshot, after one more push: while the map
+  // still shows server-1 being rebuilt, t-2 replaces t-1.
+  REQUIRE(pair.primary->Push(WholePush("worker-1", 2)).ok());
+  const std::string newer = SerializedState(pair);
+  REQUIRE(SendReplicaState(Header(), "t-2", newer, call, Fast()).ok());
+  CHECK(Held(*pair.replica) == Held(*pair.primary));
+
+  // Once the map counts server-1 as holding the group, nothing replaces it.
+  JobAssignment ready = Assignment();
+  ready.mutable_shard_map()->set_epoch(2);
+  ready.mutable_shard_map()->mutable_groups(0)->set_ready(2);
+  pair.replica->Update(ready);
+  auto other = pair.replica->InstallChunk(MakeReplicaChunk(Header(), "t-3", state, sha, 0, kChunk));
   CHECK(absl::IsFailedPrecondition(other.status()));
   CHECK(Held(*pair.replica) == Held(*pair.primary));
 }
