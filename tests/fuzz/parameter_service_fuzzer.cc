@@ -9,20 +9,24 @@
 // Input: byte 0 picks the job's configuration (optimizer, staleness, one
 // or two workers, a row limit, federated with DP or not); the rest is
 // records (fuzz_util.h's RecordReader) whose bytes are parsed as the
-// request protos, as gRPC parses them: kind % 7 = 0 PullRequest,
+// request protos, as gRPC parses them: kind % 8 = 0 PullRequest,
 // 1 PushRequest (FIXED64 ones are federated uploads), 2 ShardCheckpoint
 // given to Restore, 3 status and gate reports, 4 a job state,
-// 5 CloseRoundRequest, 6 InstallReplicaRequest (a chunk of a state transfer).
+// 5 CloseRoundRequest, 6 InstallReplicaRequest (a chunk of a state transfer),
+// 7 ListSparseRowsRequest (a page of a sparse table's export).
 //
 // Invariants: a pull answered OK has one value of the right size per slice
 // and one row block per sparse slice; a push or restore that is refused
 // changes no parameter, optimizer state or clock (job_shards.h: "a bad
 // request changes no state"); so does a refused CloseRound; a state chunk
 // that is refused, or taken without completing the state, changes neither
-// and leaves a group awaiting its state as it was; an answered chunk holds
-// no more bytes than its transfer declares.
+// and leaves a group awaiting its state as it was (unless it is the first
+// chunk of a transfer that replaces an unconfirmed install); an answered
+// chunk holds no more bytes than its transfer declares; an export page
+// changes nothing and holds ascending keys past its start, each with a row.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <optional>
@@ -199,7 +203,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   uint8_t kind;
   absl::string_view bytes;
   while (records.Next(&kind, &bytes)) {
-    switch (kind % 7) {
+    switch (kind % 8) {
       case 0: {
         Call& call = calls.emplace_back();
         if (!call.request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) break;
@@ -267,7 +271,40 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           PETREL_FUZZ_CHECK(!AwaitsState(**target));
         } else {
           PETREL_FUZZ_CHECK(State(**target) == before);
-          PETREL_FUZZ_CHECK(AwaitsState(**target) == awaiting);
+          const bool replacing = status.ok() && !awaiting && request.offset() == 0 &&
+                                 !request.chunk().empty();
+          PETREL_FUZZ_CHECK(AwaitsState(**target) == (awaiting || replacing));
+        }
+        break;
+      }
+      case 7: {
+        ListSparseRowsRequest request;
+        if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) break;
+        request.set_job_id(kJob);
+        absl::StatusOr<std::shared_ptr<JobShards>> target = store.Find(kJob, request.shard_group());
+        const std::string before = target.ok() ? State(**target) : "";
+        ListSparseRowsResponse page;
+        const absl::Status status = service.ListSparseRows(request, &page);
+        if (!target.ok()) {
+          PETREL_FUZZ_CHECK(!status.ok());
+          break;
+        }
+        PETREL_FUZZ_CHECK(State(**target) == before);  // export only reads
+        if (!status.ok()) break;
+        PETREL_FUZZ_CHECK(page.dim() > 0 && page.keys().size() % sizeof(uint64_t) == 0);
+        const size_t n = page.keys().size() / sizeof(uint64_t);
+        PETREL_FUZZ_CHECK(page.rows().size() == n * page.dim() * sizeof(float));
+        PETREL_FUZZ_CHECK(request.max_rows() <= 0 || n <= static_cast<size_t>(request.max_rows()));
+        PETREL_FUZZ_CHECK(static_cast<int64_t>(n) <= page.total_rows());
+        for (size_t i = 0; i < n; ++i) {
+          uint64_t key;
+          std::memcpy(&key, page.keys().data() + i * sizeof(key), sizeof(key));
+          PETREL_FUZZ_CHECK(!request.has_after_key() || key > request.after_key());
+          if (i > 0) {
+            uint64_t previous;
+            std::memcpy(&previous, page.keys().data() + (i - 1) * sizeof(key), sizeof(key));
+            PETREL_FUZZ_CHECK(previous < key);
+          }
         }
         break;
       }

@@ -126,7 +126,8 @@ std::string HeldKeys(int n) {
 
 void ServiceSeeds() {
   // Record kinds, as parameter_service_fuzzer.cc reads them.
-  constexpr uint8_t kPull = 0, kPush = 1, kRestore = 2, kReport = 3, kState = 4, kInstall = 6;
+  constexpr uint8_t kPull = 0, kPush = 1, kRestore = 2, kReport = 3, kState = 4, kInstall = 6,
+                    kListRows = 7;
   PullRequest pull;
   pull.set_job_id("job-1");
   pull.set_worker_id("worker-0");
@@ -278,6 +279,24 @@ void ServiceSeeds() {
   AppendRecord(kPull, group_pull.SerializeAsString(), &mismatch);
   Write("parameter_service_fuzzer", "install_replica_bad_checksum",
         std::string(1, '\x00') + mismatch);
+
+  // Export: rows pushed, then listed a page at a time, then a bad request.
+  ListSparseRowsRequest list;
+  list.set_job_id("job-1");
+  list.set_table("emb");
+  list.set_max_rows(2);
+  ListSparseRowsRequest rest = list;
+  rest.set_has_after_key(true);
+  rest.set_after_key(0);
+  rest.set_max_rows(0);
+  ListSparseRowsRequest unknown = list;
+  unknown.set_table("nope");
+  std::string exported;
+  AppendRecord(kPush, push.SerializeAsString(), &exported);
+  AppendRecord(kListRows, list.SerializeAsString(), &exported);
+  AppendRecord(kListRows, rest.SerializeAsString(), &exported);
+  AppendRecord(kListRows, unknown.SerializeAsString(), &exported);
+  Write("parameter_service_fuzzer", "export_sparse_rows", std::string(1, '\x00') + exported);
 }
 
 void CoordinatorSeeds() {
