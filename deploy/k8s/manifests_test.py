@@ -544,6 +544,10 @@ def check_dockerfile(path):
             errors.append(f"Dockerfile: does not copy {binary} from bazel-bin")
     if BIN_DIR + "/" not in text:
         errors.append(f"Dockerfile: does not copy to {BIN_DIR}")
+    # deploy/k8s/image-context puts the worker's CUDA libraries there.
+    if not re.search(r"^COPY cuda-lib64/ /usr/local/cuda/lib64/", text, re.M):
+        errors.append("Dockerfile: does not copy cuda-lib64/ (the worker's CUDA libraries) "
+                      "to /usr/local/cuda/lib64/")
     return errors
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Runs the manifests in deploy/k8s as a kubelet would, without Kubernetes.
 
-    pods_test.py MANIFEST_DIR README COORDINATOR SERVER WORKER CLI SANDBOX
+    pods_test.py MANIFEST_DIR README COORDINATOR SERVER WORKER CLI SANDBOX IMAGE_CONTEXT
 
 Why not a real container engine: Debian 12's podman (4.3.1) `kube play`
 knows no StatefulSet or Job ("YAML document does not contain any supported
@@ -80,15 +80,25 @@ def skip(why):
     sys.exit(0)
 
 
-def local_libraries(binaries):
-    """{path: path} of the shared libraries the binaries load from /usr/local
-    (a build made with nvcc links CUDA from /usr/local/cuda): /usr/local in
-    the sandbox holds only what is put there, as in the image."""
+def local_libraries(binaries, image_context):
+    """{path in the image: file here} of the shared libraries the binaries
+    load from /usr/local (a build made with nvcc links CUDA from
+    /usr/local/cuda). /usr/local in the sandbox holds only what the image
+    holds: the libraries `image-context --list` puts in cuda-lib64/, which the
+    Dockerfile copies to /usr/local/cuda/lib64/. One it leaves out fails the
+    test, as the worker would fail to start in the image."""
+    bin_root = os.path.dirname(os.path.dirname(binaries["petrel-coordinator"]))
+    listed = subprocess.run([image_context, "--list"], capture_output=True, text=True, check=True,
+                            env={**os.environ, "PETREL_BIN_ROOT": bin_root}).stdout.split()
+    shipped = {os.path.basename(f) for f in listed if f.startswith("cuda-lib64/")}
     libs = {}
-    for b in binaries:
+    for b in binaries.values():
         out = subprocess.run(["ldd", b], capture_output=True, text=True).stdout
-        for lib in re.findall(r"=> (/usr/local/\S+)", out):
-            libs[lib] = os.path.realpath(lib)
+        for name, lib in re.findall(r"(\S+) => (/usr/local/\S+)", out):
+            if not lib.startswith("/usr/local/cuda/lib64/") or name not in shipped:
+                raise Failed(f"{os.path.basename(b)} loads {lib}, which deploy/k8s/image-context "
+                             f"does not put in the image (it ships {sorted(shipped)})")
+            libs[f"/usr/local/cuda/lib64/{name}"] = os.path.realpath(lib)
     return libs
 
 
@@ -108,13 +118,13 @@ def expand(text, env):
 
 
 class Cluster:
-    def __init__(self, manifest_dir, readme, bins, sandbox, tmp):
+    def __init__(self, manifest_dir, readme, bins, sandbox, image_context, tmp):
         self.tmp = tmp
         self.bins = bins
         self.sandbox = sandbox
-        self.libs = local_libraries(bins.values())
+        self.libs = local_libraries(bins, image_context)
         for lib in self.libs:
-            print(f"substituted: the image also gets {lib} (deploy/k8s/Dockerfile does not copy it)")
+            print(f"the image's {lib} (deploy/k8s/image-context ships it)")
         self.tag = f"pk{os.getpid()}"
         self.namespaces = []
         self.procs = []  # (name, Popen, log path)
@@ -432,13 +442,14 @@ def check(host, port):
 
 
 def main(argv):
-    if len(argv) != 8:
+    if len(argv) != 9:
         print(__doc__)
         return 2
     manifest_dir, readme = argv[1], argv[2]
     bins = {"petrel-coordinator": os.path.realpath(argv[3]), "petrel-server": os.path.realpath(argv[4]),
             "petrel-worker": os.path.realpath(argv[5]), "petrel": os.path.realpath(argv[6])}
     sandbox = os.path.realpath(argv[7])
+    image_context = os.path.realpath(argv[8])
     if os.geteuid() != 0:
         skip("the pods' network and mount namespaces need root")
     for tool in ("ip", "unshare", "mount", "hostname"):
@@ -456,7 +467,7 @@ def main(argv):
     started = time.time()
     cluster = None
     try:
-        cluster = Cluster(manifest_dir, readme, bins, sandbox, tmp)
+        cluster = Cluster(manifest_dir, readme, bins, sandbox, image_context, tmp)
         pods = cluster.pods()
         node, ips = cluster.network([p[0] for p in pods])
         records = cluster.dns(pods, ips)
