@@ -147,6 +147,7 @@ class Checker:
         self.check_worker_job()
         self.check_submit()
         self.check_kustomization()
+        self.check_placeholder_token()
         return self.errors
 
     def check_basics(self):
@@ -523,9 +524,28 @@ class Checker:
                 if o.get("kind") != "Kustomization":
                     continue
                 listed = o.get("resources", [])
-                others = sorted(n for n in self.files if n != name)
+                # The token Secret is the user's to make: `apply -k` must not
+                # overwrite it with the placeholder.
+                others = sorted(n for n in self.files if n != name and not self.holds_secret(n))
                 if sorted(listed) != others:
-                    self.error(f"{name}: resources {listed} != the manifests {others}")
+                    self.error(f"{name}: resources {listed} != the manifests {others} "
+                               f"(Secrets excluded)")
+
+    def holds_secret(self, file_name):
+        return any(o.get("kind") == "Secret" for o in self.files[file_name])
+
+    def check_placeholder_token(self):
+        """A token Secret shipped in the manifests holds a placeholder every
+        daemon refuses (under 16 characters), never a usable public token."""
+        for name, objs in self.files.items():
+            for o in objs:
+                if o.get("kind") != "Secret":
+                    continue
+                for key, value in (o.get("stringData") or {}).items():
+                    if len(str(value)) >= 16:
+                        self.error(f"{name}: Secret {o['metadata']['name']} key {key} holds a "
+                                   f"{len(str(value))}-character value the daemons would accept "
+                                   f"as the cluster token; ship a placeholder under 16 characters")
 
 
 def check_dockerfile(path):
@@ -580,6 +600,7 @@ MUTATIONS = {
     "server probed over plain HTTP": lambda f: _container(f, "StatefulSet")["readinessProbe"]["httpGet"].pop("scheme"),
     "worker probed over gRPC": lambda f: _container(f, "Job", "petrel-worker").update(livenessProbe={"grpc": {"port": 8072}}),
     "missing secret": lambda f: _first(f, "Secret")["metadata"].update(name="other"),
+    "a usable placeholder token": lambda f: _first(f, "Secret")["stringData"].update(token="REPLACE-ME-with-openssl-rand"),
     "missing configmap": lambda f: _first(f, "ConfigMap")["metadata"].update(name="other"),
     "missing service account": lambda f: _first(f, "ServiceAccount")["metadata"].update(name="other"),
     "service selects nothing": lambda f: _first(f, "Service", "petrel-coordinator")["spec"]["selector"].update({"app.kubernetes.io/name": "nope"}),
