@@ -22,6 +22,7 @@
 #include "common/float_bytes.h"
 #include "server/job_shards.h"
 #include "server/parameter_service.h"
+#include "server/replica_test_job.h"
 #include "server/shard_store.h"
 
 namespace petrel::server {
@@ -37,56 +38,15 @@ constexpr int64_t kChunk = 4096;
 // Group 0 of an Adam job with two workers (BSP), chain [server-0,
 // server-1]; server-1 joined and awaits the state.
 JobAssignment Assignment() {
-  JobAssignment assignment;
-  assignment.set_job_id(kJob);
-  assignment.set_state(RUNNING);
-  JobSpec* spec = assignment.mutable_spec();
-  OptimizerSpec* adam = spec->mutable_optimizer();
-  adam->set_type("adam");
-  adam->set_learning_rate(0.01f);
-  adam->set_beta1(0.9f);
-  adam->set_beta2(0.999f);
-  adam->set_epsilon(1e-8f);
-  spec->mutable_training()->set_seed(5);
-  assignment.add_worker_ids("worker-0");
-  assignment.add_worker_ids("worker-1");
-  ShardMap* map = assignment.mutable_shard_map();
-  map->set_job_id(kJob);
-  map->set_epoch(1);
-  auto dense = [map](const std::string& name, std::vector<int64_t> shape, int64_t size) {
-    DenseTable* table = map->add_tables();
-    table->set_name(name);
-    for (int64_t d : shape) table->add_shape(d);
-    table->set_initializer("glorot_uniform");
-    ShardRange* range = map->add_ranges();
-    range->set_table(name);
-    range->set_begin(0);
-    range->set_end(size);
-    range->set_server_id("server-0");
-    range->set_server_address("server-0:1");
-    range->set_group(0);
-  };
-  dense("w", {40, 50}, kWeights);
-  dense("b", {kBias}, kBias);
-  SparseTable* emb = map->add_sparse_tables();
-  emb->set_name("emb");
-  emb->set_dim(kDim);
-  emb->set_initializer("uniform");
-  emb->set_init_scale(0.1f);
-  SparseShard* shard = map->add_sparse_shards();
-  shard->set_table("emb");
-  shard->set_index(0);
-  shard->set_count(1);
-  shard->set_server_id("server-0");
-  shard->set_group(0);
-  ShardGroup* group = map->add_groups();
-  group->set_id(0);
-  group->add_servers("server-0");
-  group->add_addresses("server-0:1");
-  group->add_servers("server-1");
-  group->add_addresses("server-1:1");
-  group->set_ready(1);
-  return assignment;
+  ReplicaTestJob job;
+  job.job_id = kJob;
+  job.rows = 40;
+  job.cols = 50;
+  job.bias = kBias;
+  job.dim = kDim;
+  job.workers = 2;
+  job.seed = 5;
+  return ReplicaTestAssignment(job);
 }
 
 Slice MakeSlice(const std::string& table, int64_t begin, int64_t end) {
