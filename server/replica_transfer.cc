@@ -9,14 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/request_limits.h"
+#include "common/sha256.h"
 
 namespace petrel::server {
-
-std::string Sha256(absl::string_view bytes) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  return std::string(reinterpret_cast<const char*>(digest), sizeof(digest));
-}
 
 InstallReplicaRequest MakeReplicaChunk(const InstallReplicaRequest& header,
                                        const std::string& transfer_id, absl::string_view state,

@@ -43,9 +43,6 @@ namespace petrel::server {
 // call is short and a broken one costs little to repeat.
 inline constexpr int64_t kDefaultReplicaChunkBytes = int64_t{4} << 20;
 
-// The SHA-256 of `bytes` (32 raw bytes).
-std::string Sha256(absl::string_view bytes);
-
 // Chunk [offset, offset + chunk_bytes) of `state` (shorter at the end) of
 // transfer `transfer_id` of the group that `header` names (its job,
 // group and epoch are copied).

@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "catch2/catch.hpp"
 #include "common/float_bytes.h"
+#include "common/sha256.h"
 #include "server/job_shards.h"
 #include "server/parameter_service.h"
 #include "server/replica_test_job.h"

@@ -16,6 +16,7 @@
 #include "common/gradient_codec.h"
 #include "common/job_file.h"
 #include "common/partition.h"
+#include "common/sha256.h"
 #include "proto/checkpoint.pb.h"
 #include "proto/coordinator.pb.h"
 #include "proto/parameter.pb.h"
@@ -245,7 +246,7 @@ void ServiceSeeds() {
   clock->set_worker_id("worker-0");
   clock->set_clock(1);
   const std::string state = replica.SerializeAsString();
-  const std::string sha = server::Sha256(state);
+  const std::string sha = Sha256(state);
   InstallReplicaRequest header;
   header.set_job_id("job-1");
   header.set_shard_group(1);
