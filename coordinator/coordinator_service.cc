@@ -21,8 +21,8 @@ absl::Status CoordinatorService::Register(NodeRole role, const RegisterRequest& 
   const absl::Time now = absl::Now();
   const std::string id = membership_.Register(role, request, now);
   nodes_changed_ = true;
-  spdlog::info("{} registered from {} (grpc {}, status http://{}/status){}", id, request.host(),
-               request.grpc_address(), request.http_address(),
+  spdlog::info("{} registered from {} (grpc {}, status {}){}", id, request.host(),
+               request.grpc_address(), StatusUrl(request.http_address(), "/status"),
                role == WORKER ? absl::StrCat(", offering [", absl::StrJoin(request.devices(), ", "),
                                              "] (default ", request.device(), ")")
                               : "");

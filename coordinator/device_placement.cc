@@ -45,7 +45,7 @@ std::string DescribeOffers(const std::vector<const Node*>& workers) {
   std::vector<std::pair<std::string, int>> groups;  // in order of first appearance
   for (const Node* worker : workers) {
     const std::vector<std::string> offered = OfferedDevices(worker->info);
-    std::string what = offered.empty() ? "no device" : absl::StrJoin(offered, "+");
+    std::string what = absl::StrJoin(offered, "+");  // never empty: see OfferedDevices
     if (offered.size() == 1) what += " only";
     auto it = std::find_if(groups.begin(), groups.end(),
                            [&](const auto& group) { return group.first == what; });
@@ -71,18 +71,19 @@ std::string WhyWaiting(const ClusterSpec& shape, int alive_servers,
   const int needed = shape.workers();
   const std::string& device = shape.device();
   const int idle_able = WorkersFor(device, idle_workers).size();
+  const int alive_able = WorkersFor(device, alive_workers).size();
   if (idle_able < needed) {
     if (IsAuto(device)) {
       reasons.push_back(absl::StrCat("waiting for ", Plural(needed, "idle worker"), "; ",
                                      alive_workers.size(), " alive, ", idle_workers.size(),
                                      " idle"));
-    } else if (static_cast<int>(WorkersFor(device, alive_workers).size()) < needed) {
+    } else if (alive_able < needed) {
       reasons.push_back(absl::StrCat("waiting for ", Plural(needed, "worker"), " with ", device,
                                      "; registered: ", DescribeOffers(alive_workers)));
     } else {
       reasons.push_back(absl::StrCat("waiting for ", Plural(needed, "idle worker"), " with ",
-                                     device, "; ", WorkersFor(device, alive_workers).size(),
-                                     " offer it, ", idle_able, " of them idle"));
+                                     device, "; ", alive_able, " offer it, ", idle_able,
+                                     " of them idle"));
     }
   }
   return absl::StrJoin(reasons, "; ");
