@@ -64,10 +64,11 @@ class JobShards {
   void Update(const JobAssignment& assignment);
   void set_on_newer_epoch(std::function<void()> callback) { on_newer_epoch_ = std::move(callback); }
 
-  // Rebuilding a replica. The chain's last up-to-date server sends its whole
-  // state to the server after it: pushes and pulls of the group wait while
-  // the state is taken and sent (`send` makes the call), and from then on
-  // pushes are forwarded to the new server too. Returns the id of the
+  // Rebuilding a replica (server/job_shards_replica.cc). The chain's last
+  // up-to-date server sends its whole state to the server after it: pushes
+  // and pulls of the group wait while the state is taken and sent (`send`
+  // makes the call), and from then on pushes are forwarded to the new
+  // server too. Returns the id of the
   // server that is due a transfer from this one, or "" when none is.
   std::string TransferDue() const;
   absl::Status Transfer(const std::function<absl::Status(const std::string& address,
