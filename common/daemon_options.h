@@ -18,9 +18,16 @@ struct ListenOptions {
   // the address of this machine's interface that reaches the coordinator
   // (the one the others can surely route to), else this machine's name.
   std::string advertise_host;
+  // Non-empty: gRPC is served on this Unix-domain socket, not host:port
+  // (--grpc_socket; what `petrel local` uses), and advertised as unix:PATH.
+  std::string grpc_socket;
 };
 
-// host:port others use to reach a daemon listening per `listen` on `port`.
+// What StartGrpcServer binds for `listen`: "unix:PATH" or the host.
+std::string GrpcBindHost(const ListenOptions& listen);
+
+// host:port (or unix:PATH) others use to reach a daemon listening per
+// `listen` on `port`.
 // `coordinator` (host:port; empty for the coordinator itself) picks the
 // interface when `listen` binds a wildcard and advertises nothing.
 std::string AdvertisedAddress(const ListenOptions& listen, int port,

@@ -10,17 +10,23 @@ ABSL_FLAG(bool, mtls, false,
           "ignore it)");
 ABSL_FLAG(std::string, token_file, "",
           "file holding the cluster token (default: $PETREL_CLUSTER_TOKEN); needs --tls_dir");
+ABSL_FLAG(std::string, grpc_socket, "",
+          "serve gRPC on this Unix-domain socket instead of --host/--port; its directory must be "
+          "yours and mode 0700 (petrel local uses it: no TLS, the token still checked)");
 ABSL_FLAG(std::string, http_bind, "", "same as --http_host (the default keeps HTTP on 127.0.0.1)");
 
 namespace petrel {
 
-absl::Status SecureDaemonFromFlags(const std::string& role) {
-  return SecureThisProcess(role, absl::GetFlag(FLAGS_tls_dir), absl::GetFlag(FLAGS_mtls),
-                           absl::GetFlag(FLAGS_token_file));
+absl::Status SecureDaemonFromFlags(const std::string& role, const std::string& coordinator) {
+  absl::Status secured = SecureThisProcess(role, absl::GetFlag(FLAGS_tls_dir),
+                                           absl::GetFlag(FLAGS_mtls), absl::GetFlag(FLAGS_token_file));
+  if (!secured.ok() || coordinator.empty()) return secured;
+  return CheckReachable(coordinator);
 }
 
-void ApplyHttpBindFlag(ListenOptions* listen) {
+void ApplySharedListenFlags(ListenOptions* listen) {
   if (!absl::GetFlag(FLAGS_http_bind).empty()) listen->http_host = absl::GetFlag(FLAGS_http_bind);
+  listen->grpc_socket = absl::GetFlag(FLAGS_grpc_socket);
 }
 
 }  // namespace petrel

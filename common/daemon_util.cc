@@ -112,8 +112,13 @@ std::string LocalAddressTowards(const std::string& host_port) {
   return address;
 }
 
+std::string GrpcBindHost(const ListenOptions& listen) {
+  return listen.grpc_socket.empty() ? listen.host : "unix:" + listen.grpc_socket;
+}
+
 std::string AdvertisedAddress(const ListenOptions& listen, int port,
                               const std::string& coordinator) {
+  if (!listen.grpc_socket.empty()) return GrpcBindHost(listen);
   std::string host = listen.advertise_host;
   if (host.empty()) {
     const bool wildcard = listen.host == "0.0.0.0" || listen.host == "::" || listen.host.empty();

@@ -1,5 +1,7 @@
 #include "common/rpc.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -11,8 +13,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "common/auth.h"
+#include "common/status_macros.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -92,6 +96,26 @@ absl::Status CheckKeyPair(const std::string& cert_pem, const std::string& key_pe
 
 bool IsServerRole(const std::string& role) { return role == "coordinator" || role == "server"; }
 
+constexpr char kUnixPrefix[] = "unix:";
+
+// A Unix socket protects its calls only as far as its directory keeps other
+// users out: refuse one whose directory they can search or write.
+absl::Status CheckSocketDirectory(const std::string& socket_path) {
+  const size_t slash = socket_path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : socket_path.substr(0, std::max<size_t>(slash, 1));
+  struct stat info;
+  if (stat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode)) {
+    return absl::NotFoundError(absl::StrCat("the gRPC socket's directory ", dir, " does not exist"));
+  }
+  if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0 || info.st_uid != geteuid()) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "the gRPC socket's directory %s is open to other users (mode %04o, owner uid %d): "
+        "make it yours and mode 0700, so that only you can connect",
+        dir, info.st_mode & 07777, info.st_uid));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string TlsCaPath(const std::string& tls_dir) { return tls_dir + "/ca.pem"; }
@@ -127,9 +151,6 @@ absl::Status SetTransportSecurity(const TransportSecurity& security) {
       loaded.cert_pem = *cert;
       loaded.key_pem = *key;
     }
-  } else if (!security.token.empty()) {
-    return absl::FailedPreconditionError(
-        "a cluster token needs TLS (--tls_dir): it would cross the network in the clear");
   } else if (security.mutual_tls) {
     return absl::FailedPreconditionError("--mtls needs --tls_dir");
   }
@@ -159,6 +180,21 @@ absl::Status SecureThisProcess(const std::string& role, const std::string& tls_d
   return absl::OkStatus();
 }
 
+bool IsUnixSocketAddress(const std::string& address) {
+  return absl::StartsWith(address, kUnixPrefix);
+}
+
+absl::Status CheckReachable(const std::string& address) {
+  const LoadedSecurity security = CurrentSecurity();
+  if (IsUnixSocketAddress(address) || security.tls || security.token.empty()) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "a cluster token needs TLS (--tls_dir) to reach ", address,
+      " over TCP: it would cross the network in the clear (a local cluster is reached at its "
+      "unix: socket)"));
+}
+
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
@@ -168,7 +204,20 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   TuneTransport([&args](const char* name, int value) { args.SetInt(name, value); });
   const LoadedSecurity security = CurrentSecurity();
+  if (IsUnixSocketAddress(address)) {
+    // Local credentials: no encryption, but gRPC sends call credentials
+    // (the token) over them, which it refuses on an insecure channel.
+    std::shared_ptr<grpc::ChannelCredentials> credentials =
+        grpc::experimental::LocalCredentials(UDS);
+    if (!security.token.empty()) {
+      credentials =
+          grpc::CompositeChannelCredentials(credentials, TokenCallCredentials(security.token));
+    }
+    return grpc::CreateCustomChannel(address, credentials, args);
+  }
   if (!security.tls) {
+    // Without TLS the token stays home (CheckReachable names the problem);
+    // a server that wants it answers UNAUTHENTICATED.
     return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
   }
   grpc::SslCredentialsOptions tls;
@@ -193,8 +242,15 @@ absl::StatusOr<StartedGrpcServer> StartGrpcServer(const std::string& host, int p
   // call the services without Petrel's .proto files.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   const LoadedSecurity security = CurrentSecurity();
+  const bool unix_socket = IsUnixSocketAddress(host);
   std::shared_ptr<grpc::ServerCredentials> credentials;
-  if (security.tls) {
+  if (unix_socket) {
+    PETREL_RETURN_IF_ERROR(CheckSocketDirectory(host.substr(strlen(kUnixPrefix))));
+    credentials = grpc::experimental::LocalServerCredentials(UDS);
+    if (!security.token.empty()) {
+      credentials->SetAuthMetadataProcessor(NewTokenChecker(security.token));
+    }
+  } else if (security.tls) {
     grpc::SslServerCredentialsOptions tls(
         security.mutual_tls ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
                             : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
@@ -205,6 +261,10 @@ absl::StatusOr<StartedGrpcServer> StartGrpcServer(const std::string& host, int p
     if (!security.token.empty()) {
       credentials->SetAuthMetadataProcessor(NewTokenChecker(security.token));
     }
+  } else if (!security.token.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "a cluster token needs TLS (--tls_dir) on the TCP port ", host, ":", port,
+        ": it would cross the network in the clear (a local cluster listens on --grpc_socket)"));
   } else {
     static std::once_flag warned;
     std::call_once(warned, [] {
@@ -215,7 +275,9 @@ absl::StatusOr<StartedGrpcServer> StartGrpcServer(const std::string& host, int p
     credentials = grpc::InsecureServerCredentials();
   }
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(absl::StrCat(host, ":", port), credentials, &started.port);
+  const std::string address = unix_socket ? host : absl::StrCat(host, ":", port);
+  int bound_port = 0;
+  builder.AddListeningPort(address, credentials, &bound_port);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreamsPerClient);
@@ -223,10 +285,12 @@ absl::StatusOr<StartedGrpcServer> StartGrpcServer(const std::string& host, int p
       [&builder](const char* name, int value) { builder.AddChannelArgument(name, value); });
   for (grpc::Service* service : services) builder.RegisterService(service);
   started.server = builder.BuildAndStart();
-  if (started.server == nullptr || started.port == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot bind the gRPC port ", host, ":", port, " (is it already in use?)"));
+  if (started.server == nullptr || bound_port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot bind the gRPC ",
+                                               unix_socket ? "socket " : "port ", address,
+                                               " (is it already in use?)"));
   }
+  started.port = unix_socket ? 0 : bound_port;
   return started;
 }
 

@@ -21,7 +21,14 @@ inline constexpr int kMaxMessageBytes = 64 << 20;
 // A worker keeps a few per server (two chunks each way, a parked pull).
 inline constexpr int kMaxConcurrentStreamsPerClient = 256;
 
-// How this process's gRPC traffic is protected (docs/security.md). A
+// How this process's gRPC traffic is protected (docs/security.md).
+//
+// On a Unix-domain socket ("unix:PATH" addresses, what `petrel local` uses)
+// there is no TLS: nothing leaves the machine, and the socket's directory
+// (0700) lets only this user connect. The cluster token, when there is one,
+// is still sent and checked on every call there.
+//
+// On TCP, a
 // --tls_dir holds ca.pem (the CA every peer must be signed by) and the
 // process's certificate and key: ROLE.pem and ROLE-key.pem (what `petrel
 // certs init` writes), else cert.pem and key.pem. Servers (coordinator,
@@ -41,8 +48,9 @@ std::string TlsKeyPath(const std::string& tls_dir, const std::string& role);
 // Decides, for the rest of the process, how MakeChannel and StartGrpcServer
 // secure what they create: call it once in main(), before either. Reads the
 // files now; a missing or unreadable one is an error naming it. A token
-// without TLS is refused: it would cross the network in the clear. Tests
-// that run clusters in one process leave it unset (plaintext).
+// without TLS is accepted, but only ever travels over Unix sockets: a TCP
+// port cannot be bound with it (StartGrpcServer), and CheckReachable refuses
+// a TCP peer. Tests that run clusters in one process leave it unset.
 absl::Status SetTransportSecurity(const TransportSecurity& security);
 
 // main()'s --tls_dir, --mtls and --token_file (or $PETREL_CLUSTER_TOKEN)
@@ -50,6 +58,16 @@ absl::Status SetTransportSecurity(const TransportSecurity& security);
 absl::Status SecureThisProcess(const std::string& role, const std::string& tls_dir,
                                bool mutual_tls, const std::string& token_file);
 
+// Whether `address` names a Unix-domain socket ("unix:PATH").
+bool IsUnixSocketAddress(const std::string& address);
+
+// Whether this process can call `address` as it is secured: a TCP peer with
+// a cluster token and no TLS is refused, since the token would cross the
+// network in the clear. Call it on addresses a user gives (--coordinator).
+absl::Status CheckReachable(const std::string& address);
+
+// A channel to `address` (host:port, or unix:PATH), secured as
+// SetTransportSecurity decided. It never sends the token over plaintext TCP.
 std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
 
 struct StartedGrpcServer {
@@ -57,8 +75,11 @@ struct StartedGrpcServer {
   int port = 0;
 };
 
-// Binds host:port (0: the OS picks) and starts serving `services`. A port
-// that cannot be bound is an error naming it.
+// Binds host:port (0: the OS picks), or the Unix-domain socket PATH when
+// `host` is "unix:PATH" (port is then ignored and reported as 0), and starts
+// serving `services`. A port that cannot be bound is an error naming it; so
+// is a socket whose directory other users can open, and a TCP port with a
+// cluster token but no TLS.
 absl::StatusOr<StartedGrpcServer> StartGrpcServer(const std::string& host, int port,
                                                    const std::vector<grpc::Service*>& services);
 

@@ -14,7 +14,7 @@ absl::StatusOr<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::Start(Opti
   // Jobs that ran before a restart are known before any node calls in.
   PETREL_RETURN_IF_ERROR(self->service_.Restore());
   PETREL_ASSIGN_OR_RETURN(self->grpc_,
-                          StartGrpcServer(listen.host, listen.port, {&self->grpc_service_}));
+                          StartGrpcServer(GrpcBindHost(listen), listen.port, {&self->grpc_service_}));
   HttpStatusServer::Options http;
   http.host = listen.http_host;
   http.port = listen.http_port;

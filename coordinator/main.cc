@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   options.listen.host = absl::GetFlag(FLAGS_host);
   options.listen.port = absl::GetFlag(FLAGS_port);
   options.listen.http_host = absl::GetFlag(FLAGS_http_host);
-  petrel::ApplyHttpBindFlag(&options.listen);
+  petrel::ApplySharedListenFlags(&options.listen);
   options.listen.http_port = absl::GetFlag(FLAGS_http_port);
   options.service.heartbeat_interval =
       absl::Seconds(absl::GetFlag(FLAGS_heartbeat_interval_seconds));

@@ -10,7 +10,7 @@
 #include "common/rpc.h"
 #include "server/server_daemon.h"
 
-ABSL_FLAG(std::string, coordinator, "127.0.0.1:7070", "host:port of the coordinator");
+ABSL_FLAG(std::string, coordinator, "127.0.0.1:7070", "host:port of the coordinator (unix:PATH for a local cluster's socket)");
 ABSL_FLAG(std::string, host, "127.0.0.1", "address to bind gRPC on (0.0.0.0 for all)");
 ABSL_FLAG(int, port, 0, "gRPC port (0: any free port)");
 ABSL_FLAG(std::string, http_host, "127.0.0.1", "address to bind the HTTP status endpoints on");
@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("petrel-server --coordinator HOST:PORT [--port N] [--http_port N]");
   absl::ParseCommandLine(argc, argv);
   petrel::InitLogging("server");
-  if (absl::Status secured = petrel::SecureDaemonFromFlags("server");
+  if (absl::Status secured = petrel::SecureDaemonFromFlags("server", absl::GetFlag(FLAGS_coordinator));
       !secured.ok()) {
     spdlog::error("petrel-server: {}", std::string(secured.message()));
     return 1;
@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   options.listen.host = absl::GetFlag(FLAGS_host);
   options.listen.port = absl::GetFlag(FLAGS_port);
   options.listen.http_host = absl::GetFlag(FLAGS_http_host);
-  petrel::ApplyHttpBindFlag(&options.listen);
+  petrel::ApplySharedListenFlags(&options.listen);
   options.listen.http_port = absl::GetFlag(FLAGS_http_port);
   options.listen.advertise_host = absl::GetFlag(FLAGS_advertise_host);
   options.register_timeout = absl::Seconds(absl::GetFlag(FLAGS_register_timeout_seconds));

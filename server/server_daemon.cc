@@ -17,7 +17,7 @@ absl::StatusOr<std::unique_ptr<ServerDaemon>> ServerDaemon::Start(Options option
   const ListenOptions& listen = self->options_.listen;
 
   PETREL_ASSIGN_OR_RETURN(self->grpc_,
-                          StartGrpcServer(listen.host, listen.port, {&self->grpc_service_}));
+                          StartGrpcServer(GrpcBindHost(listen), listen.port, {&self->grpc_service_}));
   HttpStatusServer::Options http;
   http.host = listen.http_host;
   http.port = listen.http_port;

@@ -2,6 +2,9 @@
 with Petrel: Debian's python3-grpcio, messages encoded by hand.
 
 usage: security_client.py COORDINATOR SERVER TLS_DIR OTHER_TLS_DIR TOKEN_FILE JOB_ID
+       security_client.py --unix_token_check unix:SOCKET WRONG_TOKEN_FILE
+         (a local cluster's server socket: calls without a token, and with a
+         wrong one, must be UNAUTHENTICATED)
 
 Prints "ok: ..." or "FAIL: ..." per check; exits 1 if any failed. Never
 prints the token.
@@ -12,6 +15,33 @@ import time
 
 import grpc
 from google.protobuf import descriptor_pb2
+
+
+
+def unix_token_check(address, wrong_token_file):
+    """Calls Parameter.Pull over a Unix socket without and with a wrong token."""
+    wrong = open(wrong_token_file).read().strip()
+    local = grpc.local_channel_credentials(grpc.LocalConnectionType.UDS)
+    bad = 0
+    for label, credentials in [
+            ("no token", local),
+            ("a wrong token", grpc.composite_channel_credentials(
+                local, grpc.access_token_call_credentials(wrong)))]:
+        with grpc.secure_channel(address, credentials) as channel:
+            pull = channel.unary_unary("/petrel.Parameter/Pull")
+            try:
+                pull(b"", timeout=10)
+                code = grpc.StatusCode.OK
+            except grpc.RpcError as error:
+                code = error.code()
+        ok = code == grpc.StatusCode.UNAUTHENTICATED
+        bad += 0 if ok else 1
+        print(("ok: " if ok else "FAIL: ") + f"Pull with {label} over {address}: {code.name}")
+    sys.exit(1 if bad else 0)
+
+
+if sys.argv[1] == "--unix_token_check":
+    unix_token_check(sys.argv[2], sys.argv[3])
 
 coordinator, server, tls_dir, other_dir, token_file, job_id = sys.argv[1:7]
 token = open(token_file).read().strip()

@@ -184,7 +184,8 @@ grep -qF "$token" "$TMP/http.log" && fail "the token is in the coordinator's log
 for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
 pids=()
 
-# 4. petrel local: TLS and a token by default; the token shows up nowhere.
+# 4. petrel local: Unix sockets in a 0700 folder and a token by default; the
+# token is checked on every call there and shows up nowhere.
 out="$TMP/local.out"
 sed 's/^  epochs: 1/  epochs: 20/; s|^  model_path:.*|  model_path: ""|' \
   "$RUNFILES/tests/testdata/softmax_short.yaml" >"$TMP/local.yaml"
@@ -202,12 +203,28 @@ if [ -z "$dir" ] || [ ! -s "$dir/token" ]; then
   fail "petrel local did not start with a token: $(cat "$out")"
 else
   local_token=$(cat "$dir/token")
-  [ "$(mode_of "$dir/token")" = 600 ] && [ ! -e "$dir/tls/ca-key.pem" ] \
-    && pass "petrel local's token is 0600 and its CA key is gone" || fail "token mode or CA key"
-  "$PETREL" status --coordinator "127.0.0.1:$(port_of "$dir/coordinator.ports" grpc_port)" \
-    --tls_dir "$dir/tls" --token_file "$dir/token" >"$TMP/local-status.out" 2>&1 \
-    && grep -q "server-0" "$TMP/local-status.out" \
+  [ "$(mode_of "$dir/token")" = 600 ] && [ "$(mode_of "$dir/sockets")" = 700 ] \
+    && [ -S "$dir/sockets/coordinator.sock" ] && [ -S "$dir/sockets/server-0.sock" ] \
+    && [ ! -e "$dir/tls" ] \
+    && pass "petrel local's token is 0600, its sockets in a 0700 folder, and it made no TLS files" \
+    || fail "token or socket folder mode, or sockets: $(ls -la "$dir" "$dir/sockets" 2>&1)"
+  local_coordinator="unix:$dir/sockets/coordinator.sock"
+  "$PETREL" status --coordinator "$local_coordinator" --token_file "$dir/token" \
+    >"$TMP/local-status.out" 2>&1 && grep -q "server-0" "$TMP/local-status.out" \
     && pass "the connect hint's flags reach the local cluster" || fail "status: $(cat "$TMP/local-status.out")"
+  # The token is checked on the sockets too: none, or a wrong one, is refused
+  # by the coordinator and by a server alike.
+  head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TMP/wrong-token"
+  env -u PETREL_CLUSTER_TOKEN "$PETREL" status --coordinator "$local_coordinator" \
+    >"$TMP/local-notoken.out" 2>&1 \
+    && fail "status without the token: $(cat "$TMP/local-notoken.out")" \
+    || { grep -q "UNAUTHENTICATED" "$TMP/local-notoken.out" \
+      && pass "a call over the socket without the token is UNAUTHENTICATED" \
+      || fail "no token: $(cat "$TMP/local-notoken.out")"; }
+  $PY "$RUNFILES/tests/security_client.py" --unix_token_check "unix:$dir/sockets/server-0.sock" \
+    "$TMP/wrong-token" >"$TMP/local-wrong.out" 2>&1 \
+    && pass "a server's socket refuses a wrong token: $(tail -1 "$TMP/local-wrong.out")" \
+    || fail "wrong token on a server socket: $(cat "$TMP/local-wrong.out")"
   # Every daemon's pages, fetched while it trains.
   fetched="fetched every daemon's /status, /metrics and dashboard while it trained"
   $PY - "$dir" "$pages" <<'EOF_PY' && pass "$fetched" || fail "pages: $(ls "$pages")"
@@ -239,10 +256,10 @@ timeout 120 tail --pid="$local_pid" -f /dev/null
 wait "$local_pid"
 code=$?
 local_pid=""
-[ $code -eq 0 ] && grep -q "SUCCEEDED" "$out" && pass "petrel local trains with TLS and the token on" \
+[ $code -eq 0 ] && grep -q "SUCCEEDED" "$out" && pass "petrel local trains over Unix sockets with the token on" \
   || fail "petrel local exited $code: $(tail -20 "$out")"
-grep -q "mutual TLS and a cluster token" "$out" && pass "petrel local says the cluster is secured" \
-  || fail "no security line in: $(head -5 "$out")"
+grep -q "Unix sockets (only you can connect) and a cluster token" "$out" \
+  && pass "petrel local says the cluster is secured" || fail "no security line in: $(head -5 "$out")"
 if [ -n "${local_token:-}" ]; then
   # Everything the run left (logs, state), less the token file itself.
   leaks=$(grep -rlF --exclude=token "$local_token" "$dir" "$out" "$pages" 2>/dev/null)
@@ -251,5 +268,17 @@ if [ -n "${local_token:-}" ]; then
     || fail "the token leaked into: $leaks"
 fi
 rm -rf "$dir"
+
+# 5. A daemon refuses a socket in a folder other users can open.
+mkdir -m 0755 "$TMP/open-sockets"
+timeout 10 "$RUNFILES/coordinator/petrel-coordinator" --grpc_socket "$TMP/open-sockets/c.sock" \
+  --http_port 0 >"$TMP/open.log" 2>&1
+[ $? -eq 1 ] && grep -q "open to other users (mode 0755" "$TMP/open.log" \
+  && pass "a daemon refuses a socket in a 0755 folder" || fail "0755 socket folder: $(cat "$TMP/open.log")"
+# ... and a client refuses to send a token over plaintext TCP.
+"$PETREL" status --coordinator 127.0.0.1:1 --token_file "$TMP/token" >"$TMP/tcp-token.out" 2>&1 \
+  && fail "a token went to a TCP peer without TLS" \
+  || { grep -q "needs TLS (--tls_dir) to reach 127.0.0.1:1" "$TMP/tcp-token.out" \
+    && pass "the CLI never sends a token over plaintext TCP" || fail "tcp token: $(cat "$TMP/tcp-token.out")"; }
 
 finish

@@ -71,7 +71,7 @@ victim=$(worker_pid "$dir" 1)
 kill -STOP "$victim"
 paused_at=$(date +%s.%N)
 coordinator_http=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["http_port"])' "$dir/coordinator.ports")
-coordinator_grpc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["grpc_port"])' "$dir/coordinator.ports")
+coordinator="unix:$dir/sockets/coordinator.sock"  # petrel local's default transport
 named=""
 for _ in $(seq 100); do
   named=$(python3 - "$coordinator_http" <<'PY'
@@ -92,8 +92,8 @@ if [ "$named" = yes ] && python3 -c "import sys; sys.exit(0 if float(sys.argv[1]
 else
   fail "worker-1 not named as late within 6 s (named=$named after $elapsed s): $(tail -20 "$out")"
 fi
-"$PETREL" status job-1 --coordinator "127.0.0.1:$coordinator_grpc" \
-  --tls_dir "$dir/tls" --token_file "$dir/token" >"$TMP/status.out" 2>&1
+"$PETREL" status job-1 --coordinator "$coordinator" \
+  --token_file "$dir/token" >"$TMP/status.out" 2>&1
 grep -q "STALLED" "$TMP/status.out" && grep -q "worker-1 .* clock" "$TMP/status.out" \
   && pass "petrel status names the late worker" || fail "petrel status: $(cat "$TMP/status.out")"
 grep -q "the pull of worker-.* has waited .* for worker-1" "$dir"/server-*.log \
@@ -102,8 +102,8 @@ grep -q "job job-1 stalled: .*worker-1 on " "$dir/coordinator.log" \
   && pass "the coordinator logged the stall with the host" || fail "no stall in the coordinator log"
 kill -CONT "$victim"
 sleep 1
-"$PETREL" status job-1 --coordinator "127.0.0.1:$coordinator_grpc" \
-  --tls_dir "$dir/tls" --token_file "$dir/token" >"$TMP/status.out" 2>&1
+"$PETREL" status job-1 --coordinator "$coordinator" \
+  --token_file "$dir/token" >"$TMP/status.out" 2>&1
 grep -q "RUNNING" "$TMP/status.out" && ! grep -q "STALLED" "$TMP/status.out" \
   && pass "training goes on once the worker resumes" || fail "after resume: $(cat "$TMP/status.out")"
 kill -INT "$cli"

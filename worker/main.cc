@@ -11,7 +11,7 @@
 #include "common/rpc.h"
 #include "worker/worker_daemon.h"
 
-ABSL_FLAG(std::string, coordinator, "127.0.0.1:7070", "host:port of the coordinator");
+ABSL_FLAG(std::string, coordinator, "127.0.0.1:7070", "host:port of the coordinator (unix:PATH for a local cluster's socket)");
 ABSL_FLAG(std::string, host, "127.0.0.1", "the name this worker gives for itself");
 ABSL_FLAG(std::string, http_host, "127.0.0.1", "address to bind the HTTP status endpoints on");
 ABSL_FLAG(int, http_port, 0, "HTTP status port (0: any free port)");
@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("petrel-worker --coordinator HOST:PORT [--device auto|cpu|cuda:N]");
   absl::ParseCommandLine(argc, argv);
   petrel::InitLogging("worker");
-  if (absl::Status secured = petrel::SecureDaemonFromFlags("worker");
+  if (absl::Status secured = petrel::SecureDaemonFromFlags("worker", absl::GetFlag(FLAGS_coordinator));
       !secured.ok()) {
     spdlog::error("petrel-worker: {}", std::string(secured.message()));
     return 1;
@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   options.coordinator_address = absl::GetFlag(FLAGS_coordinator);
   options.listen.host = absl::GetFlag(FLAGS_host);
   options.listen.http_host = absl::GetFlag(FLAGS_http_host);
-  petrel::ApplyHttpBindFlag(&options.listen);
+  petrel::ApplySharedListenFlags(&options.listen);
   options.listen.http_port = absl::GetFlag(FLAGS_http_port);
   options.device = absl::GetFlag(FLAGS_device);
   options.register_timeout = absl::Seconds(absl::GetFlag(FLAGS_register_timeout_seconds));

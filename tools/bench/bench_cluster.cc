@@ -76,13 +76,15 @@ absl::StatusOr<JobSpec> SparseJob(const std::string& scratch_dir) {
   return spec;
 }
 
-absl::StatusOr<std::unique_ptr<BenchCluster>> BenchCluster::Start(int servers) {
+absl::StatusOr<std::unique_ptr<BenchCluster>> BenchCluster::Start(int servers,
+                                                                   cli::LocalTransport transport) {
   auto bench = std::unique_ptr<BenchCluster>(new BenchCluster());
   bench->servers_ = servers;
   cli::LocalCluster::Options options;
   options.servers = servers;
   options.workers = 0;
   options.device = "cpu";
+  options.transport = transport;
   PETREL_ASSIGN_OR_RETURN(bench->cluster_, cli::LocalCluster::Start(options));
   bench->coordinator_ = NewGrpcCoordinatorClient(bench->cluster_->coordinator_address());
 

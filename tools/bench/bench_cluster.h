@@ -18,8 +18,10 @@ namespace petrel::bench {
 
 class BenchCluster {
  public:
-  // Starts the daemons and registers this process as a worker.
-  static absl::StatusOr<std::unique_ptr<BenchCluster>> Start(int servers);
+  // Starts the daemons, talking over `transport`, and registers this
+  // process as a worker.
+  static absl::StatusOr<std::unique_ptr<BenchCluster>> Start(
+      int servers, cli::LocalTransport transport = cli::LocalTransport::kUnixSockets);
   ~BenchCluster();
 
   // Submits `spec` (cluster.servers and workers are set here), waits until the

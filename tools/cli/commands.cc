@@ -165,7 +165,7 @@ int RunLocal(const LocalOptions& options) {
   cluster_options.workers = spec->cluster().workers();
   cluster_options.device = spec->cluster().device();
   cluster_options.bin_dir = options.bin_dir;
-  cluster_options.secure = !options.plaintext;
+  cluster_options.transport = options.transport;
   cluster_options.heartbeat_timeout_seconds = options.heartbeat_timeout_seconds;
   std::fprintf(stderr, "petrel local: starting a coordinator, %d servers and %d workers\n",
                cluster_options.servers, cluster_options.workers);

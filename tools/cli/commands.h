@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "tools/cli/local_cluster.h"
+
 namespace petrel::cli {
 
 struct LocalOptions {
@@ -16,7 +18,7 @@ struct LocalOptions {
   std::string device;        // empty: the job file's cluster.device
   std::string summary_json;  // where to write the summary, if anywhere
   std::string bin_dir;
-  bool plaintext = false;    // no TLS, no token (the default is both)
+  LocalTransport transport = LocalTransport::kUnixSockets;
   double heartbeat_timeout_seconds = 0;  // 0: the coordinator's default
 };
 

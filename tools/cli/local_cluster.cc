@@ -87,8 +87,16 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
   PETREL_ASSIGN_OR_RETURN(std::string worker_bin, FindDaemonBinary(options.bin_dir, "petrel-worker"));
 
   std::vector<std::string> security_flags;
-  if (options.secure) {
+  if (options.transport != LocalTransport::kPlaintext) {
     PETREL_ASSIGN_OR_RETURN(security_flags, cluster->Secure());
+  }
+  if (options.transport == LocalTransport::kUnixSockets) {
+    // mkdtemp made the run's folder 0700; the sockets get one of their own,
+    // 0700 too, which the daemons check before they listen.
+    const std::string sockets = cluster->log_dir_ + "/sockets";
+    if (mkdir(sockets.c_str(), 0700) != 0) {
+      return absl::UnavailableError(absl::StrCat("cannot create ", sockets));
+    }
   }
   const std::string coordinator_ports = cluster->log_dir_ + "/coordinator.ports";
   // The coordinator keeps its jobs in the run's folder, as on a real
@@ -96,6 +104,9 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
   std::vector<std::string> coordinator_args = {
       "--port=0", "--http_port=0", "--port_file=" + coordinator_ports,
       "--state_dir=" + cluster->log_dir_ + "/coordinator-state"};
+  if (options.transport == LocalTransport::kUnixSockets) {
+    coordinator_args.push_back("--grpc_socket=" + cluster->SocketPath("coordinator"));
+  }
   if (options.heartbeat_timeout_seconds > 0) {
     coordinator_args.push_back(
         absl::StrCat("--heartbeat_timeout_seconds=", options.heartbeat_timeout_seconds));
@@ -120,6 +131,9 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
                                        "--port_file=" + port_file};
       args.insert(args.end(), extra.begin(), extra.end());
       args.insert(args.end(), security_flags.begin(), security_flags.end());
+      if (options.transport == LocalTransport::kUnixSockets && role == "server") {
+        args.push_back("--grpc_socket=" + cluster->SocketPath(name));
+      }
       PETREL_ASSIGN_OR_RETURN(ChildProcess child, cluster->Launch(name, binary, args));
       cluster->children_.push_back(child);
       PETREL_RETURN_IF_ERROR(cluster->WaitForPorts(&cluster->children_.back(), port_file, deadline));
@@ -137,9 +151,11 @@ LocalCluster::~LocalCluster() { Stop(); }
 
 absl::StatusOr<std::vector<std::string>> LocalCluster::Secure() {
   const std::string tls_dir = log_dir_ + "/tls";
-  PETREL_RETURN_IF_ERROR(WriteClusterCertificates(tls_dir, {}));
-  // Nothing signs more certificates for a throwaway cluster.
-  unlink((tls_dir + "/ca-key.pem").c_str());
+  if (options_.transport == LocalTransport::kTls) {
+    PETREL_RETURN_IF_ERROR(WriteClusterCertificates(tls_dir, {}));
+    // Nothing signs more certificates for a throwaway cluster.
+    unlink((tls_dir + "/ca-key.pem").c_str());
+  }
   // The token goes to the daemons in a file (0600, in a 0700 directory),
   // never on a command line, where `ps` would show it.
   const std::string token = NewClusterToken();
@@ -151,16 +167,29 @@ absl::StatusOr<std::vector<std::string>> LocalCluster::Secure() {
   }
   TransportSecurity security;
   security.role = "client";
-  security.tls_dir = tls_dir;
   security.token = token;
+  if (options_.transport == LocalTransport::kUnixSockets) {
+    PETREL_RETURN_IF_ERROR(SetTransportSecurity(security));
+    return std::vector<std::string>{"--token_file=" + token_path};
+  }
+  security.tls_dir = tls_dir;
   PETREL_RETURN_IF_ERROR(SetTransportSecurity(security));
   return std::vector<std::string>{"--tls_dir=" + tls_dir, "--mtls", "--token_file=" + token_path};
 }
 
+std::string LocalCluster::SocketPath(const std::string& name) const {
+  return absl::StrCat(log_dir_, "/sockets/", name, ".sock");
+}
+
 std::string LocalCluster::ConnectHint() const {
-  if (!options_.secure) {
+  if (options_.transport == LocalTransport::kPlaintext) {
     return absl::StrCat("plaintext gRPC, no token; petrel status --coordinator ",
                         coordinator_address());
+  }
+  if (options_.transport == LocalTransport::kUnixSockets) {
+    return absl::StrCat("Unix sockets (only you can connect) and a cluster token; "
+                        "petrel status --coordinator ", coordinator_address(), " --token_file ",
+                        log_dir_, "/token");
   }
   return absl::StrCat("mutual TLS and a cluster token; petrel status --coordinator ",
                       coordinator_address(), " --tls_dir ", log_dir_, "/tls --token_file ",
@@ -168,6 +197,9 @@ std::string LocalCluster::ConnectHint() const {
 }
 
 std::string LocalCluster::coordinator_address() const {
+  if (options_.transport == LocalTransport::kUnixSockets) {
+    return "unix:" + SocketPath("coordinator");
+  }
   return absl::StrCat("127.0.0.1:", children_.front().ports.grpc_port);
 }
 

@@ -1,6 +1,8 @@
 // A whole Petrel cluster on this machine, each daemon its own child process:
-// the coordinator, N servers and M workers on 127.0.0.1 with OS-chosen
-// ports. Stops every child on destruction, and notices when one dies.
+// the coordinator, N servers and M workers, talking gRPC over Unix sockets
+// in the run's folder (or TCP on 127.0.0.1 with OS-chosen ports; HTTP status
+// is always TCP on 127.0.0.1). Stops every child on destruction, and
+// notices when one dies.
 #ifndef PETREL_TOOLS_CLI_LOCAL_CLUSTER_H_
 #define PETREL_TOOLS_CLI_LOCAL_CLUSTER_H_
 
@@ -17,6 +19,18 @@
 
 namespace petrel::cli {
 
+// How the daemons of a local cluster, and this process, talk gRPC.
+enum class LocalTransport {
+  // Unix-domain sockets in RUN_DIR/sockets (0700: only this user can
+  // connect), with a random cluster token checked on every call. No TLS:
+  // nothing leaves the machine, and the kernel checks who may connect.
+  kUnixSockets,
+  // TCP on 127.0.0.1 with mutual TLS and the token, as a real cluster runs.
+  kTls,
+  // TCP on 127.0.0.1, no TLS and no token (--transport plaintext).
+  kPlaintext,
+};
+
 struct ChildProcess {
   std::string name;      // "coordinator", "server-0", "worker-1" (launch order)
   pid_t pid = -1;
@@ -32,10 +46,10 @@ class LocalCluster {
     std::string bin_dir;   // where petrel-{coordinator,server,worker} are; empty: search
     std::string device = "auto";
     absl::Duration start_timeout = absl::Seconds(60);
-    // Mutual TLS with throwaway certificates (RUN_DIR/tls) and a random
-    // cluster token (RUN_DIR/token), for the daemons and this process's
-    // own calls. False: plaintext, no token.
-    bool secure = true;
+    // kTls makes throwaway certificates (RUN_DIR/tls); kUnixSockets and
+    // kTls both make a random cluster token (RUN_DIR/token), for the
+    // daemons and this process's own calls.
+    LocalTransport transport = LocalTransport::kUnixSockets;
     double heartbeat_timeout_seconds = 0;  // 0: the coordinator's default
   };
 
@@ -64,9 +78,11 @@ class LocalCluster {
   absl::Status WaitForPorts(ChildProcess* child, const std::string& port_file,
                             absl::Time deadline);
   absl::Status WaitForRegistration(absl::Time deadline);
-  // Writes RUN_DIR/tls and RUN_DIR/token and secures this process; returns
-  // the daemons' flags.
+  // Writes RUN_DIR/token (and RUN_DIR/tls under kTls) and secures this
+  // process; returns the daemons' flags.
   absl::StatusOr<std::vector<std::string>> Secure();
+  // RUN_DIR/sockets/NAME.sock: where daemon NAME serves gRPC (kUnixSockets).
+  std::string SocketPath(const std::string& name) const;
 
   Options options_;
   std::string log_dir_;

@@ -12,7 +12,7 @@
 #include "common/rpc.h"
 #include "tools/cli/commands.h"
 
-ABSL_FLAG(std::string, coordinator, "127.0.0.1:7070", "host:port of the coordinator");
+ABSL_FLAG(std::string, coordinator, "127.0.0.1:7070", "host:port of the coordinator (unix:PATH for a local cluster's socket)");
 ABSL_FLAG(int, servers, 0, "local: number of servers (overrides cluster.servers)");
 ABSL_FLAG(int, workers, 0, "local: number of workers (overrides cluster.workers)");
 ABSL_FLAG(std::string, device, "", "local: worker device auto|cpu|cuda:N (overrides cluster.device)");
@@ -36,8 +36,11 @@ ABSL_FLAG(std::string, token_file, "",
           "file holding the cluster token (default: $PETREL_CLUSTER_TOKEN); needs --tls_dir");
 ABSL_FLAG(std::vector<std::string>, hosts, {},
           "certs init: host names and IP addresses the certificates are valid for");
-ABSL_FLAG(bool, plaintext, false,
-          "local: no TLS and no token (the default is TLS, mutual TLS and a random token)");
+ABSL_FLAG(std::string, transport, "unix",
+          "local: how the daemons talk gRPC: unix (Unix sockets in the run's folder and a random "
+          "token, the default), tls (TCP on 127.0.0.1, mutual TLS and the token, as a real "
+          "cluster runs) or plaintext (TCP, neither)");
+ABSL_FLAG(bool, plaintext, false, "local: the same as --transport plaintext");
 
 namespace {
 
@@ -64,18 +67,22 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"local", R"(usage: petrel local JOB.yaml [--servers N] [--workers M] [--device D]
-                    [--summary-json PATH] [--bin-dir DIR] [--plaintext]
+                    [--summary-json PATH] [--bin-dir DIR]
+                    [--transport unix|tls|plaintext]
 
 Starts petrel-coordinator, N petrel-server and M petrel-worker processes on
-127.0.0.1 with ports the OS picks, submits JOB.yaml, shows live progress and
-prints a summary with every daemon's status URL and log. Stops every daemon at
-the end, on Ctrl-C, or when one of them dies. Flags override the job file's
-`cluster` section.
+this machine, submits JOB.yaml, shows live progress and prints a summary with
+every daemon's status URL and log. Stops every daemon at the end, on Ctrl-C,
+or when one of them dies. Flags override the job file's `cluster` section.
 
-gRPC runs over mutual TLS with a random cluster token: throwaway
-certificates in RUN_DIR/tls and the token in RUN_DIR/token (mode 0600), so
-  petrel status --coordinator ADDR --tls_dir RUN_DIR/tls --token_file RUN_DIR/token
-reaches the cluster while it runs. --plaintext turns both off.
+gRPC runs over Unix sockets in RUN_DIR/sockets (mode 0700: only you can
+connect) with a random cluster token, in RUN_DIR/token (mode 0600), checked on
+every call, so
+  petrel status --coordinator unix:RUN_DIR/sockets/coordinator.sock --token_file RUN_DIR/token
+reaches the cluster while it runs. --transport tls runs TCP on 127.0.0.1 with
+mutual TLS and the token instead (throwaway certificates in RUN_DIR/tls), as a
+real cluster does; --transport plaintext (or --plaintext) uses neither.
+HTTP status pages are on 127.0.0.1 in every case.
 )", 1},
     {"certs", R"(usage: petrel certs init DIR [--hosts HOST,...]
 
@@ -184,11 +191,17 @@ int main(int argc, char** argv) {
                    std::string(secured.message()).c_str());
       return 1;
     }
+    if (absl::Status reachable = petrel::CheckReachable(absl::GetFlag(FLAGS_coordinator));
+        !reachable.ok()) {
+      std::fprintf(stderr, "petrel %s: %s\n", name.c_str(),
+                   std::string(reachable.message()).c_str());
+      return 1;
+    }
   }
   if (name == "local") {
     if (!absl::GetFlag(FLAGS_tls_dir).empty() || !absl::GetFlag(FLAGS_token_file).empty()) {
       std::fprintf(stderr,
-                   "petrel local: makes its own certificates and token (--plaintext for none); "
+                   "petrel local: makes its own token and certificates (--transport plaintext for none); "
                    "--tls_dir and --token_file are for the other commands\n");
       return 2;
     }
@@ -199,7 +212,19 @@ int main(int argc, char** argv) {
     options.device = absl::GetFlag(FLAGS_device);
     options.summary_json = absl::GetFlag(FLAGS_summary_json);
     options.bin_dir = absl::GetFlag(FLAGS_bin_dir);
-    options.plaintext = absl::GetFlag(FLAGS_plaintext);
+    const std::string transport =
+        absl::GetFlag(FLAGS_plaintext) ? "plaintext" : absl::GetFlag(FLAGS_transport);
+    if (transport == "unix") {
+      options.transport = petrel::cli::LocalTransport::kUnixSockets;
+    } else if (transport == "tls") {
+      options.transport = petrel::cli::LocalTransport::kTls;
+    } else if (transport == "plaintext") {
+      options.transport = petrel::cli::LocalTransport::kPlaintext;
+    } else {
+      std::fprintf(stderr, "petrel local: --transport must be unix, tls or plaintext, not \"%s\"\n",
+                   transport.c_str());
+      return 2;
+    }
     options.heartbeat_timeout_seconds = absl::GetFlag(FLAGS_heartbeat_timeout_seconds);
     return petrel::cli::RunLocal(options);
   }
