@@ -101,6 +101,13 @@ constexpr char kUnixPrefix[] = "unix:";
 // A Unix socket protects its calls only as far as its directory keeps other
 // users out: refuse one whose directory they can search or write.
 absl::Status CheckSocketDirectory(const std::string& socket_path) {
+  // sockaddr_un's sun_path: 108 bytes with the terminating NUL.
+  constexpr size_t kMaxSocketPath = 107;
+  if (socket_path.size() > kMaxSocketPath) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the gRPC socket path ", socket_path, " is ", socket_path.size(),
+        " bytes; a Unix socket's path may have at most ", kMaxSocketPath));
+  }
   const size_t slash = socket_path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : socket_path.substr(0, std::max<size_t>(slash, 1));
   struct stat info;
