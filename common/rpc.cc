@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/auth.h"
 #include "common/status_macros.h"
+#include "grpc/grpc_security.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -227,6 +228,13 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
     // a server that wants it answers UNAUTHENTICATED.
     return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
   }
+  // TLS session resumption: a reconnect to a daemon this process already
+  // spoke with (a restarted channel, a replica's new chain) skips the full
+  // handshake. One cache for the process, never freed: channels share it.
+  static grpc_ssl_session_cache* const sessions = grpc_ssl_session_cache_create_lru(256);
+  const grpc_arg session_arg = grpc_ssl_session_cache_create_channel_arg(sessions);
+  args.SetPointerWithVtable(session_arg.key, session_arg.value.pointer.p,
+                            session_arg.value.pointer.vtable);
   grpc::SslCredentialsOptions tls;
   tls.pem_root_certs = security.ca_pem;
   tls.pem_cert_chain = security.cert_pem;  // presented when the server asks (--mtls)
