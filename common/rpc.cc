@@ -51,6 +51,8 @@ struct LoadedSecurity {
   bool mutual_tls = false;
   std::string ca_pem, cert_pem, key_pem;  // cert and key empty: none (clients only)
   std::string token;
+  // TLS sessions of this setting's client channels (MakeChannel).
+  std::shared_ptr<grpc_ssl_session_cache> sessions;
 };
 
 absl::Mutex security_mu(absl::kConstInit);
@@ -163,6 +165,11 @@ absl::Status SetTransportSecurity(const TransportSecurity& security) {
     return absl::FailedPreconditionError("--mtls needs --tls_dir");
   }
   loaded.token = security.token;
+  if (loaded.tls) {
+    // Channels made from it hold references of their own.
+    loaded.sessions = std::shared_ptr<grpc_ssl_session_cache>(
+        grpc_ssl_session_cache_create_lru(256), grpc_ssl_session_cache_destroy);
+  }
   absl::MutexLock lock(&security_mu);
   delete loaded_security;
   loaded_security = new LoadedSecurity(std::move(loaded));
@@ -230,9 +237,9 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   }
   // TLS session resumption: a reconnect to a daemon this process already
   // spoke with (a restarted channel, a replica's new chain) skips the full
-  // handshake. One cache for the process, never freed: channels share it.
-  static grpc_ssl_session_cache* const sessions = grpc_ssl_session_cache_create_lru(256);
-  const grpc_arg session_arg = grpc_ssl_session_cache_create_channel_arg(sessions);
+  // handshake. One cache per security setting: a resumed session skips the
+  // certificate checks, so it must never outlive the CA it was checked with.
+  const grpc_arg session_arg = grpc_ssl_session_cache_create_channel_arg(security.sessions.get());
   args.SetPointerWithVtable(session_arg.key, session_arg.value.pointer.p,
                             session_arg.value.pointer.vtable);
   grpc::SslCredentialsOptions tls;
