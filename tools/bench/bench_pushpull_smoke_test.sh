@@ -31,30 +31,28 @@ for c in d["cases"]:
 print("ok:", len(d["cases"]), "cases")
 PY
 
-# Another transport reaches the JSON.
-"$bench" "${small[@]}" --dense_only --transport plaintext --json "$tmp/plaintext.json" >/dev/null
-/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["transport"] == "plaintext" and len(d["cases"]) == 4, d' "$tmp/plaintext.json"
-
 check_cases="dense_push_1e5_s1 dense_pull_1e5_s1 dense_push_1e5_s2 dense_pull_1e5_s2"
-check_json() {  # FILE PASSED
-  /usr/bin/python3 - "$1" "$2" "$check_cases" <<'PY'
+check_json() {  # FILE PASSED TRANSPORT
+  /usr/bin/python3 - "$1" "$2" "$3" "$check_cases" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 want_passed = sys.argv[2] == "true"
-assert d["mode"] == "check" and d["transport"] == "unix" and d["passed"] == want_passed, d
-assert [c["name"] for c in d["cases"]] == sys.argv[3].split(), d["cases"]
+assert d["mode"] == "check" and d["transport"] == sys.argv[3] and d["passed"] == want_passed, d
+assert [c["name"] for c in d["cases"]] == sys.argv[4].split(), d["cases"]
 for c in d["cases"]:
     assert c["bytes_per_s"] > 0 and c["tcp_bytes_per_s"] > 0 and c["unix_bytes_per_s"] > 0, c
     assert c["passed"] == want_passed, c
 PY
 }
 
-# --check passes at a floor of 0 and prints one line per case and the verdict.
-out=$("$bench" "${small[@]}" --attempts 2 --check --check_min_ratio 0 --json "$tmp/check.json")
+# --check passes at a floor of 0 and prints one line per case and the verdict;
+# --transport reaches it (and its JSON).
+out=$("$bench" "${small[@]}" --attempts 2 --check --check_min_ratio 0 --transport plaintext \
+  --json "$tmp/check.json")
 echo "$out"
 for case in $check_cases; do grep -q "^$case " <<<"$out" || { echo "FAIL: no line for $case"; exit 1; }; done
 grep -q '^bench_pushpull --check: PASSED: 4 cases' <<<"$out" || { echo "FAIL: no PASSED line"; exit 1; }
-check_json "$tmp/check.json" true
+check_json "$tmp/check.json" true plaintext
 
 # Under an unreachable floor it exits 1 and names every case.
 set +e
@@ -66,7 +64,7 @@ verdict=$(grep '^bench_pushpull --check: FAILED: ' <<<"$out") || { echo "FAIL: n
 for case in $check_cases; do
   grep -q "$case at " <<<"$verdict" || { echo "FAIL: the verdict does not name $case: $verdict"; exit 1; }
 done
-check_json "$tmp/fail.json" false
+check_json "$tmp/fail.json" false unix
 
 # --tls_cost: both transports, seconds per GB for each.
 out=$("$bench" "${small[@]}" --attempts 1 --tls_cost --json "$tmp/tls.json")
