@@ -282,8 +282,10 @@ absl::StatusOr<PushView> DecodePush(const grpc::ByteBuffer& buffer, PushDecodeSt
       view.sparse_keys.push_back(keys);
       continue;
     }
+    // Gradients at any address: the server reads them as bytes where it
+    // can (server/job_shards_updates.cc).
     absl::string_view bytes;
-    cursor.View(size, alignof(float), &bytes, stats);
+    cursor.View(size, 1, &bytes, stats);
     (field == 6 ? view.gradients : view.sparse_gradients).push_back(bytes);
   }
   if (!view.header.ParseFromString(header)) {

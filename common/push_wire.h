@@ -24,9 +24,10 @@ struct PushDecodeStats {
 
 // The push in `buffer`. The view's owner holds references to the buffer's
 // slices (gRPC's reference-counted memory, not a copy) and any field that
-// had to be gathered: a field that spans slices, or one not aligned for its
-// elements (4 bytes for gradients, 8 for keys), since the optimizers read
-// them as float and uint64 arrays.
+// had to be gathered: a field that spans slices, or keys not at a multiple
+// of 8 (the sparse tables read them as uint64 arrays). Gradients are viewed
+// at whatever address they arrived (the server copies one for an optimizer
+// only if it is misaligned: server/job_shards_updates.cc).
 //
 // Stricter than protobuf's parser: an unknown field, or a known one with the
 // wrong wire type, is refused rather than kept. INVALID_ARGUMENT naming the

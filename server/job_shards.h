@@ -295,6 +295,9 @@ class JobShards {
   StalenessGate gate_ ABSL_GUARDED_BY(mu_);
   std::list<WaitingPull> waiting_ ABSL_GUARDED_BY(mu_);
   PushParts parts_ ABSL_GUARDED_BY(mu_);
+  // A misaligned gradient's floats on their way to an optimizer
+  // (job_shards_updates.cc), kept from push to push.
+  std::vector<float> staging_ ABSL_GUARDED_BY(mu_);
   // BSP: clock -> the pushes of that clock held so far, by rank (each push
   // as the parts it came in), each a view that owns its bytes.
   std::map<int64_t, std::vector<std::vector<PushView>>> held_ ABSL_GUARDED_BY(mu_);

@@ -3,6 +3,7 @@
 // summed in rank order. Split from job_shards.cc, which holds the rest.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <memory>
@@ -19,11 +20,31 @@
 namespace petrel::server {
 namespace {
 
-// Views a gradient's bytes as floats. Aligned: a std::string's storage, or
-// a field DecodePush viewed or gathered at a multiple of 4.
-absl::Span<const float> FloatsOf(absl::string_view bytes) {
-  return absl::Span<const float>(reinterpret_cast<const float*>(bytes.data()),
-                                 bytes.size() / sizeof(float));
+// A pushed gradient's bytes lie where gRPC received them, at any address
+// (common/push_wire.h). The check and the BSP sums read them as they lie;
+// the optimizers take float arrays, so a misaligned gradient is copied into
+// `staging` first (one copy, into memory reused from push to push).
+bool FloatAligned(absl::string_view bytes) {
+  return reinterpret_cast<uintptr_t>(bytes.data()) % alignof(float) == 0;
+}
+
+absl::Span<const float> AlignedFloats(absl::string_view bytes, std::vector<float>* staging) {
+  const size_t n = bytes.size() / sizeof(float);
+  if (FloatAligned(bytes)) return absl::Span<const float>(reinterpret_cast<const float*>(bytes.data()), n);
+  staging->resize(n);
+  if (n > 0) std::memcpy(staging->data(), bytes.data(), n * sizeof(float));
+  return *staging;
+}
+
+// sum[j] += gradient j of `bytes`, for n floats at any address. The same
+// additions in the same order as over a float array: the same bits.
+void AddFloats(absl::string_view bytes, size_t first, size_t n, float* sum) {
+  const char* from = bytes.data() + first * sizeof(float);
+  for (size_t j = 0; j < n; ++j) {
+    float g;
+    std::memcpy(&g, from + j * sizeof(g), sizeof(g));
+    sum[j] += g;
+  }
 }
 
 // What a decoded view owns: the float32 it decoded, and the sparse tensors
@@ -53,11 +74,12 @@ absl::Status JobShards::CheckGradients(const PushView& push) {
           "gradient for ", slice.table(), "[", slice.begin(), ", ", slice.end(), ") has ",
           bytes.size(), " bytes; expected ", expected, " (", expected / 4, " float32)"));
     }
-    absl::Span<const float> gradient = FloatsOf(bytes);
-    if (const int64_t j = FirstNonFinite(gradient); j >= 0) {
+    if (const int64_t j = FirstNonFiniteBytes(bytes); j >= 0) {
+      float bad;
+      std::memcpy(&bad, bytes.data() + j * sizeof(bad), sizeof(bad));
       return absl::InvalidArgumentError(
           absl::StrCat("gradient for ", slice.table(), " element ", slice.begin() + j, " is ",
-                       gradient[j], "; refusing a non-finite gradient"));
+                       bad, "; refusing a non-finite gradient"));
     }
   }
   if (push.sparse_gradients.size() != static_cast<size_t>(request.sparse_size()) ||
@@ -78,10 +100,11 @@ absl::Status JobShards::CheckGradients(const PushView& push) {
           "sparse gradient for ", slice.table(), " has ", bytes.size(), " bytes; ", keys.size(),
           " keys of dim ", dim, " need ", keys.size() * dim * sizeof(float)));
     }
-    absl::Span<const float> gradient = FloatsOf(bytes);
-    if (const int64_t j = FirstNonFinite(gradient); j >= 0) {
+    if (const int64_t j = FirstNonFiniteBytes(bytes); j >= 0) {
+      float bad;
+      std::memcpy(&bad, bytes.data() + j * sizeof(bad), sizeof(bad));
       return absl::InvalidArgumentError(absl::StrCat("gradient for ", slice.table(), " key ",
-                                                     keys[j / dim], " is ", gradient[j],
+                                                     keys[j / dim], " is ", bad,
                                                      "; refusing a non-finite gradient"));
     }
     const int64_t max_rows = shard->rows->spec().max_rows();
@@ -108,8 +131,12 @@ absl::Status JobShards::DecodeGradients(const PushView& push, PushView* decoded)
   for (int i = 0; i < request.slices_size(); ++i) {
     const Slice& slice = request.slices(i);
     PETREL_RETURN_IF_ERROR(FindRange(slice).status());  // bounds the slice's length
-    absl::Status status = DecodeGradient(request.encoding(), push.gradients[i],
-                                         slice.end() - slice.begin(), &floats->gradients[i]);
+    // The decoders read halves and offsets as arrays: aligned, if need be by a copy.
+    absl::string_view bytes = push.gradients[i];
+    std::string aligned;
+    if (!FloatAligned(bytes)) bytes = aligned = std::string(bytes);
+    absl::Status status = DecodeGradient(request.encoding(), bytes, slice.end() - slice.begin(),
+                                         &floats->gradients[i]);
     if (!status.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "gradient for ", slice.table(), "[", slice.begin(), ", ", slice.end(), "): ",
@@ -144,7 +171,7 @@ void JobShards::ApplyNow(const PushView& push) {
     const int64_t count = slice.end() - slice.begin();
     const int slots = range.optimizer->StateSlots();
     ApplyInParallel(*range.optimizer, absl::MakeSpan(range.values.data() + offset, count),
-                    FloatsOf(push.gradients[i]),
+                    AlignedFloats(push.gradients[i], &staging_),
                     absl::MakeSpan(range.optimizer_state.data() + offset * slots, count * slots));
   }
   for (int i = 0; i < request.sparse_size(); ++i) {
@@ -153,7 +180,7 @@ void JobShards::ApplyNow(const PushView& push) {
         **FindSparse(request.sparse(i).table(), push.sparse_keys[i], &keys);  // checked
     const int dim = shard.rows->dim();
     const int slots = shard.optimizer->StateSlots();
-    const float* gradient = FloatsOf(push.sparse_gradients[i]).data();
+    const float* gradient = AlignedFloats(push.sparse_gradients[i], &staging_).data();
     for (size_t k = 0; k < keys.size(); ++k) {
       float* row = shard.rows->FindOrCreate(keys[k]);
       shard.optimizer->Apply(absl::MakeSpan(row, dim), absl::MakeConstSpan(gradient + k * dim, dim),
@@ -182,9 +209,8 @@ void JobShards::ApplyCompleteClocks() {
         }
         range.sum_lo = std::min(range.sum_lo, slice.begin() - range.begin);
         range.sum_hi = std::max(range.sum_hi, slice.end() - range.begin);
-        absl::Span<const float> gradient = FloatsOf(push->gradients[i]);
         float* sum = range.bsp_sum.data() + (slice.begin() - range.begin);
-        for (size_t j = 0; j < gradient.size(); ++j) sum[j] += gradient[j];
+        AddFloats(push->gradients[i], 0, push->gradients[i].size() / sizeof(float), sum);
       }
     }
     // Sparse rows: the same, per key.
@@ -194,12 +220,11 @@ void JobShards::ApplyCompleteClocks() {
         const std::string& table = push->header.sparse(i).table();
         absl::Span<const uint64_t> keys;
         const int dim = (*FindSparse(table, push->sparse_keys[i], &keys))->rows->dim();
-        const float* gradient = FloatsOf(push->sparse_gradients[i]).data();
         auto& sums = sparse_sums[table];
         for (size_t k = 0; k < keys.size(); ++k) {
           std::vector<float>& sum = sums[keys[k]];
           sum.resize(dim, 0.0f);
-          for (int j = 0; j < dim; ++j) sum[j] += gradient[k * dim + j];
+          AddFloats(push->sparse_gradients[i], k * dim, dim, sum.data());
         }
       }
     }
