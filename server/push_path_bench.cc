@@ -50,10 +50,11 @@ std::unique_ptr<JobShards> Shards(int staleness, int64_t floats) {
 // boundary, in one slice as gRPC would hand a chunk read in one go.
 struct Received {
   std::vector<char> storage;
-  grpc::Slice slice;
+  grpc::Slice slices[2];
+  int count = 1;
 };
 
-Received Place(int64_t floats, int64_t clock, size_t shift) {
+Received Place(int64_t floats, int64_t clock, size_t shift, bool split) {
   PushRequest push;
   push.set_job_id("bench");
   push.set_worker_id("worker-0");
@@ -71,7 +72,15 @@ Received Place(int64_t floats, int64_t clock, size_t shift) {
   const size_t misfit = (reinterpret_cast<uintptr_t>(base) + payload) % 64;
   char* at = base + (64 - misfit) % 64 + shift;
   std::memcpy(at, bytes.data(), bytes.size());
-  received.slice = grpc::Slice(at, bytes.size(), grpc::Slice::STATIC_SLICE);
+  // Split: two slices, cut in the middle of the payload, as two socket reads.
+  const size_t first = split ? payload + floats * 2 + 1 : bytes.size();
+  if (!split) {
+    received.slices[0] = grpc::Slice(at, first, grpc::Slice::STATIC_SLICE);
+  } else {  // two buffers of their own (gRPC joins adjacent static slices)
+    received.slices[0] = grpc::Slice(at, first);
+    received.slices[1] = grpc::Slice(at + first, bytes.size() - first);
+    received.count = 2;
+  }
   return received;
 }
 
@@ -81,17 +90,19 @@ double Median(std::vector<double> v) {
 }
 
 void Run(const char* mode, int staleness, int64_t floats, int rounds) {
-  enum Kind { kTyped, kRaw, kRawMisaligned, kKinds };
-  const char* names[kKinds] = {"typed (protobuf parse)", "raw (views)", "raw, payload misaligned"};
+  enum Kind { kTyped, kRaw, kRawMisaligned, kRawSplit, kKinds };
+  const char* names[kKinds] = {"typed (protobuf parse)", "raw (views)", "raw, payload misaligned",
+                               "raw, payload in 2 slices"};
   std::unique_ptr<JobShards> shards[kKinds];
   for (auto& s : shards) s = Shards(staleness, floats);
   std::vector<double> ms[kKinds];
   PushDecodeStats stats[kKinds];
   for (int64_t clock = 0; clock < rounds + 3; ++clock) {
     for (int kind = 0; kind < kKinds; ++kind) {
-      Received received = Place(floats, clock, kind == kRawMisaligned ? 1 : 0);
+      Received received =
+          Place(floats, clock, kind == kRawMisaligned ? 1 : 0, kind == kRawSplit);
       const auto start = std::chrono::steady_clock::now();
-      grpc::ByteBuffer buffer(&received.slice, 1);
+      grpc::ByteBuffer buffer(received.slices, received.count);
       absl::Status status;
       if (kind == kTyped) {
         PushRequest request;
