@@ -163,7 +163,7 @@ void EncodeTopK(absl::Span<const float> gradient, double ratio, absl::Span<float
   }
 }
 
-absl::Status DecodeGradient(GradientEncoding encoding, const std::string& bytes, int64_t n,
+absl::Status DecodeGradient(GradientEncoding encoding, absl::string_view bytes, int64_t n,
                             std::vector<float>* out) {
   if (n < 0) return absl::InvalidArgumentError(absl::StrCat("a slice of ", n, " elements"));
   out->clear();

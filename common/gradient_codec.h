@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "proto/job.pb.h"
 #include "proto/parameter.pb.h"
@@ -41,7 +42,7 @@ void EncodeTopK(absl::Span<const float> gradient, double ratio, absl::Span<float
 // Decodes a slice of `n` floats sent with `encoding` into `out` (resized to
 // n); INVALID_ARGUMENT, naming the problem, if the bytes cannot be that. `n`
 // must already be checked against what the caller holds: TOPK allocates it.
-absl::Status DecodeGradient(GradientEncoding encoding, const std::string& bytes, int64_t n,
+absl::Status DecodeGradient(GradientEncoding encoding, absl::string_view bytes, int64_t n,
                             std::vector<float>* out);
 
 }  // namespace petrel

@@ -7,8 +7,9 @@
 namespace petrel {
 namespace {
 
+// `keys`: the sparse keys the request carries, over all its sparse slices.
 template <typename Request>
-absl::Status CheckCommon(const Request& request, const char* what) {
+absl::Status CheckCommon(const Request& request, const char* what, int64_t keys) {
   if (request.job_id().size() > kMaxNameBytes || request.worker_id().size() > kMaxNameBytes) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "the ", what, "'s job or worker id is longer than the limit of ", kMaxNameBytes,
@@ -20,14 +21,12 @@ absl::Status CheckCommon(const Request& request, const char* what) {
         absl::StrCat("the ", what, " has ", slices, " slices, past the limit of ",
                      kMaxSlicesPerRequest, " per request (kMaxSlicesPerRequest)"));
   }
-  int64_t keys = 0;
   for (const SparseSlice& sparse : request.sparse()) {
     if (sparse.table().size() > kMaxNameBytes) {
       return absl::ResourceExhaustedError(absl::StrCat("a table name in the ", what,
                                                        " is longer than the limit of ",
                                                        kMaxNameBytes, " bytes (kMaxNameBytes)"));
     }
-    keys += static_cast<int64_t>(sparse.keys().size() / sizeof(uint64_t));
   }
   if (keys > kMaxKeysPerRequest) {
     return absl::ResourceExhaustedError(
@@ -44,14 +43,31 @@ absl::Status CheckCommon(const Request& request, const char* what) {
   return absl::OkStatus();
 }
 
+template <typename Request>
+int64_t KeysOf(const Request& request) {
+  int64_t keys = 0;
+  for (const SparseSlice& sparse : request.sparse()) {
+    keys += static_cast<int64_t>(sparse.keys().size() / sizeof(uint64_t));
+  }
+  return keys;
+}
+
 }  // namespace
 
 absl::Status CheckRequestLimits(const PullRequest& request) {
-  return CheckCommon(request, "pull");
+  return CheckCommon(request, "pull", KeysOf(request));
 }
 
 absl::Status CheckRequestLimits(const PushRequest& request) {
-  return CheckCommon(request, "push");
+  return CheckCommon(request, "push", KeysOf(request));
+}
+
+absl::Status CheckRequestLimits(const PushView& push) {
+  int64_t keys = 0;
+  for (absl::string_view bytes : push.sparse_keys) {
+    keys += static_cast<int64_t>(bytes.size() / sizeof(uint64_t));
+  }
+  return CheckCommon(push.header, "push", keys);
 }
 
 absl::Status CheckRequestLimits(const InstallReplicaRequest& request) {

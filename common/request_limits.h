@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "common/push_view.h"
 #include "proto/parameter.pb.h"
 
 namespace petrel {
@@ -26,6 +27,8 @@ inline constexpr int64_t kMaxReplicaStateBytes = (int64_t{1} << 31) - 1;
 // OK, or RESOURCE_EXHAUSTED naming the limit the request exceeds.
 absl::Status CheckRequestLimits(const PullRequest& request);
 absl::Status CheckRequestLimits(const PushRequest& request);
+// A push as the raw path decoded it: its keys are counted from the views.
+absl::Status CheckRequestLimits(const PushView& push);
 absl::Status CheckRequestLimits(const InstallReplicaRequest& request);
 
 }  // namespace petrel

@@ -6,12 +6,16 @@
 
 #include <cstdint>
 
+#include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 
 namespace petrel::server {
 
 // The index of the first NaN or infinity in `values`, or -1 if there is none.
 int64_t FirstNonFinite(absl::Span<const float> values);
+// The same over float32 LE bytes at any address (a pushed gradient where
+// gRPC received it need not be aligned for float); bytes.size() % 4 == 0.
+int64_t FirstNonFiniteBytes(absl::string_view float_bytes);
 
 }  // namespace petrel::server
 

@@ -2,6 +2,7 @@
 #include "server/finite_check.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -28,6 +29,19 @@ TEST_CASE("FirstNonFinite finds the first NaN or infinity, anywhere") {
       INFO("at " << at << " value " << bad);
       CHECK(FirstNonFinite(copy) == static_cast<int64_t>(at));
     }
+  }
+}
+
+TEST_CASE("FirstNonFiniteBytes reads float bytes at any address") {
+  std::vector<float> values(40'001, 1.5f);
+  values[33'333] = std::numeric_limits<float>::infinity();
+  std::vector<char> storage(values.size() * sizeof(float) + 8);
+  for (size_t shift = 0; shift < 4; ++shift) {
+    std::memcpy(storage.data() + shift, values.data(), values.size() * sizeof(float));
+    const absl::string_view bytes(storage.data() + shift, values.size() * sizeof(float));
+    INFO("shifted by " << shift);
+    CHECK(FirstNonFiniteBytes(bytes) == 33'333);
+    CHECK(FirstNonFiniteBytes(bytes.substr(0, 33'333 * sizeof(float))) == -1);
   }
 }
 

@@ -4,6 +4,7 @@
 #include "common/parameter_wire.h"
 #include "common/request_limits.h"
 #include "grpcpp/support/proto_buffer_reader.h"
+#include "spdlog/spdlog.h"
 
 namespace petrel::server {
 
@@ -42,19 +43,57 @@ grpc::ServerUnaryReactor* GrpcParameterService::Pull(grpc::CallbackServerContext
   return reactor;
 }
 
+GrpcParameterService::~GrpcParameterService() {
+  const PushDecodeStats stats = push_decode_stats();
+  if (stats.in_place + stats.split + stats.misaligned == 0) return;
+  spdlog::info("pushes' tensor fields: {} used where they arrived, {} gathered across slices, "
+               "{} gathered to align them ({} bytes gathered)",
+               stats.in_place, stats.split, stats.misaligned, stats.gathered_bytes);
+}
+
+PushDecodeStats GrpcParameterService::push_decode_stats() const {
+  PushDecodeStats stats;
+  stats.in_place = in_place_.load();
+  stats.split = split_.load();
+  stats.misaligned = misaligned_.load();
+  stats.gathered_bytes = gathered_bytes_.load();
+  return stats;
+}
+
 grpc::ServerUnaryReactor* GrpcParameterService::Push(grpc::CallbackServerContext* context,
-                                                     const PushRequest* request,
-                                                     PushResponse* response) {
+                                                     const grpc::ByteBuffer* request,
+                                                     grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (absl::Status limits = CheckRequestLimits(*request); !limits.ok()) {
+  PushDecodeStats stats;
+  absl::StatusOr<PushView> push = DecodePush(*request, &stats);
+  in_place_ += stats.in_place;
+  split_ += stats.split;
+  misaligned_ += stats.misaligned;
+  gathered_bytes_ += stats.gathered_bytes;
+  if (!push.ok()) {
+    reactor->Finish(ToGrpcStatus(push.status()));
+    return reactor;
+  }
+  if (absl::Status limits = CheckRequestLimits(*push); !limits.ok()) {
     reactor->Finish(ToGrpcStatus(limits));
     return reactor;
   }
+  // The answer, encoded here once the service has filled it.
+  auto answer = std::make_unique<PushResponse>();
+  PushResponse* raw = answer.release();
   const absl::Time start = absl::Now();
-  service_->Push(*request, response, [this, reactor, start](absl::Status status) {
-    push_seconds_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
-    reactor->Finish(ToGrpcStatus(status));
-  });
+  service_->Push(std::move(*push), *request, raw,
+                 [this, reactor, raw, response, start](absl::Status status) {
+                   std::unique_ptr<PushResponse> owned(raw);
+                   if (status.ok()) {
+                     bool own_buffer;
+                     grpc::Status encoded = grpc::SerializationTraits<PushResponse>::Serialize(
+                         *owned, response, &own_buffer);
+                     if (!encoded.ok()) status = FromGrpcStatus(encoded, "encoding the push's answer");
+                   }
+                   push_seconds_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
+                   reactor->Finish(ToGrpcStatus(status));
+                 });
   return reactor;
 }
 

@@ -3,18 +3,28 @@
 #ifndef PETREL_SERVER_GRPC_PARAMETER_SERVICE_H_
 #define PETREL_SERVER_GRPC_PARAMETER_SERVICE_H_
 
+#include <atomic>
+
 #include "common/metrics.h"
+#include "common/push_wire.h"
 #include "proto/parameter.grpc.pb.h"
 #include "server/parameter_service.h"
 
 namespace petrel::server {
 
-// Pull is a raw method: its answer leaves in the strings the shards filled,
-// without protobuf copying them again (common/parameter_wire.h).
+// Pull and Push are raw methods. A pull's answer leaves in the strings the
+// shards filled, without protobuf copying them again (common/
+// parameter_wire.h); a push is applied, held and forwarded from the slices
+// it arrived in (common/push_wire.h).
 class GrpcParameterService final
-    : public Parameter::WithRawCallbackMethod_Pull<Parameter::CallbackService> {
+    : public Parameter::WithRawCallbackMethod_Pull<
+          Parameter::WithRawCallbackMethod_Push<Parameter::CallbackService>> {
  public:
   explicit GrpcParameterService(ParameterService* service) : service_(service) {}
+  ~GrpcParameterService() override;  // logs how pushes were decoded
+
+  // How the pushes' tensor fields were found so far (push_wire.h).
+  PushDecodeStats push_decode_stats() const;
 
   // Seconds from a call's arrival to its answer (a pull's includes any wait
   // at the staleness gate).
@@ -24,8 +34,9 @@ class GrpcParameterService final
   grpc::ServerUnaryReactor* Pull(grpc::CallbackServerContext* context,
                                  const grpc::ByteBuffer* request,
                                  grpc::ByteBuffer* response) override;
-  grpc::ServerUnaryReactor* Push(grpc::CallbackServerContext* context, const PushRequest* request,
-                                 PushResponse* response) override;
+  grpc::ServerUnaryReactor* Push(grpc::CallbackServerContext* context,
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* InstallReplica(grpc::CallbackServerContext* context,
                                            const InstallReplicaRequest* request,
                                            InstallReplicaResponse* response) override;
@@ -39,6 +50,7 @@ class GrpcParameterService final
  private:
   ParameterService* const service_;
   LatencyHistogram pull_seconds_, push_seconds_;
+  std::atomic<int64_t> in_place_{0}, split_{0}, misaligned_{0}, gathered_bytes_{0};
 };
 
 }  // namespace petrel::server

@@ -229,12 +229,14 @@ void JobShards::TakeDueCuts() {
     // cut, and nothing from the cut on has been applied: a consistent cut.
     MaybeCheckpoint(next_cut_);
     next_cut_ += checkpoint_every_;
-    std::vector<std::unique_ptr<PushRequest>> due;
-    std::vector<std::unique_ptr<PushRequest>> later;
-    for (auto& push : deferred_) (push->clock() < next_cut_ ? due : later).push_back(std::move(push));
+    std::vector<PushView> due;
+    std::vector<PushView> later;
+    for (PushView& push : deferred_) {
+      (push.header.clock() < next_cut_ ? due : later).push_back(std::move(push));
+    }
     deferred_ = std::move(later);
     const absl::Time start = absl::Now();
-    for (const auto& push : due) ApplyNow(*push);
+    for (const PushView& push : due) ApplyNow(push);
     counters_.apply_nanos += absl::ToInt64Nanoseconds(absl::Now() - start);
     if (gate_.MinClock() == std::numeric_limits<int64_t>::max()) break;  // everyone left
   }
@@ -304,32 +306,34 @@ absl::StatusOr<JobShards::Range*> JobShards::FindRange(const Slice& slice) {
 }
 
 absl::StatusOr<JobShards::SparseShardState*> JobShards::FindSparse(
-    const SparseSlice& slice, absl::Span<const uint64_t>* keys) {
-  auto it = sparse_.find(slice.table());
+    const std::string& table, absl::string_view key_bytes, absl::Span<const uint64_t>* keys) {
+  auto it = sparse_.find(table);
   if (it == sparse_.end()) {
     return absl::NotFoundError(absl::StrCat("job ", job_id_, " has no sparse table \"",
-                                            slice.table(), "\" on ", server_id_));
+                                            table, "\" on ", server_id_));
   }
-  if (slice.keys().size() % sizeof(uint64_t) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("keys of ", slice.table(), " have ",
-                                                   slice.keys().size(),
+  if (key_bytes.size() % sizeof(uint64_t) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("keys of ", table, " have ",
+                                                   key_bytes.size(),
                                                    " bytes, not a whole number of uint64"));
   }
-  *keys = absl::MakeConstSpan(reinterpret_cast<const uint64_t*>(slice.keys().data()),
-                              slice.keys().size() / sizeof(uint64_t));
+  // Aligned: a std::string's storage, or a key field DecodePush viewed or
+  // gathered at a multiple of 8.
+  *keys = absl::MakeConstSpan(reinterpret_cast<const uint64_t*>(key_bytes.data()),
+                              key_bytes.size() / sizeof(uint64_t));
   SparseShardState& shard = it->second;
   absl::flat_hash_set<uint64_t> seen;
   seen.reserve(keys->size());
   for (uint64_t key : *keys) {
     if (SparseShardOf(key, shard.count) != shard.index) {
       return absl::FailedPreconditionError(
-          absl::StrCat("key ", key, " of ", slice.table(), " belongs to shard ",
+          absl::StrCat("key ", key, " of ", table, " belongs to shard ",
                        SparseShardOf(key, shard.count), ", not to ", server_id_, " (shard ",
                        shard.index, "); refresh the shard map"));
     }
     if (!seen.insert(key).second) {
       return absl::InvalidArgumentError(
-          absl::StrCat("key ", key, " of ", slice.table(), " appears twice in one request"));
+          absl::StrCat("key ", key, " of ", table, " appears twice in one request"));
     }
   }
   return &shard;
@@ -339,7 +343,8 @@ absl::Status JobShards::Serve(const PullRequest& request, PullResponse* response
   std::vector<std::pair<SparseShardState*, absl::Span<const uint64_t>>> sparse;
   for (const SparseSlice& slice : request.sparse()) {
     absl::Span<const uint64_t> keys;
-    PETREL_ASSIGN_OR_RETURN(SparseShardState * shard, FindSparse(slice, &keys));
+    PETREL_ASSIGN_OR_RETURN(SparseShardState * shard,
+                            FindSparse(slice.table(), slice.keys(), &keys));
     sparse.push_back({shard, keys});
   }
   std::vector<const Range*> ranges;
@@ -392,7 +397,7 @@ bool JobShards::TryAnswer(const PullRequest& request, PullResponse* response,
   }
   for (const SparseSlice& slice : request.sparse()) {
     absl::Span<const uint64_t> keys;
-    if (auto shard = FindSparse(slice, &keys); !shard.ok()) {
+    if (auto shard = FindSparse(slice.table(), slice.keys(), &keys); !shard.ok()) {
       *status = shard.status();
       return true;
     }
@@ -426,10 +431,11 @@ void JobShards::Pull(const PullRequest& request, PullResponse* response, Done do
   done(status);
 }
 
-absl::Status JobShards::Push(const PushRequest& request, std::string* forward_to) {
+absl::Status JobShards::Push(PushView push, std::string* forward_to) {
   Released released;
   {
     absl::MutexLock lock(&mu_);
+    const PushRequest& request = push.header;
     if (state_ != RUNNING) {
       return absl::FailedPreconditionError(
           absl::StrCat("job ", job_id_, " is ", JobState_Name(state_), "; pushes are closed"));
@@ -444,46 +450,46 @@ absl::Status JobShards::Push(const PushRequest& request, std::string* forward_to
                                              " after missing heartbeats; its trainer stops"));
     }
     if (request.encoding() == FIXED64) {
-      PETREL_RETURN_IF_ERROR(AddRoundUpload(request));
+      PETREL_RETURN_IF_ERROR(AddRoundUpload(push));
       if (forward_to != nullptr) *forward_to = NextInChainLocked();
       return absl::OkStatus();
     }
+    const int64_t clock = request.clock();
+    const int part = request.part(), parts = request.parts();
     if (request.leave()) {
       gate_.Leave(rank);
-    } else if (gate_.AlreadyPushed(rank, request.clock()) ||
-               parts_.Seen(rank, request.clock(), request.part(), request.parts())) {
+    } else if (gate_.AlreadyPushed(rank, clock) || parts_.Seen(rank, clock, part, parts)) {
       // A retry of what is already here: acknowledged, not applied again.
     } else {
+      const int64_t wire_bytes = PayloadBytes(push);  // as they came over the wire
       // Compressed gradients become float32 before anything looks at them.
-      PushRequest decoded;
-      if (request.encoding() != FLOAT32) PETREL_RETURN_IF_ERROR(DecodeGradients(request, &decoded));
-      const PushRequest& push = request.encoding() != FLOAT32 ? decoded : request;
+      if (request.encoding() != FLOAT32) {
+        PushView decoded;
+        PETREL_RETURN_IF_ERROR(DecodeGradients(push, &decoded));
+        push = std::move(decoded);
+      }
       // Check everything first: a bad request must change nothing.
       PETREL_RETURN_IF_ERROR(CheckGradients(push));
-      PETREL_RETURN_IF_ERROR(gate_.CheckPush(rank, push.clock()));
-      PETREL_RETURN_IF_ERROR(parts_.Check(rank, push.clock(), push.part(), push.parts()));
+      PETREL_RETURN_IF_ERROR(gate_.CheckPush(rank, clock));
+      PETREL_RETURN_IF_ERROR(parts_.Check(rank, clock, part, parts));
       if (gate_.bsp()) {
-        auto& by_rank = held_[push.clock()];
+        auto& by_rank = held_[clock];
         by_rank.resize(gate_.num_workers());
-        by_rank[rank].push_back(request.encoding() != FLOAT32
-                                    ? std::make_unique<PushRequest>(std::move(decoded))
-                                    : std::make_unique<PushRequest>(request));
-      } else if (checkpoint_every_ > 0 && push.clock() >= next_cut_) {
-        deferred_.push_back(request.encoding() != FLOAT32
-                                ? std::make_unique<PushRequest>(std::move(decoded))
-                                : std::make_unique<PushRequest>(request));
+        Retain(&push);
+        by_rank[rank].push_back(std::move(push));
+      } else if (checkpoint_every_ > 0 && clock >= next_cut_) {
+        Retain(&push);
+        deferred_.push_back(std::move(push));
       } else {
         const absl::Time start = absl::Now();
         ApplyNow(push);
         counters_.apply_nanos += absl::ToInt64Nanoseconds(absl::Now() - start);
       }
-      if (parts_.Record(rank, request.clock(), request.part(), request.parts())) {
+      if (parts_.Record(rank, clock, part, parts)) {
         gate_.RecordPush(rank);
         counters_.pushes += 1;
       }
-      // Bytes as they came over the wire.
-      for (const std::string& bytes : request.gradients()) counters_.bytes_in += bytes.size();
-      for (const std::string& bytes : request.sparse_gradients()) counters_.bytes_in += bytes.size();
+      counters_.bytes_in += wire_bytes;
     }
     if (gate_.bsp()) {
       const absl::Time start = absl::Now();

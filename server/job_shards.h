@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/push_view.h"
 #include "nlohmann/json.hpp"
 #include "proto/checkpoint.pb.h"
 #include "proto/coordinator.pb.h"
@@ -96,7 +97,14 @@ class JobShards {
   // `forward_to` (optional) receives the address of the chain's next server,
   // to which the push must be forwarded before it is acknowledged; empty at
   // the chain's tail.
-  absl::Status Push(const PushRequest& request, std::string* forward_to = nullptr);
+  // A push that must wait (BSP until its clock completes, SSP/async for a
+  // checkpoint cut) is held as its view: a view with an owner (the raw gRPC
+  // path's) is held without copying its tensors; one without is copied.
+  absl::Status Push(PushView push, std::string* forward_to = nullptr);
+  // Views `request` (copied only if it must be held).
+  absl::Status Push(const PushRequest& request, std::string* forward_to = nullptr) {
+    return Push(ViewOf(request), forward_to);
+  }
 
   // Federated jobs (server/round_aggregator.h): ends a round. The mean
   // delta of the round's contributors is applied through each range's
@@ -181,7 +189,7 @@ class JobShards {
   // has built them), each range's mask stream its table's index in `map`.
   void InitRounds(const JobSpec& spec, const ShardMap& map) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // A FIXED64 push: part of a worker's upload for a federated round.
-  absl::Status AddRoundUpload(const PushRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status AddRoundUpload(const PushView& push) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Takes the group's chain from `map` (epoch already checked).
   void SetChain(const ShardMap& map) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -205,14 +213,15 @@ class JobShards {
   // The held range that contains `slice`, or the error that says why none does.
   // Only reads the tables: a shared lock suffices.
   absl::StatusOr<Range*> FindRange(const Slice& slice) ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  absl::Status CheckGradients(const PushRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // `request` with its dense gradients decoded to float32 (its encoding
-  // says how they came), once each slice is known to be held here.
-  absl::Status DecodeGradients(const PushRequest& request, PushRequest* decoded)
+  absl::Status CheckGradients(const PushView& push) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `push` with its dense gradients decoded to float32 (its encoding says
+  // how they came), once each slice is known to be held here.
+  absl::Status DecodeGradients(const PushView& push, PushView* decoded)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The sparse shard `slice` names, once its keys are checked (whole uint64s,
+  // The sparse shard of `table`, once `key_bytes` are checked (whole uint64s,
   // each once, all held here); the keys are returned through `keys`.
-  absl::StatusOr<SparseShardState*> FindSparse(const SparseSlice& slice,
+  absl::StatusOr<SparseShardState*> FindSparse(const std::string& table,
+                                               absl::string_view key_bytes,
                                                absl::Span<const uint64_t>* keys)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   absl::Status Serve(const PullRequest& request, PullResponse* response)
@@ -220,7 +229,7 @@ class JobShards {
   // Answers `request` now if nothing makes it wait: true, with `status` set.
   bool TryAnswer(const PullRequest& request, PullResponse* response, absl::Status* status)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  void ApplyNow(const PushRequest& request) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ApplyNow(const PushView& push) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // BSP: applies, oldest first, every held clock that all workers have pushed.
   void ApplyCompleteClocks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // SSP and async with checkpoints: pushes for clocks from the next cut on
@@ -262,7 +271,7 @@ class JobShards {
   // SSP/async checkpoints: the clock of the next cut, and the pushes for it
   // and later, in arrival order, waiting for it to be taken.
   int64_t next_cut_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<std::unique_ptr<PushRequest>> deferred_ ABSL_GUARDED_BY(mu_);
+  std::vector<PushView> deferred_ ABSL_GUARDED_BY(mu_);
   // This server joined the chain and has not received the state yet.
   bool awaiting_install_ ABSL_GUARDED_BY(mu_) = false;
   // The chunks of the state transfer in progress, and the transfer (id,
@@ -286,10 +295,12 @@ class JobShards {
   StalenessGate gate_ ABSL_GUARDED_BY(mu_);
   std::list<WaitingPull> waiting_ ABSL_GUARDED_BY(mu_);
   PushParts parts_ ABSL_GUARDED_BY(mu_);
+  // A misaligned gradient's floats on their way to an optimizer
+  // (job_shards_updates.cc), kept from push to push.
+  std::vector<float> staging_ ABSL_GUARDED_BY(mu_);
   // BSP: clock -> the pushes of that clock held so far, by rank (each push
-  // as the parts it came in).
-  std::map<int64_t, std::vector<std::vector<std::unique_ptr<PushRequest>>>> held_
-      ABSL_GUARDED_BY(mu_);
+  // as the parts it came in), each a view that owns its bytes.
+  std::map<int64_t, std::vector<std::vector<PushView>>> held_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace petrel::server

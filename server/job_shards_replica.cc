@@ -34,14 +34,13 @@ absl::Status JobShards::Transfer(
   const absl::Time start = absl::Now();
   ReplicaState state;
   *state.mutable_shards() = SnapshotLocked(0);
+  // Held pushes travel as whole requests (a copy, once per rebuild).
   for (const auto& [clock, by_rank] : held_) {
     for (const auto& parts : by_rank) {
-      for (const std::unique_ptr<PushRequest>& part : parts) {
-        part->SerializeToString(state.add_held_pushes());
-      }
+      for (const PushView& part : parts) ToRequest(part).SerializeToString(state.add_held_pushes());
     }
   }
-  for (const auto& push : deferred_) push->SerializeToString(state.add_held_pushes());
+  for (const PushView& push : deferred_) ToRequest(push).SerializeToString(state.add_held_pushes());
   state.set_next_cut(next_cut_);
   for (PendingParts& pending : parts_.Export()) *state.add_pending() = std::move(pending);
   if (rounds_ != nullptr) *state.mutable_rounds() = rounds_->Export();
@@ -72,17 +71,17 @@ absl::Status JobShards::InstallLocked(const ReplicaState& state) {
   auto worker_at = [&](int rank) -> const std::string& {
     return rank < clocks.size() ? clocks[rank].worker_id() : gate_.worker_id(rank);
   };
-  std::vector<std::pair<int, std::unique_ptr<PushRequest>>> pushes;
+  std::vector<std::pair<int, PushView>> pushes;
   for (const std::string& bytes : state.held_pushes()) {
-    auto push = std::make_unique<PushRequest>();
-    if (!push->ParseFromString(bytes)) return absl::InvalidArgumentError("a held push does not parse");
+    PushRequest push;
+    if (!push.ParseFromString(bytes)) return absl::InvalidArgumentError("a held push does not parse");
     int rank = 0;
-    while (rank < gate_.num_workers() && worker_at(rank) != push->worker_id()) ++rank;
+    while (rank < gate_.num_workers() && worker_at(rank) != push.worker_id()) ++rank;
     if (rank == gate_.num_workers()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "a held push is from \"", push->worker_id(), "\", not a worker of this job"));
+          "a held push is from \"", push.worker_id(), "\", not a worker of this job"));
     }
-    pushes.emplace_back(rank, std::move(push));
+    pushes.emplace_back(rank, OwnedView(std::move(push)));
   }
   if (rounds_ != nullptr) {
     const RoundUploads before = rounds_->Export();
@@ -105,7 +104,7 @@ absl::Status JobShards::InstallLocked(const ReplicaState& state) {
       deferred_.push_back(std::move(push));
       continue;
     }
-    auto& by_rank = held_[push->clock()];
+    auto& by_rank = held_[push.header.clock()];
     by_rank.resize(gate_.num_workers());
     by_rank[rank].push_back(std::move(push));
   }

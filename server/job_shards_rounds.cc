@@ -21,14 +21,16 @@ void JobShards::InitRounds(const JobSpec& spec, const ShardMap& map) {
   if (spec.has_dp()) dp_noise_stddev_ = spec.dp().noise_multiplier() * spec.dp().clip_norm();
 }
 
-absl::Status JobShards::AddRoundUpload(const PushRequest& request) {
+absl::Status JobShards::AddRoundUpload(const PushView& push) {
   if (rounds_ == nullptr) {
     return absl::InvalidArgumentError(absl::StrCat(
         "FIXED64 pushes are uploads of federated rounds; job ", job_id_, " is not federated"));
   }
-  PETREL_RETURN_IF_ERROR(rounds_->Add(request));
+  // A copy: the aggregator keeps uploads as requests (they are small next
+  // to the dense pushes of the other modes).
+  PETREL_RETURN_IF_ERROR(rounds_->Add(ToRequest(push)));
   counters_.pushes += 1;
-  for (const std::string& bytes : request.gradients()) counters_.bytes_in += bytes.size();
+  for (absl::string_view bytes : push.gradients) counters_.bytes_in += bytes.size();
   return absl::OkStatus();
 }
 

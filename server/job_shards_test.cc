@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
@@ -526,6 +527,65 @@ TEST_CASE("a replica rebuilt in the middle of a federated round closes it like t
     for (int k = 0; k < 12; ++k) CHECK(w[k] == Approx(initial_weights[k] + 0.125).margin(1e-6));
     for (int k = 0; k < 5; ++k) CHECK(b[k] == Approx(initial_bias[k] - 0.5).margin(1e-6));
   }
+}
+
+}  // namespace
+}  // namespace petrel::server
+
+namespace petrel::server {
+namespace {
+
+// What the raw Push method hands JobShards: views at whatever address gRPC
+// received the bytes, owned by the buffer they lie in.
+PushView Misaligned(const PushRequest& request, size_t shift) {
+  auto storage = std::make_shared<std::vector<std::string>>();
+  PushView view = ViewOf(request);
+  for (absl::string_view& gradient : view.gradients) {
+    std::string& bytes = storage->emplace_back(gradient.size() + 8, '\0');
+    char* at = bytes.data() + shift;
+    std::memcpy(at, gradient.data(), gradient.size());
+    gradient = absl::string_view(at, gradient.size());
+  }
+  view.owner = storage;
+  return view;
+}
+
+TEST_CASE("gradients at any address apply the same bits, at once and held for a BSP clock") {
+  for (int staleness : {0, -1}) {
+    JobAssignment assignment = Assignment();
+    assignment.mutable_spec()->mutable_training()->set_staleness(staleness);
+    std::unique_ptr<JobShards> aligned = CreateShards(assignment);
+    std::unique_ptr<JobShards> shifted[3];
+    for (auto& shards : shifted) shards = CreateShards(assignment);
+    for (int64_t clock = 0; clock < 3; ++clock) {
+      std::vector<float> weights(12), bias(5);
+      for (int i = 0; i < 12; ++i) weights[i] = std::sin(1.0f + i + 7 * clock);
+      for (int i = 0; i < 5; ++i) bias[i] = std::cos(2.0f + i * clock);
+      PushRequest push = MakePush({MakeSlice("layer0/weights", 0, 12), MakeSlice("layer0/bias", 0, 5)},
+                                  {weights, bias});
+      push.set_clock(clock);
+      REQUIRE(aligned->Push(push).ok());
+      for (size_t shift = 1; shift <= 3; ++shift) {
+        REQUIRE(shifted[shift - 1]->Push(Misaligned(push, shift)).ok());
+      }
+    }
+    for (auto& shards : shifted) {
+      INFO("staleness " << staleness);
+      CHECK(Snapshot(*shards) == Snapshot(*aligned));
+    }
+  }
+}
+
+TEST_CASE("a non-finite gradient at an odd address is refused and changes nothing") {
+  std::unique_ptr<JobShards> shards = CreateShards();
+  const std::vector<float> before = Snapshot(*shards);
+  std::vector<float> bad = Gradient(12, 0.5f);
+  bad[5] = std::numeric_limits<float>::infinity();
+  const absl::Status status =
+      shards->Push(Misaligned(MakePush({MakeSlice("layer0/weights", 0, 12)}, {bad}), 3));
+  CHECK(status.code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(status.message()), Catch::Contains("element 5 is inf"));
+  CHECK(Snapshot(*shards) == before);
 }
 
 }  // namespace

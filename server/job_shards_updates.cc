@@ -3,11 +3,14 @@
 // summed in rank order. Split from job_shards.cc, which holds the rest.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <deque>
 #include <map>
+#include <memory>
+#include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "common/float_bytes.h"
 #include "common/gradient_codec.h"
 #include "common/status_macros.h"
 #include "server/finite_check.h"
@@ -15,50 +18,93 @@
 #include "server/parallel_apply.h"
 
 namespace petrel::server {
+namespace {
 
-absl::Status JobShards::CheckGradients(const PushRequest& request) {
-  if (request.gradients_size() != request.slices_size()) {
+// A pushed gradient's bytes lie where gRPC received them, at any address
+// (common/push_wire.h). The check and the BSP sums read them as they lie;
+// the optimizers take float arrays, so a misaligned gradient is copied into
+// `staging` first (one copy, into memory reused from push to push).
+bool FloatAligned(absl::string_view bytes) {
+  return reinterpret_cast<uintptr_t>(bytes.data()) % alignof(float) == 0;
+}
+
+absl::Span<const float> AlignedFloats(absl::string_view bytes, std::vector<float>* staging) {
+  const size_t n = bytes.size() / sizeof(float);
+  if (FloatAligned(bytes)) return absl::Span<const float>(reinterpret_cast<const float*>(bytes.data()), n);
+  staging->resize(n);
+  if (n > 0) std::memcpy(staging->data(), bytes.data(), n * sizeof(float));
+  return *staging;
+}
+
+// sum[j] += gradient j of `bytes`, for n floats at any address. The same
+// additions in the same order as over a float array: the same bits.
+void AddFloats(absl::string_view bytes, size_t first, size_t n, float* sum) {
+  const char* from = bytes.data() + first * sizeof(float);
+  for (size_t j = 0; j < n; ++j) {
+    float g;
+    std::memcpy(&g, from + j * sizeof(g), sizeof(g));
+    sum[j] += g;
+  }
+}
+
+// What a decoded view owns: the float32 it decoded, and the sparse tensors
+// it still views: their owner, or (viewing a caller's request) a copy.
+struct Decoded {
+  std::shared_ptr<const void> original;
+  std::vector<std::vector<float>> gradients;
+  std::deque<std::string> copies;
+};
+
+}  // namespace
+
+absl::Status JobShards::CheckGradients(const PushView& push) {
+  const PushRequest& request = push.header;
+  if (push.gradients.size() != static_cast<size_t>(request.slices_size())) {
     return absl::InvalidArgumentError(absl::StrCat("push carries ", request.slices_size(),
-                                                   " slices but ", request.gradients_size(),
+                                                   " slices but ", push.gradients.size(),
                                                    " gradients"));
   }
   for (int i = 0; i < request.slices_size(); ++i) {
     const Slice& slice = request.slices(i);
     PETREL_RETURN_IF_ERROR(FindRange(slice).status());
-    const std::string& bytes = request.gradients(i);
+    absl::string_view bytes = push.gradients[i];
     const int64_t expected = (slice.end() - slice.begin()) * sizeof(float);
     if (static_cast<int64_t>(bytes.size()) != expected) {
       return absl::InvalidArgumentError(absl::StrCat(
           "gradient for ", slice.table(), "[", slice.begin(), ", ", slice.end(), ") has ",
           bytes.size(), " bytes; expected ", expected, " (", expected / 4, " float32)"));
     }
-    absl::Span<const float> gradient = BytesAsFloats(bytes);
-    if (const int64_t j = FirstNonFinite(gradient); j >= 0) {
+    if (const int64_t j = FirstNonFiniteBytes(bytes); j >= 0) {
+      float bad;
+      std::memcpy(&bad, bytes.data() + j * sizeof(bad), sizeof(bad));
       return absl::InvalidArgumentError(
           absl::StrCat("gradient for ", slice.table(), " element ", slice.begin() + j, " is ",
-                       gradient[j], "; refusing a non-finite gradient"));
+                       bad, "; refusing a non-finite gradient"));
     }
   }
-  if (request.sparse_gradients_size() != request.sparse_size()) {
+  if (push.sparse_gradients.size() != static_cast<size_t>(request.sparse_size()) ||
+      push.sparse_keys.size() != static_cast<size_t>(request.sparse_size())) {
     return absl::InvalidArgumentError(absl::StrCat(
         "push carries ", request.sparse_size(), " sparse slices but ",
-        request.sparse_gradients_size(), " sparse gradients"));
+        push.sparse_gradients.size(), " sparse gradients"));
   }
   for (int i = 0; i < request.sparse_size(); ++i) {
     const SparseSlice& slice = request.sparse(i);
     absl::Span<const uint64_t> keys;
-    PETREL_ASSIGN_OR_RETURN(SparseShardState * shard, FindSparse(slice, &keys));
+    PETREL_ASSIGN_OR_RETURN(SparseShardState * shard,
+                            FindSparse(slice.table(), push.sparse_keys[i], &keys));
     const int dim = shard->rows->dim();
-    const std::string& bytes = request.sparse_gradients(i);
+    absl::string_view bytes = push.sparse_gradients[i];
     if (bytes.size() != keys.size() * dim * sizeof(float)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "sparse gradient for ", slice.table(), " has ", bytes.size(), " bytes; ", keys.size(),
           " keys of dim ", dim, " need ", keys.size() * dim * sizeof(float)));
     }
-    absl::Span<const float> gradient = BytesAsFloats(bytes);
-    if (const int64_t j = FirstNonFinite(gradient); j >= 0) {
+    if (const int64_t j = FirstNonFiniteBytes(bytes); j >= 0) {
+      float bad;
+      std::memcpy(&bad, bytes.data() + j * sizeof(bad), sizeof(bad));
       return absl::InvalidArgumentError(absl::StrCat("gradient for ", slice.table(), " key ",
-                                                     keys[j / dim], " is ", gradient[j],
+                                                     keys[j / dim], " is ", bad,
                                                      "; refusing a non-finite gradient"));
     }
     const int64_t max_rows = shard->rows->spec().max_rows();
@@ -72,32 +118,52 @@ absl::Status JobShards::CheckGradients(const PushRequest& request) {
   return absl::OkStatus();
 }
 
-absl::Status JobShards::DecodeGradients(const PushRequest& request, PushRequest* decoded) {
-  if (request.gradients_size() != request.slices_size()) {
+absl::Status JobShards::DecodeGradients(const PushView& push, PushView* decoded) {
+  const PushRequest& request = push.header;
+  if (push.gradients.size() != static_cast<size_t>(request.slices_size())) {
     return absl::InvalidArgumentError(absl::StrCat("push carries ", request.slices_size(),
-                                                   " slices but ", request.gradients_size(),
+                                                   " slices but ", push.gradients.size(),
                                                    " gradients"));
   }
-  *decoded = request;
-  decoded->clear_gradients();
-  decoded->set_encoding(FLOAT32);
-  std::vector<float> floats;
+  auto floats = std::make_shared<Decoded>();
+  floats->original = push.owner;
+  floats->gradients.resize(push.gradients.size());
   for (int i = 0; i < request.slices_size(); ++i) {
     const Slice& slice = request.slices(i);
     PETREL_RETURN_IF_ERROR(FindRange(slice).status());  // bounds the slice's length
-    absl::Status status =
-        DecodeGradient(request.encoding(), request.gradients(i), slice.end() - slice.begin(), &floats);
+    // The decoders read halves and offsets as arrays: aligned, if need be by a copy.
+    absl::string_view bytes = push.gradients[i];
+    std::string aligned;
+    if (!FloatAligned(bytes)) bytes = aligned = std::string(bytes);
+    absl::Status status = DecodeGradient(request.encoding(), bytes, slice.end() - slice.begin(),
+                                         &floats->gradients[i]);
     if (!status.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "gradient for ", slice.table(), "[", slice.begin(), ", ", slice.end(), "): ",
           status.message()));
     }
-    FloatsToBytes(floats, decoded->add_gradients());
   }
+  decoded->header = request;
+  decoded->header.set_encoding(FLOAT32);
+  decoded->gradients.clear();
+  for (const std::vector<float>& gradient : floats->gradients) {
+    decoded->gradients.emplace_back(reinterpret_cast<const char*>(gradient.data()),
+                                    gradient.size() * sizeof(float));
+  }
+  decoded->sparse_keys = push.sparse_keys;
+  decoded->sparse_gradients = push.sparse_gradients;
+  if (push.owner == nullptr) {
+    // So that the decoded view may be held as it is.
+    for (auto* views : {&decoded->sparse_keys, &decoded->sparse_gradients}) {
+      for (absl::string_view& bytes : *views) bytes = floats->copies.emplace_back(bytes);
+    }
+  }
+  decoded->owner = std::move(floats);
   return absl::OkStatus();
 }
 
-void JobShards::ApplyNow(const PushRequest& request) {
+void JobShards::ApplyNow(const PushView& push) {
+  const PushRequest& request = push.header;
   for (int i = 0; i < request.slices_size(); ++i) {
     const Slice& slice = request.slices(i);
     Range& range = **FindRange(slice);  // checked by CheckGradients
@@ -105,15 +171,16 @@ void JobShards::ApplyNow(const PushRequest& request) {
     const int64_t count = slice.end() - slice.begin();
     const int slots = range.optimizer->StateSlots();
     ApplyInParallel(*range.optimizer, absl::MakeSpan(range.values.data() + offset, count),
-                    BytesAsFloats(request.gradients(i)),
+                    AlignedFloats(push.gradients[i], &staging_),
                     absl::MakeSpan(range.optimizer_state.data() + offset * slots, count * slots));
   }
   for (int i = 0; i < request.sparse_size(); ++i) {
     absl::Span<const uint64_t> keys;
-    SparseShardState& shard = **FindSparse(request.sparse(i), &keys);  // checked
+    SparseShardState& shard =
+        **FindSparse(request.sparse(i).table(), push.sparse_keys[i], &keys);  // checked
     const int dim = shard.rows->dim();
     const int slots = shard.optimizer->StateSlots();
-    const float* gradient = BytesAsFloats(request.sparse_gradients(i)).data();
+    const float* gradient = AlignedFloats(push.sparse_gradients[i], &staging_).data();
     for (size_t k = 0; k < keys.size(); ++k) {
       float* row = shard.rows->FindOrCreate(keys[k]);
       shard.optimizer->Apply(absl::MakeSpan(row, dim), absl::MakeConstSpan(gradient + k * dim, dim),
@@ -127,13 +194,13 @@ void JobShards::ApplyCompleteClocks() {
     // Sum in rank order, whatever order the pushes came in.
     std::vector<Range*> touched;
     // A worker that left before this clock has no parts.
-    std::vector<const PushRequest*> pushes;
+    std::vector<const PushView*> pushes;
     for (const auto& parts : held_.begin()->second) {
-      for (const std::unique_ptr<PushRequest>& part : parts) pushes.push_back(part.get());
+      for (const PushView& part : parts) pushes.push_back(&part);
     }
-    for (const PushRequest* push : pushes) {
-      for (int i = 0; i < push->slices_size(); ++i) {
-        const Slice& slice = push->slices(i);
+    for (const PushView* push : pushes) {
+      for (int i = 0; i < push->header.slices_size(); ++i) {
+        const Slice& slice = push->header.slices(i);
         Range& range = **FindRange(slice);
         if (range.sum_lo == range.sum_hi) {
           touched.push_back(&range);
@@ -142,23 +209,22 @@ void JobShards::ApplyCompleteClocks() {
         }
         range.sum_lo = std::min(range.sum_lo, slice.begin() - range.begin);
         range.sum_hi = std::max(range.sum_hi, slice.end() - range.begin);
-        absl::Span<const float> gradient = BytesAsFloats(push->gradients(i));
         float* sum = range.bsp_sum.data() + (slice.begin() - range.begin);
-        for (size_t j = 0; j < gradient.size(); ++j) sum[j] += gradient[j];
+        AddFloats(push->gradients[i], 0, push->gradients[i].size() / sizeof(float), sum);
       }
     }
     // Sparse rows: the same, per key.
     std::map<std::string, absl::flat_hash_map<uint64_t, std::vector<float>>> sparse_sums;
-    for (const PushRequest* push : pushes) {
-      for (int i = 0; i < push->sparse_size(); ++i) {
+    for (const PushView* push : pushes) {
+      for (int i = 0; i < push->header.sparse_size(); ++i) {
+        const std::string& table = push->header.sparse(i).table();
         absl::Span<const uint64_t> keys;
-        const int dim = (*FindSparse(push->sparse(i), &keys))->rows->dim();
-        const float* gradient = BytesAsFloats(push->sparse_gradients(i)).data();
-        auto& sums = sparse_sums[push->sparse(i).table()];
+        const int dim = (*FindSparse(table, push->sparse_keys[i], &keys))->rows->dim();
+        auto& sums = sparse_sums[table];
         for (size_t k = 0; k < keys.size(); ++k) {
           std::vector<float>& sum = sums[keys[k]];
           sum.resize(dim, 0.0f);
-          for (int j = 0; j < dim; ++j) sum[j] += gradient[k * dim + j];
+          AddFloats(push->sparse_gradients[i], k * dim, dim, sum.data());
         }
       }
     }

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
+#include "common/push_wire.h"
 #include "common/request_limits.h"
 #include "common/rpc.h"
 #include "common/status_macros.h"
@@ -21,24 +22,34 @@ void ParameterService::Pull(const PullRequest& request, PullResponse* response, 
   (*shards)->Pull(request, response, std::move(done));
 }
 
-void ParameterService::Push(const PushRequest& request, PushResponse*, Done done) {
-  auto shards = store_->Find(request.job_id(), request.shard_group());
+void ParameterService::Push(const PushRequest& request, PushResponse* response, Done done) {
+  const std::string bytes = request.SerializeAsString();
+  grpc::Slice slice(bytes);
+  const grpc::ByteBuffer wire(&slice, 1);
+  absl::StatusOr<PushView> push = DecodePush(wire);
+  if (!push.ok()) return done(push.status());
+  Push(std::move(*push), wire, response, std::move(done));
+}
+
+void ParameterService::Push(PushView push, const grpc::ByteBuffer& wire, PushResponse*,
+                            Done done) {
+  auto shards = store_->Find(push.header.job_id(), push.header.shard_group());
   if (!shards.ok()) return done(shards.status());
   std::string next;
-  absl::Status applied = (*shards)->Push(request, &next);
+  absl::Status applied = (*shards)->Push(std::move(push), &next);
   if (!applied.ok() || next.empty()) return done(applied);
 
   struct Forward {
     grpc::ClientContext context;
-    PushRequest request;
-    PushResponse response;
+    grpc::ByteBuffer request;  // shares the received slices
+    grpc::ByteBuffer response;
   };
   auto forward = std::make_shared<Forward>();
-  forward->request = request;
+  forward->request = wire;
   forward->context.set_deadline(absl::ToChronoTime(absl::Now() + kForwardTimeout));
-  StubFor(next)->async()->Push(
-      &forward->context, &forward->request, &forward->response,
-      [forward, next, done = std::move(done)](grpc::Status status) {
+  StubsFor(next).generic->UnaryCall(
+      &forward->context, "/petrel.Parameter/Push", grpc::StubOptions(), &forward->request,
+      &forward->response, [forward, next, done = std::move(done)](grpc::Status status) {
         if (status.ok()) return done(absl::OkStatus());
         absl::Status failed = FromGrpcStatus(status, absl::StrCat("replicating the push to ", next));
         // The caller retries whatever went wrong down the chain; a stale map
@@ -89,7 +100,7 @@ void ParameterService::RunDueTransfers() {
       InstallReplicaRequest header;
       header.set_job_id(shards->job_id());
       header.set_shard_group(shards->group());
-      Parameter::Stub* stub = StubFor(address);
+      Parameter::Stub* stub = StubsFor(address).typed.get();
       const absl::Time start = absl::Now();
       auto stats = SendReplicaState(
           header, NewTransferId(), bytes,
@@ -116,11 +127,15 @@ void ParameterService::RunDueTransfers() {
   }
 }
 
-Parameter::Stub* ParameterService::StubFor(const std::string& address) {
+ParameterService::Stubs& ParameterService::StubsFor(const std::string& address) {
   absl::MutexLock lock(&mu_);
-  std::unique_ptr<Parameter::Stub>& stub = stubs_[address];
-  if (stub == nullptr) stub = Parameter::NewStub(MakeChannel(address));
-  return stub.get();
+  Stubs& stubs = stubs_[address];  // std::map: the reference stays valid
+  if (stubs.typed == nullptr) {
+    std::shared_ptr<grpc::Channel> channel = MakeChannel(address);
+    stubs.typed = Parameter::NewStub(channel);
+    stubs.generic = std::make_unique<grpc::GenericStub>(channel);
+  }
+  return stubs;
 }
 
 }  // namespace petrel::server

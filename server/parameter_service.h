@@ -14,6 +14,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "common/push_view.h"
+#include "grpcpp/generic/generic_stub.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "proto/parameter.grpc.pb.h"
 #include "proto/parameter.pb.h"
 #include "server/replica_transfer.h"
@@ -45,6 +48,11 @@ class ParameterService {
   // server cannot be reached the push stays applied here and the caller is
   // told UNAVAILABLE; its retry is recognised (not applied twice) and
   // forwarded again, down the chain the coordinator has repaired by then.
+  // `push` was decoded from `wire` (common/push_wire.h), which is what goes
+  // down the chain: the bytes as they came, not serialised again.
+  void Push(PushView push, const grpc::ByteBuffer& wire, PushResponse* response, Done done);
+  // A typed push (tests, fuzzing): serialised, then taken as the raw gRPC
+  // method takes one; INVALID_ARGUMENT if it does not decode.
   void Push(const PushRequest& request, PushResponse* response, Done done);
   // One chunk of a group's state, from the server sending it (server/
   // replica_transfer.h); `response` says how far the transfer has come.
@@ -62,12 +70,18 @@ class ParameterService {
   void RunDueTransfers();
 
  private:
-  Parameter::Stub* StubFor(const std::string& address);
+  // The typed stub (state transfers) and the generic one (pushes, sent as
+  // the bytes they came in) of one channel to each next server.
+  struct Stubs {
+    std::unique_ptr<Parameter::Stub> typed;
+    std::unique_ptr<grpc::GenericStub> generic;
+  };
+  Stubs& StubsFor(const std::string& address);
 
   ShardStore* const store_;
   const ParameterServiceOptions options_;
   absl::Mutex mu_;
-  std::map<std::string, std::unique_ptr<Parameter::Stub>> stubs_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, Stubs> stubs_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace petrel::server

@@ -4,10 +4,12 @@
 #define CATCH_CONFIG_MAIN
 #include <cmath>
 
+#include "absl/synchronization/notification.h"
 #include "catch2/catch.hpp"
 #include "common/float_bytes.h"
 #include "common/gradient_codec.h"
 #include "common/rpc.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "proto/parameter.grpc.pb.h"
 #include "tests/in_process_cluster.h"
 #include "worker/ps_client.h"
@@ -87,6 +89,39 @@ class ParameterFixture {
     return status;
   }
 
+  // The push Push would send, serialised.
+  std::string PushBytes(const ShardRange& range, const std::vector<float>& gradient,
+                        int64_t clock = 0) const {
+    PushRequest request;
+    request.set_job_id(job_id_);
+    request.set_clock(clock);
+    request.set_worker_id(worker_id_);
+    Slice* slice = request.add_slices();
+    slice->set_table(range.table());
+    slice->set_begin(range.begin());
+    slice->set_end(range.end());
+    FloatsToBytes(gradient, request.add_gradients());
+    return request.SerializeAsString();
+  }
+
+  // Sends `bytes` as a push, whatever they are.
+  grpc::Status PushRaw(const ShardRange& range, const std::string& bytes) {
+    grpc::GenericStub stub(MakeChannel(range.server_address()));
+    grpc::Slice slice(bytes);
+    const grpc::ByteBuffer request(&slice, 1);
+    grpc::ByteBuffer response;
+    grpc::ClientContext context;
+    absl::Notification done;
+    grpc::Status status;
+    stub.UnaryCall(&context, "/petrel.Parameter/Push", grpc::StubOptions(), &request, &response,
+                   [&](grpc::Status s) {
+                     status = std::move(s);
+                     done.Notify();
+                   });
+    done.WaitForNotification();
+    return status;
+  }
+
   grpc::Status Push(const ShardRange& range, const std::string& table, int64_t begin,
                     int64_t end, const std::vector<float>& gradient,
                     const std::string& job_id = "", int64_t clock = 0) {
@@ -159,6 +194,27 @@ TEST_CASE("pushes apply SGD exactly and bad pushes change nothing") {
     grpc::Status s = f.Push(range, range.table(), range.begin(), range.end(), bad);
     CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
     unchanged();
+  }
+  SECTION("truncated, garbage and unknown-field pushes over the raw method") {
+    const std::string good = f.PushBytes(range, gradient);
+    for (size_t keep : {good.size() - 1, good.size() / 2, size_t{3}}) {
+      grpc::Status s = f.PushRaw(range, good.substr(0, keep));
+      INFO("the first " << keep << " bytes");
+      CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+      CHECK(s.error_message().find("malformed push") != std::string::npos);
+    }
+    grpc::Status s = f.PushRaw(range, std::string("\xff\xff\xff\x07garbage"));
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    // Field 15 is no field of PushRequest: refused, not ignored.
+    s = f.PushRaw(range, good + std::string("\x78\x01", 2));
+    CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(s.error_message().find("unknown field 15") != std::string::npos);
+    unchanged();
+    // The same bytes, whole, apply.
+    REQUIRE(f.PushRaw(range, good).ok());
+    std::vector<float> now;
+    REQUIRE(f.Pull(range, &now).ok());
+    for (int64_t i = 0; i < n; ++i) REQUIRE(now[i] == Approx(initial[i] - 0.5f * gradient[i]).margin(1e-6));
   }
   SECTION("a good push applies p -= lr * g") {
     REQUIRE(f.Push(range, range.table(), range.begin(), range.end(), gradient, "", 0).ok());

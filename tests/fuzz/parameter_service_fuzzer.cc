@@ -10,7 +10,8 @@
 // or two workers, a row limit, federated with DP or not); the rest is
 // records (fuzz_util.h's RecordReader) whose bytes are parsed as the
 // request protos, as gRPC parses them: kind % 8 = 0 PullRequest,
-// 1 PushRequest (FIXED64 ones are federated uploads), 2 ShardCheckpoint
+// 1 PushRequest (FIXED64 ones are federated uploads), decoded as the raw
+// Push method decodes it (common/push_wire.h), 2 ShardCheckpoint
 // given to Restore, 3 status and gate reports, 4 a job state,
 // 5 CloseRoundRequest, 6 InstallReplicaRequest (a chunk of a state transfer),
 // 7 ListSparseRowsRequest (a page of a sparse table's export).
@@ -38,6 +39,8 @@
 #include "absl/time/clock.h"
 #include "common/job_file.h"
 #include "common/partition.h"
+#include "common/push_wire.h"
+#include "grpcpp/support/byte_buffer.h"
 #include "proto/checkpoint.pb.h"
 #include "proto/coordinator.pb.h"
 #include "proto/parameter.pb.h"
@@ -215,12 +218,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       }
       case 1: {
-        PushRequest request;
-        if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) break;
+        grpc::Slice slice(bytes.data(), bytes.size());
+        const grpc::ByteBuffer wire(&slice, 1);
+        absl::StatusOr<PushView> push = DecodePush(wire);
+        if (!push.ok()) break;
         const std::string before = State(**shards);
         PushResponse response;
         std::optional<absl::Status> status;
-        service.Push(request, &response, [&status](absl::Status s) { status = s; });
+        service.Push(std::move(*push), wire, &response, [&status](absl::Status s) { status = s; });
         PETREL_FUZZ_CHECK(status.has_value());  // a chain of one: nothing to wait for
         if (!status->ok()) PETREL_FUZZ_CHECK(State(**shards) == before);
         break;

@@ -1,11 +1,13 @@
 // Fuzzes the parameter messages' hand-written wire format
-// (common/parameter_wire.h): DecodePullResponse, the reader of the pull
-// responses a worker receives, and the encoders EncodePullResponse and
-// EncodePush. The first input byte sets the size of the slices the rest is
+// (common/parameter_wire.h, common/push_wire.h): DecodePullResponse, the
+// reader of the pull responses a worker receives, DecodePush, the server's
+// reader of pushes, and the encoders EncodePullResponse and EncodePush. The first input byte sets the size of the slices the rest is
 // cut into (1-64 bytes, or one slice), as gRPC may hand a message over in
 // pieces.
 // Invariants, against protobuf's generated parser as the reference: when
-// both accept the bytes they see the same values and sparse rows; what
+// both accept the bytes they see the same values and sparse rows; the same
+// bytes as a push: DecodePush refuses what protobuf refuses (with
+// INVALID_ARGUMENT), and what it accepts is protobuf's message; what
 // EncodePullResponse writes, DecodePullResponse reads back unchanged and
 // protobuf reads as the same message; what EncodePush writes (those values
 // as gradients), protobuf reads as the same PushRequest.
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "common/parameter_wire.h"
+#include "common/push_wire.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/slice.h"
 #include "proto/parameter.pb.h"
@@ -67,6 +70,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t piece = data[0] == 0 ? size : 1 + data[0] % 64;
   const char* bytes = reinterpret_cast<const char*>(data + 1);
   const size_t length = size - 1;
+
+  {
+    absl::StatusOr<petrel::PushView> push = petrel::DecodePush(Cut(bytes, length, piece));
+    petrel::PushRequest reference;
+    const bool parses = reference.ParseFromArray(bytes, static_cast<int>(length));
+    if (!push.ok()) {
+      PETREL_FUZZ_CHECK(push.status().code() == absl::StatusCode::kInvalidArgument);
+    } else {
+      PETREL_FUZZ_CHECK(parses);
+      PETREL_FUZZ_CHECK(petrel::ToRequest(*push).SerializeAsString() ==
+                        reference.SerializeAsString());
+    }
+  }
 
   std::vector<std::string> values, sparse_rows;
   const absl::Status decoded = Decode(Cut(bytes, length, piece), &values, &sparse_rows);
