@@ -21,9 +21,13 @@ void ParameterService::Pull(const PullRequest& request, PullResponse* response, 
   (*shards)->Pull(request, response, std::move(done));
 }
 
-void ParameterService::Push(const PushRequest& request, PushResponse*, Done done) {
+void ParameterService::Push(const PushRequest& request, PushResponse* response, Done done) {
   auto shards = store_->Find(request.job_id(), request.shard_group());
   if (!shards.ok()) return done(shards.status());
+  if (request.pull_next()) {
+    if (absl::Status valid = CheckPushPull(request); !valid.ok()) return done(valid);
+    done = AnswerNextPull(*shards, request, response, std::move(done));
+  }
   std::string next;
   absl::Status applied = (*shards)->Push(request, &next);
   if (!applied.ok() || next.empty()) return done(applied);
@@ -35,6 +39,7 @@ void ParameterService::Push(const PushRequest& request, PushResponse*, Done done
   };
   auto forward = std::make_shared<Forward>();
   forward->request = request;
+  forward->request.clear_pull_next();  // the values come from this server
   forward->context.set_deadline(absl::ToChronoTime(absl::Now() + kForwardTimeout));
   StubFor(next)->async()->Push(
       &forward->context, &forward->request, &forward->response,
@@ -48,6 +53,45 @@ void ParameterService::Push(const PushRequest& request, PushResponse*, Done done
         }
         done(failed);
       });
+}
+
+absl::Status ParameterService::CheckPushPull(const PushRequest& request) {
+  if (request.leave()) {
+    return absl::InvalidArgumentError(
+        "a push that leaves the clock set cannot ask for the next clock's values (pull_next)");
+  }
+  if (request.encoding() == FIXED64) {
+    return absl::InvalidArgumentError(
+        "a federated round upload cannot ask for the next clock's values (pull_next)");
+  }
+  return absl::OkStatus();
+}
+
+ParameterService::Done ParameterService::AnswerNextPull(std::shared_ptr<JobShards> shards,
+                                                        const PushRequest& push,
+                                                        PushResponse* response, Done done) {
+  // The pull a worker would make next: its clock + 1, the same dense slices
+  // (the sparse rows it needs next are not known yet).
+  auto pull = std::make_shared<PullRequest>();
+  pull->set_job_id(push.job_id());
+  pull->set_worker_id(push.worker_id());
+  pull->set_clock(push.clock() + 1);
+  pull->set_shard_map_epoch(push.shard_map_epoch());
+  pull->set_shard_group(push.shard_group());
+  *pull->mutable_slices() = push.slices();
+  return [shards = std::move(shards), pull, response, done = std::move(done)](absl::Status pushed) {
+    // An error after the push was applied here is reported as is: the
+    // worker's retry is recognised as one and gets the values then.
+    if (!pushed.ok()) return done(pushed);
+    auto answer = std::make_shared<PullResponse>();
+    shards->PullAfterPush(*pull, answer.get(), [pull, answer, response, done](absl::Status status) {
+      if (status.ok()) {
+        response->mutable_values()->Swap(answer->mutable_values());
+        response->mutable_sparse_rows()->Swap(answer->mutable_sparse_rows());
+      }
+      done(status);
+    });
+  };
 }
 
 absl::Status ParameterService::InstallReplica(const InstallReplicaRequest& request,

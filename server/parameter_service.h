@@ -45,6 +45,12 @@ class ParameterService {
   // server cannot be reached the push stays applied here and the caller is
   // told UNAVAILABLE; its retry is recognised (not applied twice) and
   // forwarded again, down the chain the coordinator has repaired by then.
+  //
+  // A push that asks for pull_next is answered, after all that, with the
+  // values of clock + 1 of its slices in `response`, once the staleness gate
+  // lets that clock through (JobShards::PullAfterPush). Such a push that
+  // cannot be a push-pull (leave, federated upload) is refused before
+  // anything is applied; so is one naming slices not held here (as any push).
   void Push(const PushRequest& request, PushResponse* response, Done done);
   // One chunk of a group's state, from the server sending it (server/
   // replica_transfer.h); `response` says how far the transfer has come.
@@ -63,6 +69,11 @@ class ParameterService {
 
  private:
   Parameter::Stub* StubFor(const std::string& address);
+  // Push-pull (PushRequest.pull_next): what the push must not carry, and
+  // the `done` that pulls clock + 1 into `response` once the push is in.
+  static absl::Status CheckPushPull(const PushRequest& request);
+  static Done AnswerNextPull(std::shared_ptr<JobShards> shards, const PushRequest& push,
+                             PushResponse* response, Done done);
 
   ShardStore* const store_;
   const ParameterServiceOptions options_;
