@@ -3,9 +3,10 @@
 // clock + 1, serves the next Pull of that clock without a call; the first
 // step, and any Pull of another clock or with sparse rows, still pulls.
 //
-// With `background` (SSP and async jobs) the push-pull runs on this
-// client's own thread while the trainer moves on (progress reports,
-// evaluations, the next batch's data), and the next call waits for it.
+// With `background` (meant for SSP and async jobs; the trainer does not
+// use it, see worker/trainer.cc for the measurement) the push-pull runs on this
+// client's own thread while the trainer moves on (progress reports, the
+// next batch's data), and the next call waits for it.
 // Why that never shows the worker values staler than the job's bound: the
 // values for clock + 1 are asked for only inside the answer to the push of
 // clock, so the server computes them after that push is applied, and they
