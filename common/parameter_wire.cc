@@ -126,13 +126,14 @@ void AppendOwned(int field, std::string* owned, std::string* prefix,
   }
 }
 
-}  // namespace
-
-grpc::ByteBuffer EncodePullResponse(PullResponse* response) {
+// Pull and push answers share their layout: field 1 the values, field 2
+// the sparse rows.
+grpc::ByteBuffer EncodeAnswer(google::protobuf::RepeatedPtrField<std::string>* values,
+                              google::protobuf::RepeatedPtrField<std::string>* sparse_rows) {
   std::vector<grpc::Slice> slices;
   std::string prefix;
-  for (auto [field, strings] : {std::pair{kPullValues, response->mutable_values()},
-                                std::pair{kPullSparseRows, response->mutable_sparse_rows()}}) {
+  for (auto [field, strings] : {std::pair{kPullValues, values},
+                                std::pair{kPullSparseRows, sparse_rows}}) {
     // ReleaseLast hands them over from the back.
     std::vector<std::string*> released;
     while (!strings->empty()) released.push_back(strings->ReleaseLast());
@@ -141,6 +142,16 @@ grpc::ByteBuffer EncodePullResponse(PullResponse* response) {
     }
   }
   return grpc::ByteBuffer(slices.data(), slices.size());
+}
+
+}  // namespace
+
+grpc::ByteBuffer EncodePullResponse(PullResponse* response) {
+  return EncodeAnswer(response->mutable_values(), response->mutable_sparse_rows());
+}
+
+grpc::ByteBuffer EncodePushResponse(PushResponse* response) {
+  return EncodeAnswer(response->mutable_values(), response->mutable_sparse_rows());
 }
 
 absl::Status DecodePullResponse(const grpc::ByteBuffer& buffer,

@@ -47,7 +47,11 @@ grpc::ByteBuffer EncodePush(const PushRequest& header,
 // `response` is left without values or sparse rows.
 grpc::ByteBuffer EncodePullResponse(PullResponse* response);
 
-// Walks a serialized PullResponse. For the i-th `values` field of n bytes
+// The same for a push-pull's answer (PushRequest.pull_next): a PushResponse
+// has PullResponse's layout, so DecodePullResponse reads it too.
+grpc::ByteBuffer EncodePushResponse(PushResponse* response);
+
+// Walks a serialized PullResponse (or PushResponse). For the i-th `values` field of n bytes
 // calls values_sink(i, n) and copies the bytes to the pointer it returns
 // (nullptr: an error, reported as the field having the wrong size); each
 // `sparse_rows` field is appended to *sparse_rows. Other fields are skipped.

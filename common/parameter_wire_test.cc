@@ -119,5 +119,36 @@ TEST_CASE("an encoded pull response hands over its strings and parses as the ori
   CHECK(parsed.SerializeAsString() == original.SerializeAsString());
 }
 
+TEST_CASE("a push-pull answer encodes like a pull answer and decodes into the caller's buffers") {
+  PushResponse response;
+  const std::vector<float> first = {1.5f, -2.0f, 3.25f}, second = {7.0f};
+  FloatsToBytes(first, response.add_values());
+  FloatsToBytes(second, response.add_values());
+  const PushResponse original = response;
+  grpc::ByteBuffer wire = EncodePushResponse(&response);
+  CHECK(response.values_size() == 0);
+  const std::string bytes = Flatten(wire);
+  PushResponse parsed;
+  REQUIRE(parsed.ParseFromString(bytes));
+  CHECK(parsed.SerializeAsString() == original.SerializeAsString());
+  // The same bytes are a PullResponse with those values.
+  PullResponse as_pull;
+  REQUIRE(as_pull.ParseFromString(bytes));
+  REQUIRE(as_pull.values_size() == 2);
+  CHECK(as_pull.values(0) == original.values(0));
+
+  std::vector<float> out(4, 0.0f);
+  std::vector<std::string> sparse;
+  REQUIRE(DecodePullResponse(
+              Sliced(bytes, 5),
+              [&](int i, int64_t size) -> char* {
+                return reinterpret_cast<char*>(out.data() + (i == 0 ? 0 : 3));
+              },
+              &sparse)
+              .ok());
+  CHECK(out == std::vector<float>{1.5f, -2.0f, 3.25f, 7.0f});
+  CHECK(sparse.empty());
+}
+
 }  // namespace
 }  // namespace petrel

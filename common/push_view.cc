@@ -21,6 +21,7 @@ PushRequest HeaderOf(const PushRequest& request) {
   header.set_encoding(request.encoding());
   header.set_shard_group(request.shard_group());
   header.set_weight(request.weight());
+  header.set_pull_next(request.pull_next());
   return header;
 }
 

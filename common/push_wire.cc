@@ -31,6 +31,7 @@ int ExpectedWireType(uint64_t field) {
     case 11:  // parts
     case 12:  // encoding
     case 13:  // shard_group
+    case 15:  // pull_next
       return kVarint;
     default:
       return -1;

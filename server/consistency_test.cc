@@ -400,3 +400,38 @@ TEST_CASE("async checkpoints are consistent cuts") {
 
 }  // namespace
 }  // namespace petrel::server
+
+namespace petrel::server {
+namespace {
+
+TEST_CASE("the pull of a push-pull in parts waits for the worker's last part") {
+  for (int staleness : {0, 2, StalenessGate::kAsync}) {
+    INFO("staleness " << staleness);
+    JobAssignment assignment = Assignment(staleness);
+    assignment.clear_worker_ids();
+    assignment.add_worker_ids(Worker(0));  // alone: only its own parts hold it back
+    auto shards = Create(assignment);
+    std::vector<PushRequest> parts = PushInParts(0, 0, 1.0f, 2);
+    REQUIRE(shards->Push(parts[0]).ok());
+    // A plain pull of clock 1 is refused: the worker has not reached it.
+    PendingPull plain;
+    int64_t unused = 0;
+    StartPull(*shards, 0, 1, &plain, &unused);
+    REQUIRE(plain.answer.has_value());
+    CHECK(plain.answer->code() == absl::StatusCode::kFailedPrecondition);
+    // The push-pull's waits instead, and is answered by the last part.
+    PendingPull after;
+    after.request = plain.request;
+    shards->PullAfterPush(after.request, &after.response,
+                          [&after](absl::Status status) { after.answer = status; });
+    CHECK(!after.answer.has_value());
+    REQUIRE(shards->Push(parts[1]).ok());
+    REQUIRE(after.answer.has_value());
+    REQUIRE(after.answer->ok());
+    absl::Span<const float> floats = BytesAsFloats(after.response.values(0));
+    CHECK(std::vector<float>(floats.begin(), floats.end()) == Values(*shards));
+  }
+}
+
+}  // namespace
+}  // namespace petrel::server

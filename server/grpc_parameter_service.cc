@@ -85,12 +85,8 @@ grpc::ServerUnaryReactor* GrpcParameterService::Push(grpc::CallbackServerContext
   service_->Push(std::move(*push), *request, raw,
                  [this, reactor, raw, response, start](absl::Status status) {
                    std::unique_ptr<PushResponse> owned(raw);
-                   if (status.ok()) {
-                     bool own_buffer;
-                     grpc::Status encoded = grpc::SerializationTraits<PushResponse>::Serialize(
-                         *owned, response, &own_buffer);
-                     if (!encoded.ok()) status = FromGrpcStatus(encoded, "encoding the push's answer");
-                   }
+                   // A push-pull's values go to gRPC without another copy.
+                   if (status.ok()) *response = EncodePushResponse(owned.get());
                    push_seconds_.Observe(absl::ToDoubleSeconds(absl::Now() - start));
                    reactor->Finish(ToGrpcStatus(status));
                  });

@@ -373,8 +373,13 @@ absl::Status JobShards::Serve(const PullRequest& request, PullResponse* response
   return absl::OkStatus();
 }
 
+bool JobShards::OwnPushIn(const PullRequest& request) const {
+  absl::StatusOr<int> rank = gate_.RankOf(request.worker_id());
+  return !rank.ok() || gate_.AlreadyPushed(*rank, request.clock() - 1);
+}
+
 bool JobShards::TryAnswer(const PullRequest& request, PullResponse* response,
-                          absl::Status* status) {
+                          absl::Status* status, bool after_push) {
   if (!closed_.ok()) {
     *status = closed_;
     return true;
@@ -402,6 +407,8 @@ bool JobShards::TryAnswer(const PullRequest& request, PullResponse* response,
       return true;
     }
   }
+  // A push-pull's parts answer once the last of them is in.
+  if (after_push && !OwnPushIn(request)) return false;
   absl::StatusOr<int> rank = gate_.RankOf(request.worker_id());
   *status = rank.ok() ? gate_.CheckPull(*rank, request.clock()) : rank.status();
   if (!status->ok()) return true;
@@ -412,19 +419,33 @@ bool JobShards::TryAnswer(const PullRequest& request, PullResponse* response,
 }
 
 void JobShards::Pull(const PullRequest& request, PullResponse* response, Done done) {
+  PullImpl(request, response, std::move(done), /*after_push=*/false);
+}
+
+void JobShards::PullAfterPush(const PullRequest& request, PullResponse* response, Done done) {
+  PullImpl(request, response, std::move(done), /*after_push=*/true);
+}
+
+void JobShards::PullImpl(const PullRequest& request, PullResponse* response, Done done,
+                         bool after_push) {
   absl::Status status;
   bool answered;
   {
     // Most pulls are answered at once: under a shared lock, in parallel.
     absl::ReaderMutexLock lock(&mu_);
-    answered = TryAnswer(request, response, &status);
+    answered = TryAnswer(request, response, &status, after_push);
   }
   if (!answered) {
     absl::MutexLock lock(&mu_);
     // A push may have opened the gate in between.
-    answered = TryAnswer(request, response, &status);
+    answered = TryAnswer(request, response, &status, after_push);
     if (!answered) {
-      waiting_.push_back({&request, response, std::move(done), absl::Now()});
+      WaitingPull& waiting = waiting_.emplace_back();
+      waiting.request = &request;
+      waiting.response = response;
+      waiting.done = std::move(done);
+      waiting.since = absl::Now();
+      waiting.after_push = after_push;
       return;
     }
   }
@@ -513,7 +534,7 @@ absl::Status JobShards::Push(PushView push, std::string* forward_to) {
 
 void JobShards::ReleaseReady(Released* released) {
   for (auto it = waiting_.begin(); it != waiting_.end();) {
-    if (!PullReady(it->request->clock())) {
+    if (!PullReady(it->request->clock()) || (it->after_push && !OwnPushIn(*it->request))) {
       ++it;
       continue;
     }

@@ -92,6 +92,11 @@ class JobShards {
   // a push or a departure opens it; `done` then runs on that caller's thread.
   // `request` and `response` must live until `done` runs.
   void Pull(const PullRequest& request, PullResponse* response, Done done);
+  // The pull half of a push-pull (PushRequest.pull_next), made once the
+  // push is applied: as Pull, except that while the worker's push of clock
+  // - 1 still misses parts it waits for them (Pull would refuse a clock the
+  // worker has not reached).
+  void PullAfterPush(const PullRequest& request, PullResponse* response, Done done);
   // A push for a clock (or part) already taken is a retry: acknowledged,
   // not applied twice.
   // `forward_to` (optional) receives the address of the chain's next server,
@@ -173,6 +178,7 @@ class JobShards {
     Done done;
     absl::Time since;
     bool stall_logged = false;
+    bool after_push = false;  // PullAfterPush's: also waits for the worker's own push
   };
   using Released = std::vector<std::function<void()>>;
 
@@ -227,8 +233,12 @@ class JobShards {
   absl::Status Serve(const PullRequest& request, PullResponse* response)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // Answers `request` now if nothing makes it wait: true, with `status` set.
-  bool TryAnswer(const PullRequest& request, PullResponse* response, absl::Status* status)
-      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  bool TryAnswer(const PullRequest& request, PullResponse* response, absl::Status* status,
+                 bool after_push = false) ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  void PullImpl(const PullRequest& request, PullResponse* response, Done done, bool after_push);
+  // PullAfterPush: the worker's push of the clock before `request`'s has
+  // all its parts here.
+  bool OwnPushIn(const PullRequest& request) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void ApplyNow(const PushView& push) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // BSP: applies, oldest first, every held clock that all workers have pushed.
   void ApplyCompleteClocks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -31,10 +31,15 @@ void ParameterService::Push(const PushRequest& request, PushResponse* response, 
   Push(std::move(*push), wire, response, std::move(done));
 }
 
-void ParameterService::Push(PushView push, const grpc::ByteBuffer& wire, PushResponse*,
+void ParameterService::Push(PushView push, const grpc::ByteBuffer& wire, PushResponse* response,
                             Done done) {
   auto shards = store_->Find(push.header.job_id(), push.header.shard_group());
   if (!shards.ok()) return done(shards.status());
+  const bool push_pull = push.header.pull_next();
+  if (push_pull) {
+    if (absl::Status valid = CheckPushPull(push.header); !valid.ok()) return done(valid);
+    done = AnswerNextPull(*shards, push.header, response, std::move(done));
+  }
   std::string next;
   absl::Status applied = (*shards)->Push(std::move(push), &next);
   if (!applied.ok() || next.empty()) return done(applied);
@@ -45,7 +50,7 @@ void ParameterService::Push(PushView push, const grpc::ByteBuffer& wire, PushRes
     grpc::ByteBuffer response;
   };
   auto forward = std::make_shared<Forward>();
-  forward->request = wire;
+  forward->request = ForwardedBytes(wire, push_pull);
   forward->context.set_deadline(absl::ToChronoTime(absl::Now() + kForwardTimeout));
   StubsFor(next).generic->UnaryCall(
       &forward->context, "/petrel.Parameter/Push", grpc::StubOptions(), &forward->request,
@@ -59,6 +64,55 @@ void ParameterService::Push(PushView push, const grpc::ByteBuffer& wire, PushRes
         }
         done(failed);
       });
+}
+
+grpc::ByteBuffer ParameterService::ForwardedBytes(const grpc::ByteBuffer& wire, bool push_pull) {
+  if (!push_pull) return wire;  // shares the received slices
+  std::vector<grpc::Slice> slices;
+  (void)wire.Dump(&slices);  // references, not copies
+  // Field 15 (pull_next), varint 0.
+  static constexpr char kPullNextOff[] = {static_cast<char>(15 << 3), 0};
+  slices.emplace_back(kPullNextOff, sizeof(kPullNextOff));
+  return grpc::ByteBuffer(slices.data(), slices.size());
+}
+
+absl::Status ParameterService::CheckPushPull(const PushRequest& request) {
+  if (request.leave()) {
+    return absl::InvalidArgumentError(
+        "a push that leaves the clock set cannot ask for the next clock's values (pull_next)");
+  }
+  if (request.encoding() == FIXED64) {
+    return absl::InvalidArgumentError(
+        "a federated round upload cannot ask for the next clock's values (pull_next)");
+  }
+  return absl::OkStatus();
+}
+
+ParameterService::Done ParameterService::AnswerNextPull(std::shared_ptr<JobShards> shards,
+                                                        const PushRequest& push,
+                                                        PushResponse* response, Done done) {
+  // The pull a worker would make next: its clock + 1, the same dense slices
+  // (the sparse rows it needs next are not known yet).
+  auto pull = std::make_shared<PullRequest>();
+  pull->set_job_id(push.job_id());
+  pull->set_worker_id(push.worker_id());
+  pull->set_clock(push.clock() + 1);
+  pull->set_shard_map_epoch(push.shard_map_epoch());
+  pull->set_shard_group(push.shard_group());
+  *pull->mutable_slices() = push.slices();
+  return [shards = std::move(shards), pull, response, done = std::move(done)](absl::Status pushed) {
+    // An error after the push was applied here is reported as is: the
+    // worker's retry is recognised as one and gets the values then.
+    if (!pushed.ok()) return done(pushed);
+    auto answer = std::make_shared<PullResponse>();
+    shards->PullAfterPush(*pull, answer.get(), [pull, answer, response, done](absl::Status status) {
+      if (status.ok()) {
+        response->mutable_values()->Swap(answer->mutable_values());
+        response->mutable_sparse_rows()->Swap(answer->mutable_sparse_rows());
+      }
+      done(status);
+    });
+  };
 }
 
 absl::Status ParameterService::InstallReplica(const InstallReplicaRequest& request,

@@ -48,8 +48,16 @@ class ParameterService {
   // server cannot be reached the push stays applied here and the caller is
   // told UNAVAILABLE; its retry is recognised (not applied twice) and
   // forwarded again, down the chain the coordinator has repaired by then.
+  //
+  // A push that asks for pull_next is answered, after all that, with the
+  // values of clock + 1 of its slices in `response`, once the staleness gate
+  // lets that clock through (JobShards::PullAfterPush). Such a push that
+  // cannot be a push-pull (leave, federated upload) is refused before
+  // anything is applied; so is one naming slices not held here (as any push).
+  //
   // `push` was decoded from `wire` (common/push_wire.h), which is what goes
-  // down the chain: the bytes as they came, not serialised again.
+  // down the chain: the bytes as they came, not serialised again (with
+  // pull_next turned off after them, for a push-pull).
   void Push(PushView push, const grpc::ByteBuffer& wire, PushResponse* response, Done done);
   // A typed push (tests, fuzzing): serialised, then taken as the raw gRPC
   // method takes one; INVALID_ARGUMENT if it does not decode.
@@ -77,6 +85,15 @@ class ParameterService {
     std::unique_ptr<grpc::GenericStub> generic;
   };
   Stubs& StubsFor(const std::string& address);
+  // Push-pull (PushRequest.pull_next): what the push must not carry, and
+  // the `done` that pulls clock + 1 into `response` once the push is in.
+  static absl::Status CheckPushPull(const PushRequest& request);
+  // What goes down the chain: `wire`'s own slices, and for a push-pull one
+  // more field, pull_next = false, which wins as the last value of a field
+  // does in protobuf: the values come from this server, not the next.
+  static grpc::ByteBuffer ForwardedBytes(const grpc::ByteBuffer& wire, bool push_pull);
+  static Done AnswerNextPull(std::shared_ptr<JobShards> shards, const PushRequest& push,
+                             PushResponse* response, Done done);
 
   ShardStore* const store_;
   const ParameterServiceOptions options_;

@@ -4,12 +4,16 @@
 // options.chunks_in_flight chunks outstanding per server, so the server
 // applies one chunk while the next is on the wire. A push of several chunks
 // carries part/parts, and the server counts the clock once all are in.
+// A push-pull (PushPull) asks every part for the next clock's values of its
+// own slices; the server holds each answer until the last part is in, so
+// those parts are all sent at once.
 // Pushes and pulls go through gRPC's generic stub in protobuf's wire format
 // (common/parameter_wire.h), so gradients leave and values arrive without extra copies.
 // Requests are built once and reused, so a step allocates nothing once the
 // buffers have grown.
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -29,6 +33,11 @@
 
 namespace petrel::worker {
 namespace {
+
+// A push-pull keeps every part of a server's push in flight at once (their
+// answers wait for the last part); past this many parts per server (at 4
+// MiB chunks, 128 MiB) the push and the pull are made separately instead.
+constexpr size_t kMaxPushPullParts = 32;
 
 class GrpcPsClient : public PsClient {
  public:
@@ -72,6 +81,7 @@ class GrpcPsClient : public PsClient {
     }
     for (Server& server : servers_) {
       const int parts = static_cast<int>(server.chunks.size());
+      max_parts_ = std::max(max_parts_, server.chunks.size());
       for (int i = 0; i < parts && parts > 1; ++i) {
         chunks_[server.chunks[i]].push.request.set_part(i);
         chunks_[server.chunks[i]].push.request.set_parts(parts);
@@ -82,8 +92,7 @@ class GrpcPsClient : public PsClient {
 
   absl::Status Pull(int64_t clock, std::vector<std::vector<float>>* tables,
                     SparseStep* sparse) override {
-    tables->resize(table_sizes_.size());
-    for (size_t i = 0; i < table_sizes_.size(); ++i) (*tables)[i].resize(table_sizes_[i]);
+    ResizeTables(tables);
     for (Chunk& chunk : chunks_) chunk.pull.request.set_clock(clock);
     PETREL_RETURN_IF_ERROR(RouteKeys(sparse));
     for (size_t s = 0; s < servers_.size(); ++s) {
@@ -94,87 +103,30 @@ class GrpcPsClient : public PsClient {
       }
     }
     PETREL_RETURN_IF_ERROR(CallAll(/*push=*/false, "Pull"));
-    // Values go from gRPC's buffers straight into the tables.
-    for (Chunk& chunk : chunks_) {
-      const std::string& id = servers_[chunk.server].id;
-      int values = 0;
-      chunk.sparse_rows.clear();
-      absl::Status decoded = DecodePullResponse(
-          chunk.pull_reply,
-          [&](int i, int64_t size) -> char* {
-            values = i + 1;
-            if (i >= static_cast<int>(chunk.placements.size())) return nullptr;
-            const Placement& p = chunk.placements[i];
-            if (size != (p.end - p.begin) * static_cast<int64_t>(sizeof(float))) return nullptr;
-            return reinterpret_cast<char*>((*tables)[p.table].data() + p.begin);
-          },
-          &chunk.sparse_rows);
-      if (!decoded.ok()) return absl::InternalError(absl::StrCat("Pull from ", id, ": ", decoded.message()));
-      if (values != static_cast<int>(chunk.placements.size())) {
-        return absl::InternalError(absl::StrCat("Pull from ", id, " returned ", values,
-                                                " slices, asked for ", chunk.placements.size()));
-      }
-    }
-    if (sparse != nullptr) {
-      sparse->rows.resize(sparse->keys.size());
-      for (size_t t = 0; t < sparse->keys.size(); ++t) {
-        sparse->rows[t].resize(sparse->keys[t].size() * sparse_dims_[t]);
-      }
-      for (const Server& server : servers_) {
-        const std::vector<std::string>& rows_by_slice = chunks_[server.chunks.front()].sparse_rows;
-        if (rows_by_slice.size() != server.sparse.size()) {
-          return absl::InternalError(absl::StrCat("Pull from ", server.id, " returned ",
-                                                  rows_by_slice.size(), " sparse slices"));
-        }
-        for (size_t j = 0; j < server.sparse.size(); ++j) {
-          const SparseRoute& route = server.sparse[j];
-          const int dim = sparse_dims_[route.table];
-          if (rows_by_slice[j].size() != route.positions.size() * dim * sizeof(float)) {
-            return absl::InternalError(absl::StrCat("Pull from ", server.id, ": sparse slice ", j,
-                                                    " has the wrong size"));
-          }
-          const float* rows = BytesAsFloats(rows_by_slice[j]).data();
-          float* out = sparse->rows[route.table].data();
-          for (size_t k = 0; k < route.positions.size(); ++k) {
-            std::memcpy(out + route.positions[k] * dim, rows + k * dim, dim * sizeof(float));
-          }
-        }
-      }
-    }
-    return absl::OkStatus();
+    PETREL_RETURN_IF_ERROR(DecodeValues(/*push=*/false, tables));
+    return DecodeSparse(sparse);
   }
 
   absl::Status Push(int64_t clock, const std::vector<std::vector<float>>& gradients,
                     const SparseStep* sparse) override {
-    // Before anything is encoded: top-k keeps residuals per placement.
-    PETREL_RETURN_IF_ERROR(CheckSizes(gradients, "gradient"));
-    for (Chunk& chunk : chunks_) {
-      chunk.push.request.set_clock(clock);
-      chunk.push.request.set_encoding(encoding_);
-      chunk.push_gradients.clear();
-      for (size_t i = 0; i < chunk.placements.size(); ++i) {
-        const Placement& p = chunk.placements[i];
-        chunk.push_gradients.push_back(
-            Encode(chunk, i, absl::MakeConstSpan(gradients[p.table]).subspan(p.begin, p.end - p.begin)));
-      }
-    }
-    PETREL_RETURN_IF_ERROR(RouteKeys(sparse));
-    for (const Server& server : servers_) {
-      PushRequest& request = chunks_[server.chunks.front()].push.request;
-      for (size_t j = 0; j < server.sparse.size(); ++j) {
-        const SparseRoute& route = server.sparse[j];
-        SetKeys(server, j, sparse, request.mutable_sparse(j)->mutable_keys());
-        const int dim = sparse_dims_[route.table];
-        std::string* bytes = request.mutable_sparse_gradients(j);
-        bytes->resize(route.positions.size() * dim * sizeof(float));
-        float* out = reinterpret_cast<float*>(bytes->data());
-        const float* rows = sparse->rows[route.table].data();
-        for (size_t k = 0; k < route.positions.size(); ++k) {
-          std::memcpy(out + k * dim, rows + route.positions[k] * dim, dim * sizeof(float));
-        }
-      }
-    }
+    PETREL_RETURN_IF_ERROR(PreparePush(clock, gradients, sparse));
     return CallAll(/*push=*/true, "Push");
+  }
+
+  absl::Status PushPull(int64_t clock, const std::vector<std::vector<float>>& gradients,
+                        std::vector<std::vector<float>>* next) override {
+    // Sparse tables need their rows pulled anyway (and their gradients pushed).
+    if (!sparse_dims_.empty() || max_parts_ > kMaxPushPullParts) {
+      return PsClient::PushPull(clock, gradients, next);
+    }
+    PETREL_RETURN_IF_ERROR(PreparePush(clock, gradients, nullptr));
+    for (Chunk& chunk : chunks_) chunk.push.request.set_pull_next(true);
+    absl::Status status = CallAll(/*push=*/true, "Push-pull", /*all_at_once=*/true);
+    // Push and Leave reuse the requests.
+    for (Chunk& chunk : chunks_) chunk.push.request.clear_pull_next();
+    PETREL_RETURN_IF_ERROR(status);
+    ResizeTables(next);
+    return DecodeValues(/*push=*/true, next);
   }
 
   absl::Status PushRoundUpdate(int64_t round, const std::vector<std::vector<uint64_t>>& update,
@@ -218,6 +170,106 @@ class GrpcPsClient : public PsClient {
   }
 
  private:
+  void ResizeTables(std::vector<std::vector<float>>* tables) const {
+    tables->resize(table_sizes_.size());
+    for (size_t i = 0; i < table_sizes_.size(); ++i) (*tables)[i].resize(table_sizes_[i]);
+  }
+
+  // Copies each chunk's values from gRPC's buffers straight into `tables`:
+  // the answers of the last pull, or of the last push-pull. A pull's sparse
+  // rows are kept in the chunks for DecodeSparse.
+  absl::Status DecodeValues(bool push, std::vector<std::vector<float>>* tables) {
+    const char* what = push ? "Push-pull" : "Pull";
+    for (Chunk& chunk : chunks_) {
+      const std::string& id = servers_[chunk.server].id;
+      int values = 0;
+      chunk.sparse_rows.clear();
+      absl::Status decoded = DecodePullResponse(
+          push ? chunk.push_reply : chunk.pull_reply,
+          [&](int i, int64_t size) -> char* {
+            values = i + 1;
+            if (i >= static_cast<int>(chunk.placements.size())) return nullptr;
+            const Placement& p = chunk.placements[i];
+            if (size != (p.end - p.begin) * static_cast<int64_t>(sizeof(float))) return nullptr;
+            return reinterpret_cast<char*>((*tables)[p.table].data() + p.begin);
+          },
+          &chunk.sparse_rows);
+      if (!decoded.ok()) {
+        return absl::InternalError(absl::StrCat(what, " from ", id, ": ", decoded.message()));
+      }
+      if (values != static_cast<int>(chunk.placements.size())) {
+        return absl::InternalError(absl::StrCat(what, " from ", id, " returned ", values,
+                                                " slices, asked for ", chunk.placements.size()));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // The last pull's sparse rows into `sparse`, in its keys' order.
+  absl::Status DecodeSparse(SparseStep* sparse) {
+    if (sparse != nullptr) {
+      sparse->rows.resize(sparse->keys.size());
+      for (size_t t = 0; t < sparse->keys.size(); ++t) {
+        sparse->rows[t].resize(sparse->keys[t].size() * sparse_dims_[t]);
+      }
+      for (const Server& server : servers_) {
+        const std::vector<std::string>& rows_by_slice = chunks_[server.chunks.front()].sparse_rows;
+        if (rows_by_slice.size() != server.sparse.size()) {
+          return absl::InternalError(absl::StrCat("Pull from ", server.id, " returned ",
+                                                  rows_by_slice.size(), " sparse slices"));
+        }
+        for (size_t j = 0; j < server.sparse.size(); ++j) {
+          const SparseRoute& route = server.sparse[j];
+          const int dim = sparse_dims_[route.table];
+          if (rows_by_slice[j].size() != route.positions.size() * dim * sizeof(float)) {
+            return absl::InternalError(absl::StrCat("Pull from ", server.id, ": sparse slice ", j,
+                                                    " has the wrong size"));
+          }
+          const float* rows = BytesAsFloats(rows_by_slice[j]).data();
+          float* out = sparse->rows[route.table].data();
+          for (size_t k = 0; k < route.positions.size(); ++k) {
+            std::memcpy(out + route.positions[k] * dim, rows + k * dim, dim * sizeof(float));
+          }
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // Fills the push requests of every chunk for `clock`.
+  absl::Status PreparePush(int64_t clock, const std::vector<std::vector<float>>& gradients,
+                           const SparseStep* sparse) {
+    // Before anything is encoded: top-k keeps residuals per placement.
+    PETREL_RETURN_IF_ERROR(CheckSizes(gradients, "gradient"));
+    for (Chunk& chunk : chunks_) {
+      chunk.push.request.set_clock(clock);
+      chunk.push.request.set_encoding(encoding_);
+      chunk.push_gradients.clear();
+      for (size_t i = 0; i < chunk.placements.size(); ++i) {
+        const Placement& p = chunk.placements[i];
+        chunk.push_gradients.push_back(
+            Encode(chunk, i, absl::MakeConstSpan(gradients[p.table]).subspan(p.begin, p.end - p.begin)));
+      }
+    }
+    PETREL_RETURN_IF_ERROR(RouteKeys(sparse));
+    for (const Server& server : servers_) {
+      PushRequest& request = chunks_[server.chunks.front()].push.request;
+      for (size_t j = 0; j < server.sparse.size(); ++j) {
+        const SparseRoute& route = server.sparse[j];
+        SetKeys(server, j, sparse, request.mutable_sparse(j)->mutable_keys());
+        const int dim = sparse_dims_[route.table];
+        std::string* bytes = request.mutable_sparse_gradients(j);
+        bytes->resize(route.positions.size() * dim * sizeof(float));
+        float* out = reinterpret_cast<float*>(bytes->data());
+        const float* rows = sparse->rows[route.table].data();
+        for (size_t k = 0; k < route.positions.size(); ++k) {
+          std::memcpy(out + k * dim, rows + route.positions[k] * dim, dim * sizeof(float));
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
   // One tensor per table of the shard map, each of its table's size.
   template <typename T>
   absl::Status CheckSizes(const std::vector<std::vector<T>>& tensors, const char* what) const {
@@ -312,19 +364,20 @@ class GrpcPsClient : public PsClient {
   }
 
   // Calls every chunk of every server, at most options_.chunks_in_flight per
-  // server at a time, and waits for all; retries the ones that failed in a
-  // retryable way until options_.retry_timeout.
-  absl::Status CallAll(bool push, const char* name) {
-    absl::Status status = CallAllOnce(push, name);
+  // server at a time (all at once if asked), and waits for all; retries the
+  // ones that failed in a retryable way until options_.retry_timeout.
+  absl::Status CallAll(bool push, const char* name, bool all_at_once = false) {
+    absl::Status status = CallAllOnce(push, name, all_at_once);
     // The requests alias the caller's gradients: let go of them, and after a
     // failure wait until gRPC has too, so the caller may free them.
     for (Chunk& chunk : chunks_) chunk.push_wire.Clear();
     if (!status.ok()) aliases_.Drain();
     return status;
   }
-  absl::Status CallAllOnce(bool push, const char* name) {
+  absl::Status CallAllOnce(bool push, const char* name, bool all_at_once) {
     const absl::Time give_up = absl::Now() + options_.retry_timeout;
-    const size_t window = std::max(1, options_.chunks_in_flight);
+    const size_t window = all_at_once ? std::numeric_limits<size_t>::max()
+                                      : static_cast<size_t>(std::max(1, options_.chunks_in_flight));
     // Per server, the chunks still to call, in part order.
     std::vector<std::deque<size_t>> queues(servers_.size());
     for (size_t s = 0; s < servers_.size(); ++s) {
@@ -496,6 +549,7 @@ class GrpcPsClient : public PsClient {
   std::vector<int> sparse_dims_;   // per sparse table
   // Per sparse table, per shard index: (server index, sparse slot there).
   std::vector<std::vector<std::pair<size_t, size_t>>> sparse_shards_;
+  size_t max_parts_ = 0;  // the most chunks any server's requests are cut into
   bool warmed_up_ = false;
   // Declared last, destroyed first: waits until gRPC holds no gradient slice.
   AliasedSlices aliases_;

@@ -36,6 +36,17 @@ class PsClient {
   virtual absl::Status Push(int64_t clock, const std::vector<std::vector<float>>& gradients,
                             const SparseStep* sparse = nullptr) = 0;
 
+  // Push(clock, gradients) and Pull(clock + 1, next) in one round trip
+  // where the client can (PushRequest.pull_next): each server answers the
+  // push with the dense values of clock + 1 once its staleness gate lets
+  // that clock through, exactly as the pull would. Dense tables only: a job
+  // with sparse tables pushes their gradients with Push, and pulls.
+  virtual absl::Status PushPull(int64_t clock, const std::vector<std::vector<float>>& gradients,
+                                std::vector<std::vector<float>>* next) {
+    absl::Status pushed = Push(clock, gradients);
+    return pushed.ok() ? Pull(clock + 1, next) : pushed;
+  }
+
   // Tells every shard this worker has pushed its last clock, so no one waits
   // for it any more. Pulls still work afterwards; pushes do not.
   virtual absl::Status Leave(int64_t clock) = 0;

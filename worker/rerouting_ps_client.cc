@@ -45,6 +45,13 @@ absl::Status ReroutingPsClient::Push(int64_t clock, const std::vector<std::vecto
   return Retry("push", [&](PsClient& ps) { return ps.Push(clock, gradients, sparse); });
 }
 
+absl::Status ReroutingPsClient::PushPull(int64_t clock,
+                                         const std::vector<std::vector<float>>& gradients,
+                                         std::vector<std::vector<float>>* next) {
+  // A retry after the push was applied is recognised and only answered.
+  return Retry("push-pull", [&](PsClient& ps) { return ps.PushPull(clock, gradients, next); });
+}
+
 absl::Status ReroutingPsClient::PushRoundUpdate(int64_t round,
                                                 const std::vector<std::vector<uint64_t>>& update,
                                                 uint64_t weight) {

@@ -36,6 +36,8 @@ class ReroutingPsClient : public PsClient {
                     SparseStep* sparse) override;
   absl::Status Push(int64_t clock, const std::vector<std::vector<float>>& gradients,
                     const SparseStep* sparse) override;
+  absl::Status PushPull(int64_t clock, const std::vector<std::vector<float>>& gradients,
+                        std::vector<std::vector<float>>* next) override;
   absl::Status Leave(int64_t clock) override;
   absl::Status PushRoundUpdate(int64_t round, const std::vector<std::vector<uint64_t>>& update,
                                uint64_t weight) override;

@@ -7,6 +7,7 @@
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 #include "worker/data/dataset.h"
+#include "worker/pipelined_ps_client.h"
 #include "worker/step_model.h"
 
 namespace petrel::worker {
@@ -41,11 +42,16 @@ class ProgressWindow {
   int64_t samples_ = 0;
 };
 
-// Counts the time spent in pulls, waiting on the staleness gate included.
+// Counts the time the step model spends waiting for values: in pulls (on
+// the staleness gate included) and in the dense pushes that PipelinedPsClient
+// makes push-pulls (their whole round trip under BSP, the push included;
+// in the background, the part not overlapped, which the next pull waits
+// for); and apart, in plain pushes (sparse jobs').
 class TimedPsClient : public PsClient {
  public:
-  explicit TimedPsClient(PsClient* inner) : inner_(inner) {}
+  explicit TimedPsClient(PipelinedPsClient* inner) : inner_(inner) {}
   absl::Duration pulling() const { return pulling_; }
+  absl::Duration pushing() const { return pushing_; }
 
   absl::Status Pull(int64_t clock, std::vector<std::vector<float>>* tables,
                     SparseStep* sparse) override {
@@ -56,14 +62,21 @@ class TimedPsClient : public PsClient {
   }
   absl::Status Push(int64_t clock, const std::vector<std::vector<float>>& gradients,
                     const SparseStep* sparse) override {
-    return inner_->Push(clock, gradients, sparse);
+    const absl::Time start = absl::Now();
+    absl::Status status = inner_->Push(clock, gradients, sparse);
+    (sparse == nullptr ? pulling_ : pushing_) += absl::Now() - start;
+    return status;
   }
   absl::Status Leave(int64_t clock) override { return inner_->Leave(clock); }
 
  private:
-  PsClient* const inner_;
-  absl::Duration pulling_;
+  PipelinedPsClient* const inner_;
+  absl::Duration pulling_, pushing_;
 };
+
+double Percent(absl::Duration part, absl::Duration whole) {
+  return whole > absl::ZeroDuration() ? 100 * absl::FDivDuration(part, whole) : 0;
+}
 
 }  // namespace
 
@@ -80,8 +93,15 @@ absl::Status Trainer::Train() {
   const int batch = spec.training().batch_size();
 
   PETREL_RETURN_IF_ERROR(context_.backend->SetAllowTf32(spec.training().allow_tf32()));
+  // Each dense push also fetches the next step's values, in its own round
+  // trip (PipelinedPsClient), whatever the staleness. Not in the background
+  // under SSP and async: between a push and the next pull the trainer does
+  // almost nothing (a batch's gather, the odd report), so there was nothing
+  // to overlap, and on the 2-core demo machine the thread hand-offs made
+  // async runs no faster than separate pushes and pulls (Petrel issue 17).
   // Pull time (waiting on the staleness gate included) for the reports.
-  TimedPsClient ps(context_.ps);
+  PipelinedPsClient pipelined(context_.ps, /*background=*/false);
+  TimedPsClient ps(&pipelined);
   PETREL_ASSIGN_OR_RETURN(std::unique_ptr<StepModel> model,
                           CreateStepModel(job, context_.backend, &ps));
   const int64_t steps_per_epoch = model->num_examples() / batch;
@@ -153,6 +173,12 @@ absl::Status Trainer::Train() {
   // evaluates the parameters they all produced.
   PETREL_RETURN_IF_ERROR(ps.Leave(clock));
   fill_report();
+  const absl::Duration trained = absl::Now() - started;
+  spdlog::info("job {}: rank {} trained {} steps in {:.2f} s: {:.1f}% of it waiting for values "
+               "(pulls and push-pulls), {:.1f}% in plain pushes; {} pulls answered by push-pulls",
+               job.job_id(), rank, clock - first_clock, absl::ToDoubleSeconds(trained),
+               Percent(ps.pulling(), trained), Percent(ps.pushing(), trained),
+               pipelined.pulls_saved());
   return reporter_.Finish(job.num_workers(), [&]() -> absl::Status {
     PETREL_ASSIGN_OR_RETURN(double accuracy, model->Evaluate(clock));
     set_accuracy(accuracy);

@@ -20,7 +20,8 @@ std::string WorkerMetricsText(const ReportProgressRequest& report) {
   family("petrel_worker_train_loss", "gauge", "Mean training loss over the last window.",
          report.train_loss());
   family("petrel_worker_pull_seconds_total", "counter",
-         "Time spent in pulls, waits at the staleness gate included.", report.pull_seconds());
+         "Time spent waiting for parameters (pulls, and push-pulls not overlapped with other work), "
+         "waits at the staleness gate included.", report.pull_seconds());
   family("petrel_worker_train_seconds_total", "counter", "Time since this worker started training.",
          report.train_seconds());
   out.Family("petrel_worker_test_accuracy", "gauge", "Latest test accuracy (rank 0 evaluates).");

@@ -17,7 +17,8 @@
 // 7 ListSparseRowsRequest (a page of a sparse table's export).
 //
 // Invariants: a pull answered OK has one value of the right size per slice
-// and one row block per sparse slice; a push or restore that is refused
+// and one row block per sparse slice, and a push-pull (pull_next) one value
+// per dense slice; a push or restore that is refused
 // changes no parameter, optimizer state or clock (job_shards.h: "a bad
 // request changes no state"); so does a refused CloseRound; a state chunk
 // that is refused, or taken without completing the state, changes neither
@@ -164,6 +165,13 @@ struct Call {
   std::optional<absl::Status> status;
 };
 
+// A push with pull_next: its answer may wait at the staleness gate.
+struct PushPullCall {
+  PushRequest request;
+  PushResponse response;
+  std::optional<absl::Status> status;
+};
+
 void CheckAnswer(const Call& call) {
   if (!call.status.has_value() || !call.status->ok()) return;
   const PullRequest& request = call.request;
@@ -196,6 +204,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Declared before the store: the store's destructor fails the pulls still
   // waiting, which writes to them.
   std::deque<Call> calls;
+  std::deque<PushPullCall> push_pulls;
   ShardStore store(kServer);
   store.Reconcile({Assignment(data[0])});
   absl::StatusOr<std::shared_ptr<JobShards>> shards = store.Find(kJob, 0);
@@ -223,6 +232,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         absl::StatusOr<PushView> push = DecodePush(wire);
         if (!push.ok()) break;
         const std::string before = State(**shards);
+        if (push->header.pull_next()) {
+          // A push-pull may wait at the gate: typed, so the call owns its
+          // request while it waits.
+          PushPullCall& call = push_pulls.emplace_back();
+          call.request = ToRequest(*push);
+          service.Push(call.request, &call.response, [&call](absl::Status status) {
+            PETREL_FUZZ_CHECK(!call.status.has_value());  // answered once
+            call.status = status;
+            if (status.ok()) {
+              PETREL_FUZZ_CHECK(call.response.values_size() == call.request.slices_size());
+            }
+          });
+          // Refused at once: refused before anything was applied.
+          if (call.status.has_value() && !call.status->ok()) {
+            PETREL_FUZZ_CHECK(State(**shards) == before);
+          }
+          break;
+        }
         PushResponse response;
         std::optional<absl::Status> status;
         service.Push(std::move(*push), wire, &response, [&status](absl::Status s) { status = s; });

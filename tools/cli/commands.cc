@@ -234,7 +234,7 @@ int RunLocal(const LocalOptions& options) {
   std::printf("  cluster:          %d servers, %d workers\n", spec->cluster().servers(),
               spec->cluster().workers());
   if (spec->mode() != "federated") {
-    std::printf("  consistency:      %s; largest staleness observed %ld; %.0f%% of worker time in pulls\n",
+    std::printf("  consistency:      %s; largest staleness observed %ld; %.0f%% of worker time waiting for values (pulls, push-pulls)\n",
                 Consistency(spec->training().staleness()).c_str(),
                 static_cast<long>(job->max_observed_staleness()),
                 100 * summary["pull_wait_fraction"].get<double>());
