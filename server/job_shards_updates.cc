@@ -5,7 +5,6 @@
 #include <cmath>
 #include <map>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/float_bytes.h"
 #include "common/gradient_codec.h"
@@ -13,6 +12,7 @@
 #include "server/finite_check.h"
 #include "server/job_shards.h"
 #include "server/parallel_apply.h"
+#include "server/sparse_apply.h"
 
 namespace petrel::server {
 
@@ -109,16 +109,11 @@ void JobShards::ApplyNow(const PushRequest& request) {
                     absl::MakeSpan(range.optimizer_state.data() + offset * slots, count * slots));
   }
   for (int i = 0; i < request.sparse_size(); ++i) {
-    absl::Span<const uint64_t> keys;
-    SparseShardState& shard = **FindSparse(request.sparse(i), &keys);  // checked
-    const int dim = shard.rows->dim();
-    const int slots = shard.optimizer->StateSlots();
-    const float* gradient = BytesAsFloats(request.sparse_gradients(i)).data();
-    for (size_t k = 0; k < keys.size(); ++k) {
-      float* row = shard.rows->FindOrCreate(keys[k]);
-      shard.optimizer->Apply(absl::MakeSpan(row, dim), absl::MakeConstSpan(gradient + k * dim, dim),
-                        absl::MakeSpan(row + dim, dim * slots));
-    }
+    // Checked by CheckGradients: not looked over again.
+    const SparseSlice& slice = request.sparse(i);
+    SparseShardState& shard = sparse_.at(slice.table());
+    ApplyToRows(*shard.rows, *shard.optimizer, SparseKeys(slice.keys()),
+                BytesAsFloats(request.sparse_gradients(i)).data());
   }
 }
 
@@ -148,29 +143,19 @@ void JobShards::ApplyCompleteClocks() {
       }
     }
     // Sparse rows: the same, per key.
-    std::map<std::string, absl::flat_hash_map<uint64_t, std::vector<float>>> sparse_sums;
+    std::map<std::string, SparseSums> sparse_sums;
     for (const PushRequest* push : pushes) {
       for (int i = 0; i < push->sparse_size(); ++i) {
-        absl::Span<const uint64_t> keys;
-        const int dim = (*FindSparse(push->sparse(i), &keys))->rows->dim();
-        const float* gradient = BytesAsFloats(push->sparse_gradients(i)).data();
-        auto& sums = sparse_sums[push->sparse(i).table()];
-        for (size_t k = 0; k < keys.size(); ++k) {
-          std::vector<float>& sum = sums[keys[k]];
-          sum.resize(dim, 0.0f);
-          for (int j = 0; j < dim; ++j) sum[j] += gradient[k * dim + j];
-        }
+        const SparseSlice& slice = push->sparse(i);
+        const int dim = sparse_.at(slice.table()).rows->dim();
+        sparse_sums.try_emplace(slice.table(), dim)
+            .first->second.Add(SparseKeys(slice.keys()),
+                               BytesAsFloats(push->sparse_gradients(i)).data());
       }
     }
-    for (auto& [table, sums] : sparse_sums) {
+    for (const auto& [table, sums] : sparse_sums) {
       SparseShardState& shard = sparse_.at(table);
-      SparseRows& rows = *shard.rows;
-      const int dim = rows.dim();
-      const int slots = shard.optimizer->StateSlots();
-      for (auto& [key, sum] : sums) {
-        float* row = rows.FindOrCreate(key);
-        shard.optimizer->Apply(absl::MakeSpan(row, dim), sum, absl::MakeSpan(row + dim, dim * slots));
-      }
+      ApplyToRows(*shard.rows, *shard.optimizer, sums.keys(), sums.sums());
     }
     for (Range* range : touched) {
       const int64_t lo = range->sum_lo, count = range->sum_hi - range->sum_lo;

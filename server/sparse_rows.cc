@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <cstring>
 
-#include "server/initializer.h"
-
 namespace petrel::server {
 
 SparseRows::SparseRows(SparseTable spec, uint64_t seed, int state_slots)
-    : spec_(std::move(spec)), seed_(seed), row_floats_(spec_.dim() * (1 + state_slots)) {}
+    : spec_(std::move(spec)),
+      initializer_(spec_, seed),
+      row_floats_(spec_.dim() * (1 + state_slots)) {}
 
 int64_t SparseRows::bytes() const {
   return static_cast<int64_t>(slabs_.size()) * kRowsPerSlab * row_floats_ * sizeof(float) +
@@ -22,27 +22,51 @@ void SparseRows::Read(uint64_t key, float* out) const {
     return;
   }
   // The initializer was validated when the job's shards were built.
-  InitializeSparseRow(spec_, seed_, key, absl::MakeSpan(out, dim())).IgnoreError();
+  initializer_.Fill(key, absl::MakeSpan(out, dim()));
+}
+
+void SparseRows::ReadAll(absl::Span<const uint64_t> keys, float* out) const {
+  const int d = dim();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i + kPrefetchAhead < keys.size()) index_.prefetch(keys[i + kPrefetchAhead]);
+    Read(keys[i], out + i * d);
+  }
 }
 
 float* SparseRows::FindOrCreate(uint64_t key) {
   auto [it, added] = index_.try_emplace(key, nullptr);
-  if (!added) return it->second;
+  if (added) it->second = NewRow(key);
+  return it->second;
+}
+
+void SparseRows::FindOrCreateAll(absl::Span<const uint64_t> keys, absl::Span<float*> rows) {
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i + kPrefetchAhead < keys.size()) index_.prefetch(keys[i + kPrefetchAhead]);
+    rows[i] = FindOrCreate(keys[i]);
+    // The caller applies to the row next: start fetching it now.
+    __builtin_prefetch(rows[i], 1);
+  }
+}
+
+float* SparseRows::NewRow(uint64_t key) {
   if (used_in_last_slab_ == kRowsPerSlab) {
-    slabs_.push_back(std::make_unique<float[]>(kRowsPerSlab * row_floats_));
+    // Not zeroed here: every row is written in full below.
+    slabs_.push_back(std::unique_ptr<float[]>(new float[kRowsPerSlab * row_floats_]));
     used_in_last_slab_ = 0;
   }
   float* row = slabs_.back().get() + used_in_last_slab_ * row_floats_;
   ++used_in_last_slab_;
-  InitializeSparseRow(spec_, seed_, key, absl::MakeSpan(row, dim())).IgnoreError();
+  initializer_.Fill(key, absl::MakeSpan(row, dim()));
   std::fill(row + dim(), row + row_floats_, 0.0f);
-  it->second = row;
   return row;
 }
 
 int64_t SparseRows::CountNew(absl::Span<const uint64_t> keys) const {
   int64_t count = 0;
-  for (uint64_t key : keys) count += index_.contains(key) ? 0 : 1;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i + kPrefetchAhead < keys.size()) index_.prefetch(keys[i + kPrefetchAhead]);
+    count += index_.contains(keys[i]) ? 0 : 1;
+  }
   return count;
 }
 
