@@ -12,13 +12,12 @@ SparseRows::SparseRows(SparseTable spec, uint64_t seed, int state_slots)
 
 int64_t SparseRows::bytes() const {
   return static_cast<int64_t>(slabs_.size()) * kRowsPerSlab * row_floats_ * sizeof(float) +
-         static_cast<int64_t>(index_.capacity()) * (sizeof(uint64_t) + sizeof(float*) + 1);
+         index_.capacity() * SparseIndex::kSlotBytes;
 }
 
 void SparseRows::Read(uint64_t key, float* out) const {
-  auto it = index_.find(key);
-  if (it != index_.end()) {
-    std::memcpy(out, it->second, dim() * sizeof(float));
+  if (const float* row = index_.Find(key)) {
+    std::memcpy(out, row, dim() * sizeof(float));
     return;
   }
   // The initializer was validated when the job's shards were built.
@@ -28,20 +27,18 @@ void SparseRows::Read(uint64_t key, float* out) const {
 void SparseRows::ReadAll(absl::Span<const uint64_t> keys, float* out) const {
   const int d = dim();
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (i + kPrefetchAhead < keys.size()) index_.prefetch(keys[i + kPrefetchAhead]);
+    if (i + kPrefetchAhead < keys.size()) index_.Prefetch(keys[i + kPrefetchAhead]);
     Read(keys[i], out + i * d);
   }
 }
 
 float* SparseRows::FindOrCreate(uint64_t key) {
-  auto [it, added] = index_.try_emplace(key, nullptr);
-  if (added) it->second = NewRow(key);
-  return it->second;
+  return index_.FindOrInsert(key, [&] { return NewRow(key); });
 }
 
 void SparseRows::FindOrCreateAll(absl::Span<const uint64_t> keys, absl::Span<float*> rows) {
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (i + kPrefetchAhead < keys.size()) index_.prefetch(keys[i + kPrefetchAhead]);
+    if (i + kPrefetchAhead < keys.size()) index_.Prefetch(keys[i + kPrefetchAhead]);
     rows[i] = FindOrCreate(keys[i]);
     // The caller applies to the row next: start fetching it now.
     __builtin_prefetch(rows[i], 1);
@@ -64,23 +61,23 @@ float* SparseRows::NewRow(uint64_t key) {
 int64_t SparseRows::CountNew(absl::Span<const uint64_t> keys) const {
   int64_t count = 0;
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (i + kPrefetchAhead < keys.size()) index_.prefetch(keys[i + kPrefetchAhead]);
-    count += index_.contains(keys[i]) ? 0 : 1;
+    if (i + kPrefetchAhead < keys.size()) index_.Prefetch(keys[i + kPrefetchAhead]);
+    count += index_.Find(keys[i]) == nullptr ? 1 : 0;
   }
   return count;
 }
 
 void SparseRows::ForEachRow(
     const std::function<void(uint64_t key, const float* row)>& visit) const {
-  for (const auto& [key, row] : index_) visit(key, row);
+  index_.ForEach(visit);
 }
 
 bool SparseRows::Page(std::optional<uint64_t> after, int64_t max_rows,
                       std::vector<uint64_t>* keys, std::vector<float>* values) const {
   std::vector<uint64_t> page;
-  for (const auto& [key, row] : index_) {
+  index_.ForEach([&](uint64_t key, const float*) {
     if (!after.has_value() || key > *after) page.push_back(key);
-  }
+  });
   const bool more = static_cast<int64_t>(page.size()) > max_rows;
   if (more) {
     std::nth_element(page.begin(), page.begin() + max_rows, page.end());
@@ -91,7 +88,7 @@ bool SparseRows::Page(std::optional<uint64_t> after, int64_t max_rows,
   const size_t first = values->size();
   values->resize(first + page.size() * d);
   for (size_t i = 0; i < page.size(); ++i) {
-    const float* row = index_.at(page[i]);
+    const float* row = index_.Find(page[i]);
     std::copy(row, row + d, values->data() + first + i * d);
   }
   keys->insert(keys->end(), page.begin(), page.end());

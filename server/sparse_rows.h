@@ -1,5 +1,5 @@
 // The rows of one sparse table held by one server shard. Keys map to rows by
-// open addressing (absl::flat_hash_map); the rows live in large contiguous
+// open addressing (SparseIndex); the rows live in large contiguous
 // slabs, never one allocation each, so tens of millions of rows stay cheap.
 // A row is `dim` values followed by `dim * state_slots` optimizer state.
 // Not thread-safe: JobShards serialises writes.
@@ -18,10 +18,10 @@
 #include <optional>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/types/span.h"
 #include "proto/job.pb.h"
 #include "server/initializer.h"
+#include "server/sparse_index.h"
 
 namespace petrel::server {
 
@@ -76,7 +76,7 @@ class SparseRows {
   const SparseTable spec_;
   const SparseRowInitializer initializer_;
   const int64_t row_floats_;  // dim * (1 + state_slots)
-  absl::flat_hash_map<uint64_t, float*> index_;
+  SparseIndex index_;
   std::vector<std::unique_ptr<float[]>> slabs_;
   int64_t used_in_last_slab_ = kRowsPerSlab;
 };
