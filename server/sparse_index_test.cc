@@ -65,7 +65,7 @@ TEST_CASE("an empty index finds nothing and a missing key is not found") {
   SparseIndex index;
   CHECK(index.Find(0) == nullptr);
   CHECK(index.Find(~0ULL) == nullptr);
-  index.Prefetch(3);  // harmless with no slots
+  index.Prefetch(3);  // harmless before any key
   float row = 0;
   index.FindOrInsert(~0ULL, [&] { return &row; });
   CHECK(index.Find(~0ULL) == &row);

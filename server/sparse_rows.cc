@@ -27,7 +27,7 @@ void SparseRows::Read(uint64_t key, float* out) const {
 void SparseRows::ReadAll(absl::Span<const uint64_t> keys, float* out) const {
   const int d = dim();
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (i + kPrefetchAhead < keys.size()) index_.Prefetch(keys[i + kPrefetchAhead]);
+    index_.Prefetch(keys[std::min(i + kPrefetchAhead, keys.size() - 1)]);
     Read(keys[i], out + i * d);
   }
 }
@@ -38,7 +38,7 @@ float* SparseRows::FindOrCreate(uint64_t key) {
 
 void SparseRows::FindOrCreateAll(absl::Span<const uint64_t> keys, absl::Span<float*> rows) {
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (i + kPrefetchAhead < keys.size()) index_.Prefetch(keys[i + kPrefetchAhead]);
+    index_.Prefetch(keys[std::min(i + kPrefetchAhead, keys.size() - 1)]);
     rows[i] = FindOrCreate(keys[i]);
     // The caller applies to the row next: start fetching it now.
     __builtin_prefetch(rows[i], 1);
@@ -61,7 +61,7 @@ float* SparseRows::NewRow(uint64_t key) {
 int64_t SparseRows::CountNew(absl::Span<const uint64_t> keys) const {
   int64_t count = 0;
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (i + kPrefetchAhead < keys.size()) index_.Prefetch(keys[i + kPrefetchAhead]);
+    index_.Prefetch(keys[std::min(i + kPrefetchAhead, keys.size() - 1)]);
     count += index_.Find(keys[i]) == nullptr ? 1 : 0;
   }
   return count;
