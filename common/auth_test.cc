@@ -1,6 +1,7 @@
 // The cluster token and transport security of common/rpc, end to end in one
 // process: a TLS gRPC port with a token, called by clients with the right
-// and wrong token, no token, no TLS, a certificate of another CA, and none.
+// and wrong token, no token, no TLS, a certificate of another CA, and none;
+// and a Unix socket with a token.
 #define CATCH_CONFIG_MAIN
 #include <sys/stat.h>
 
@@ -100,10 +101,56 @@ TEST_CASE("WriteClusterCertificates writes a CA and per-role certificates once")
         absl::StatusCode::kInvalidArgument);
 }
 
-TEST_CASE("SetTransportSecurity refuses what would be insecure or is missing") {
+TEST_CASE("A token without TLS never crosses TCP") {
   TransportSecurity token_only;
   token_only.token = "0123456789abcdef0123";
-  CHECK(SetTransportSecurity(token_only).code() == absl::StatusCode::kFailedPrecondition);
+  REQUIRE(SetTransportSecurity(token_only).ok());  // fine for Unix sockets
+  auto tcp = StartGrpcServer("127.0.0.1", 0, {});
+  CHECK(tcp.status().code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(absl::StrContains(tcp.status().message(), "needs TLS (--tls_dir) on the TCP port"));
+  CHECK(CheckReachable("10.0.0.1:7070").code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(CheckReachable("unix:/tmp/x.sock").ok());
+  REQUIRE(SetTransportSecurity(TransportSecurity()).ok());
+  CHECK(CheckReachable("10.0.0.1:7070").ok());  // no token: nothing to leak
+}
+
+TEST_CASE("A Unix socket checks the token on every call, and only in a private folder") {
+  // Not under TEST_TMPDIR: a socket's path must fit in 107 bytes.
+  char dir_template[] = "/tmp/petrel-auth-test-XXXXXX";
+  REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string dir = dir_template;
+  REQUIRE(chmod(dir.c_str(), 0755) == 0);
+  CHECK(StartGrpcServer("unix:" + dir + "/" + std::string(120, 'x'), 0, {}).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+  const std::string address = "unix:" + dir + "/server.sock";
+  const std::string token = NewClusterToken();
+  TransportSecurity security;
+  security.token = token;
+  REQUIRE(SetTransportSecurity(security).ok());
+  auto refused = StartGrpcServer(address, 0, {});
+  CHECK(refused.status().code() == absl::StatusCode::kPermissionDenied);
+  CHECK(absl::StrContains(refused.status().message(), "open to other users (mode 0755"));
+
+  REQUIRE(chmod(dir.c_str(), 0700) == 0);
+  auto started = StartGrpcServer(address, 0, {});
+  REQUIRE(started.ok());
+  CHECK(started->port == 0);
+  CHECK(Call(address, kAnyMethod).error_code() == grpc::StatusCode::UNIMPLEMENTED);  // let in
+  CHECK(Call(address, kHealth).ok());
+
+  security.token = NewClusterToken();  // the wrong one
+  REQUIRE(SetTransportSecurity(security).ok());
+  CHECK(Call(address, kAnyMethod).error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  security.token = "";
+  REQUIRE(SetTransportSecurity(security).ok());
+  CHECK(Call(address, kAnyMethod).error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  CHECK(Call(address, kHealth).ok());  // probes need no token
+  started->server->Shutdown();
+  std::filesystem::remove_all(dir);
+  REQUIRE(SetTransportSecurity(TransportSecurity()).ok());
+}
+
+TEST_CASE("SetTransportSecurity refuses what would be insecure or is missing") {
   TransportSecurity no_files;
   no_files.role = "server";
   no_files.tls_dir = TempDir("empty-dir");

@@ -17,6 +17,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/auth.h"
 #include "common/status_macros.h"
+#include "grpc/grpc_security.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -50,6 +51,8 @@ struct LoadedSecurity {
   bool mutual_tls = false;
   std::string ca_pem, cert_pem, key_pem;  // cert and key empty: none (clients only)
   std::string token;
+  // TLS sessions of this setting's client channels (MakeChannel).
+  std::shared_ptr<grpc_ssl_session_cache> sessions;
 };
 
 absl::Mutex security_mu(absl::kConstInit);
@@ -101,6 +104,13 @@ constexpr char kUnixPrefix[] = "unix:";
 // A Unix socket protects its calls only as far as its directory keeps other
 // users out: refuse one whose directory they can search or write.
 absl::Status CheckSocketDirectory(const std::string& socket_path) {
+  // sockaddr_un's sun_path: 108 bytes with the terminating NUL.
+  constexpr size_t kMaxSocketPath = 107;
+  if (socket_path.size() > kMaxSocketPath) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the gRPC socket path ", socket_path, " is ", socket_path.size(),
+        " bytes; a Unix socket's path may have at most ", kMaxSocketPath));
+  }
   const size_t slash = socket_path.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : socket_path.substr(0, std::max<size_t>(slash, 1));
   struct stat info;
@@ -155,6 +165,11 @@ absl::Status SetTransportSecurity(const TransportSecurity& security) {
     return absl::FailedPreconditionError("--mtls needs --tls_dir");
   }
   loaded.token = security.token;
+  if (loaded.tls) {
+    // Channels made from it hold references of their own.
+    loaded.sessions = std::shared_ptr<grpc_ssl_session_cache>(
+        grpc_ssl_session_cache_create_lru(256), grpc_ssl_session_cache_destroy);
+  }
   absl::MutexLock lock(&security_mu);
   delete loaded_security;
   loaded_security = new LoadedSecurity(std::move(loaded));
@@ -220,6 +235,13 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
     // a server that wants it answers UNAUTHENTICATED.
     return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
   }
+  // TLS session resumption: a reconnect to a daemon this process already
+  // spoke with (a restarted channel, a replica's new chain) skips the full
+  // handshake. One cache per security setting: a resumed session skips the
+  // certificate checks, so it must never outlive the CA it was checked with.
+  const grpc_arg session_arg = grpc_ssl_session_cache_create_channel_arg(security.sessions.get());
+  args.SetPointerWithVtable(session_arg.key, session_arg.value.pointer.p,
+                            session_arg.value.pointer.vtable);
   grpc::SslCredentialsOptions tls;
   tls.pem_root_certs = security.ca_pem;
   tls.pem_cert_chain = security.cert_pem;  // presented when the server asks (--mtls)

@@ -106,7 +106,7 @@ def accuracy(model, x, y, chunk=1000):
 
 
 def train(rank, world, args, tmp):
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
     os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")  # gloo on 127.0.0.1 only
     t_setup = time.perf_counter()
     x, y = load(args.data, "train", rank, world)
@@ -184,6 +184,8 @@ def main():
     p.add_argument("--json", metavar="PATH", help="write the result here")
     p.add_argument("--processes", type=int, default=2)
     p.add_argument("--batch", type=int, default=64, help="per process")
+    p.add_argument("--threads", type=int, default=1,
+                   help="compute threads per process (1: like a Petrel worker)")
     p.add_argument("--lr", type=float, default=0.02,
                    help="0.02 = Petrel's 0.01 x 2 workers; see the docstring")
     p.add_argument("--momentum", type=float, default=0.9)

@@ -89,6 +89,10 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
   std::vector<std::string> security_flags;
   if (options.transport != LocalTransport::kPlaintext) {
     PETREL_ASSIGN_OR_RETURN(security_flags, cluster->Secure());
+  } else {
+    // This process may have run a secured cluster before (a benchmark
+    // comparing transports): its calls go plaintext now.
+    PETREL_RETURN_IF_ERROR(SetTransportSecurity(TransportSecurity()));
   }
   if (options.transport == LocalTransport::kUnixSockets) {
     // mkdtemp made the run's folder 0700; the sockets get one of their own,
