@@ -1,9 +1,11 @@
 #include "server/initializer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "common/model_tables.h"
+#include "common/status_macros.h"
 
 namespace petrel::server {
 namespace {
@@ -57,26 +59,45 @@ absl::Status InitializeRange(const DenseTable& table, uint64_t seed, int64_t beg
   return absl::OkStatus();
 }
 
-absl::Status InitializeSparseRow(const SparseTable& table, uint64_t seed, uint64_t key,
-                                 absl::Span<float> out) {
-  const uint64_t stream = SplitMix64(SplitMix64(seed ^ HashName(table.name())) ^ key);
-  const double scale = table.init_scale() > 0 ? table.init_scale() : 0.01;
+SparseRowInitializer::SparseRowInitializer(const SparseTable& table, uint64_t seed)
+    : stream_(SplitMix64(seed ^ HashName(table.name()))),
+      scale_(table.init_scale() > 0 ? table.init_scale() : 0.01) {
   const std::string& kind = table.initializer();
+  if (kind == "zeros" || kind.empty()) {
+    kind_ = Kind::kZeros;
+  } else if (kind == "uniform") {
+    kind_ = Kind::kUniform;
+  } else if (kind == "normal") {
+    kind_ = Kind::kNormal;
+  } else {
+    status_ = absl::InvalidArgumentError(
+        absl::StrCat("sparse table ", table.name(), ": unknown initializer \"", kind,
+                     "\" (known: zeros, uniform, normal)"));
+  }
+}
+
+void SparseRowInitializer::Fill(uint64_t key, absl::Span<float> out) const {
+  if (kind_ == Kind::kZeros) {
+    std::fill(out.begin(), out.end(), 0.0f);
+    return;
+  }
+  const uint64_t stream = SplitMix64(stream_ ^ key);
   for (size_t j = 0; j < out.size(); ++j) {
     const uint64_t bits = SplitMix64(stream + j);
-    if (kind == "zeros" || kind.empty()) {
-      out[j] = 0.0f;
-    } else if (kind == "uniform") {
-      out[j] = static_cast<float>((2.0 * Uniform(bits) - 1.0) * scale);
-    } else if (kind == "normal") {
-      out[j] = static_cast<float>(scale * std::sqrt(-2.0 * std::log(Uniform(bits))) *
-                                  std::cos(6.283185307179586 * Uniform(SplitMix64(bits))));
+    if (kind_ == Kind::kUniform) {
+      out[j] = static_cast<float>((2.0 * Uniform(bits) - 1.0) * scale_);
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("sparse table ", table.name(), ": unknown initializer \"", kind,
-                       "\" (known: zeros, uniform, normal)"));
+      out[j] = static_cast<float>(scale_ * std::sqrt(-2.0 * std::log(Uniform(bits))) *
+                                  std::cos(6.283185307179586 * Uniform(SplitMix64(bits))));
     }
   }
+}
+
+absl::Status InitializeSparseRow(const SparseTable& table, uint64_t seed, uint64_t key,
+                                 absl::Span<float> out) {
+  SparseRowInitializer initializer(table, seed);
+  PETREL_RETURN_IF_ERROR(initializer.status());
+  initializer.Fill(key, out);
   return absl::OkStatus();
 }
 

@@ -26,6 +26,24 @@ absl::Status InitializeRange(const DenseTable& table, uint64_t seed, int64_t beg
 absl::Status InitializeSparseRow(const SparseTable& table, uint64_t seed, uint64_t key,
                                  absl::Span<float> out);
 
+// InitializeSparseRow for many rows of one table: the table's part of the
+// work (its name's hash, the kind's name) is done once, here, not per row.
+// The same values, bit for bit: InitializeSparseRow is built on it.
+class SparseRowInitializer {
+ public:
+  SparseRowInitializer(const SparseTable& table, uint64_t seed);
+  // OK, or the unknown initializer, named; Fill then writes zeros.
+  const absl::Status& status() const { return status_; }
+  void Fill(uint64_t key, absl::Span<float> out) const;
+
+ private:
+  enum class Kind { kZeros, kUniform, kNormal };
+  absl::Status status_;
+  Kind kind_ = Kind::kZeros;
+  uint64_t stream_ = 0;
+  double scale_ = 0;
+};
+
 }  // namespace petrel::server
 
 #endif  // PETREL_SERVER_INITIALIZER_H_

@@ -8,7 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "common/float_bytes.h"
 #include "common/job_validation.h"
-#include "absl/container/flat_hash_set.h"
+#include "server/sparse_apply.h"
 #include "common/model_tables.h"
 #include "common/partition.h"
 #include "common/shard_map_epoch.h"
@@ -322,8 +322,6 @@ absl::StatusOr<JobShards::SparseShardState*> JobShards::FindSparse(
   *keys = absl::MakeConstSpan(reinterpret_cast<const uint64_t*>(key_bytes.data()),
                               key_bytes.size() / sizeof(uint64_t));
   SparseShardState& shard = it->second;
-  absl::flat_hash_set<uint64_t> seen;
-  seen.reserve(keys->size());
   for (uint64_t key : *keys) {
     if (SparseShardOf(key, shard.count) != shard.index) {
       return absl::FailedPreconditionError(
@@ -331,10 +329,10 @@ absl::StatusOr<JobShards::SparseShardState*> JobShards::FindSparse(
                        SparseShardOf(key, shard.count), ", not to ", server_id_, " (shard ",
                        shard.index, "); refresh the shard map"));
     }
-    if (!seen.insert(key).second) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("key ", key, " of ", table, " appears twice in one request"));
-    }
+  }
+  if (const std::optional<uint64_t> key = FirstRepeatedKey(*keys)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("key ", *key, " of ", table, " appears twice in one request"));
   }
   return &shard;
 }
@@ -365,7 +363,7 @@ absl::Status JobShards::Serve(const PullRequest& request, PullResponse* response
     std::string* out = response->add_sparse_rows();
     out->resize(keys.size() * dim * sizeof(float));
     float* rows = reinterpret_cast<float*>(out->data());
-    for (size_t i = 0; i < keys.size(); ++i) shard->rows->Read(keys[i], rows + i * dim);
+    shard->rows->ReadAll(keys, rows);
     bytes += out->size();
   }
   counters_.pulls += 1;

@@ -9,13 +9,13 @@
 #include <memory>
 #include <string>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "common/gradient_codec.h"
 #include "common/status_macros.h"
 #include "server/finite_check.h"
 #include "server/job_shards.h"
 #include "server/parallel_apply.h"
+#include "server/sparse_apply.h"
 
 namespace petrel::server {
 namespace {
@@ -45,6 +45,13 @@ void AddFloats(absl::string_view bytes, size_t first, size_t n, float* sum) {
     std::memcpy(&g, from + j * sizeof(g), sizeof(g));
     sum[j] += g;
   }
+}
+
+// A push's sparse keys, which DecodePush leaves 8-aligned (viewed in place
+// or gathered) and FindSparse has checked.
+absl::Span<const uint64_t> ViewedKeys(absl::string_view bytes) {
+  return absl::MakeConstSpan(reinterpret_cast<const uint64_t*>(bytes.data()),
+                             bytes.size() / sizeof(uint64_t));
 }
 
 // What a decoded view owns: the float32 it decoded, and the sparse tensors
@@ -175,17 +182,10 @@ void JobShards::ApplyNow(const PushView& push) {
                     absl::MakeSpan(range.optimizer_state.data() + offset * slots, count * slots));
   }
   for (int i = 0; i < request.sparse_size(); ++i) {
-    absl::Span<const uint64_t> keys;
-    SparseShardState& shard =
-        **FindSparse(request.sparse(i).table(), push.sparse_keys[i], &keys);  // checked
-    const int dim = shard.rows->dim();
-    const int slots = shard.optimizer->StateSlots();
-    const float* gradient = AlignedFloats(push.sparse_gradients[i], &staging_).data();
-    for (size_t k = 0; k < keys.size(); ++k) {
-      float* row = shard.rows->FindOrCreate(keys[k]);
-      shard.optimizer->Apply(absl::MakeSpan(row, dim), absl::MakeConstSpan(gradient + k * dim, dim),
-                        absl::MakeSpan(row + dim, dim * slots));
-    }
+    // Checked by CheckGradients: not looked over again.
+    SparseShardState& shard = sparse_.at(request.sparse(i).table());
+    ApplyToRows(*shard.rows, *shard.optimizer, ViewedKeys(push.sparse_keys[i]),
+                AlignedFloats(push.sparse_gradients[i], &staging_).data());
   }
 }
 
@@ -214,29 +214,20 @@ void JobShards::ApplyCompleteClocks() {
       }
     }
     // Sparse rows: the same, per key.
-    std::map<std::string, absl::flat_hash_map<uint64_t, std::vector<float>>> sparse_sums;
+    std::map<std::string, SparseSums> sparse_sums;
     for (const PushView* push : pushes) {
       for (int i = 0; i < push->header.sparse_size(); ++i) {
         const std::string& table = push->header.sparse(i).table();
-        absl::Span<const uint64_t> keys;
-        const int dim = (*FindSparse(table, push->sparse_keys[i], &keys))->rows->dim();
-        auto& sums = sparse_sums[table];
-        for (size_t k = 0; k < keys.size(); ++k) {
-          std::vector<float>& sum = sums[keys[k]];
-          sum.resize(dim, 0.0f);
-          AddFloats(push->sparse_gradients[i], k * dim, dim, sum.data());
-        }
+        const int dim = sparse_.at(table).rows->dim();
+        // Summed at once: the staging buffer is free again for the next.
+        sparse_sums.try_emplace(table, dim)
+            .first->second.Add(ViewedKeys(push->sparse_keys[i]),
+                               AlignedFloats(push->sparse_gradients[i], &staging_).data());
       }
     }
-    for (auto& [table, sums] : sparse_sums) {
+    for (const auto& [table, sums] : sparse_sums) {
       SparseShardState& shard = sparse_.at(table);
-      SparseRows& rows = *shard.rows;
-      const int dim = rows.dim();
-      const int slots = shard.optimizer->StateSlots();
-      for (auto& [key, sum] : sums) {
-        float* row = rows.FindOrCreate(key);
-        shard.optimizer->Apply(absl::MakeSpan(row, dim), sum, absl::MakeSpan(row + dim, dim * slots));
-      }
+      ApplyToRows(*shard.rows, *shard.optimizer, sums.keys(), sums.sums());
     }
     for (Range* range : touched) {
       const int64_t lo = range->sum_lo, count = range->sum_hi - range->sum_lo;

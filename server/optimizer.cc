@@ -57,6 +57,10 @@ void AdamKernel(float* __restrict p, const float* __restrict g, float* __restric
   }
 }
 
+// The dim-1 row loops below repeat their kernel's expression exactly
+// (-ffp-contract=off keeps it from being fused differently), so a row gets
+// the same bits either way; optimizer_test checks it.
+
 class Sgd : public Optimizer {
  public:
   Sgd(float learning_rate, float weight_decay) : lr_(learning_rate), wd_(weight_decay) {}
@@ -64,6 +68,13 @@ class Sgd : public Optimizer {
   void Apply(absl::Span<float> params, absl::Span<const float> gradient,
              absl::Span<float>) const override {
     SgdKernel(params.data(), gradient.data(), params.size(), lr_, wd_);
+  }
+  void ApplyRows(absl::Span<float* const> rows, const float* gradient, int dim) const override {
+    if (dim != 1) return Optimizer::ApplyRows(rows, gradient, dim);
+    for (size_t k = 0; k < rows.size(); ++k) {
+      float* p = rows[k];
+      p[0] -= lr_ * (gradient[k] + wd_ * p[0]);
+    }
   }
 
  private:
@@ -94,6 +105,15 @@ class Adagrad : public Optimizer {
              absl::Span<float> state) const override {
     AdagradKernel(params.data(), gradient.data(), state.data(), params.size(), lr_, initial_, eps_,
                   wd_);
+  }
+  void ApplyRows(absl::Span<float* const> rows, const float* gradient, int dim) const override {
+    if (dim != 1) return Optimizer::ApplyRows(rows, gradient, dim);
+    for (size_t k = 0; k < rows.size(); ++k) {
+      float* row = rows[k];  // the parameter, then its accumulator slot
+      const float gi = gradient[k] + wd_ * row[0];
+      row[1] += gi * gi;
+      row[0] -= lr_ * gi / (std::sqrt(initial_ + row[1]) + eps_);
+    }
   }
 
  private:
@@ -169,6 +189,14 @@ class Ftrl : public Optimizer {
 };
 
 }  // namespace
+
+void Optimizer::ApplyRows(absl::Span<float* const> rows, const float* gradient, int dim) const {
+  const size_t slots = StateSlots();
+  for (size_t k = 0; k < rows.size(); ++k) {
+    Apply(absl::MakeSpan(rows[k], dim), absl::MakeConstSpan(gradient + k * dim, dim),
+          absl::MakeSpan(rows[k] + dim, dim * slots));
+  }
+}
 
 const std::vector<std::string>& KnownOptimizers() {
   static const auto* names =

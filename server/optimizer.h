@@ -29,6 +29,14 @@ class Optimizer {
   // sub-span (or one sparse row) touches only that part.
   virtual void Apply(absl::Span<float> params, absl::Span<const float> gradient,
                      absl::Span<float> state) const = 0;
+
+  // Applies gradient row k, gradient[k * dim, (k + 1) * dim), to sparse row
+  // rows[k]: dim parameters followed by their dim * StateSlots() state. The
+  // same bits as Apply on each row in turn (a row named twice is updated
+  // twice, in turn). The
+  // optimizers that sparse tables use most override it for dim 1, where a
+  // call per row would cost more than the update.
+  virtual void ApplyRows(absl::Span<float* const> rows, const float* gradient, int dim) const;
 };
 
 // With lr = learning_rate, wd = weight_decay, g the pushed gradient:

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <random>
@@ -305,6 +306,56 @@ TEST_CASE("ftrl refuses weight_decay: its L2 is l2") {
   absl::StatusOr<std::unique_ptr<Optimizer>> optimizer = CreateOptimizer(spec);
   REQUIRE_FALSE(optimizer.ok());
   CHECK(absl::StrContains(optimizer.status().message(), "optimizer.l2"));
+}
+
+}  // namespace
+}  // namespace petrel::server
+
+namespace petrel::server {
+namespace {
+
+// Sparse rows, ApplyRows' way and Apply's way, over several steps: the bits
+// must agree, for the dim-1 loops and for the generic path.
+void CheckRowsMatchApply(const OptimizerSpec& spec, int dim) {
+  std::unique_ptr<Optimizer> optimizer = Create(spec);
+  const int slots = optimizer->StateSlots();
+  const int row_floats = dim * (1 + slots);
+  constexpr int kRows = 257;
+  std::mt19937 rng(dim);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<float> by_rows(kRows * row_floats, 0.0f);
+  for (int r = 0; r < kRows; ++r) {
+    for (int j = 0; j < dim; ++j) by_rows[r * row_floats + j] = uniform(rng);
+  }
+  std::vector<float> by_apply = by_rows;
+  // Rows in a scattered order, as a push names them.
+  std::vector<int> order(kRows);
+  for (int r = 0; r < kRows; ++r) order[r] = (r * 101) % kRows;
+  for (int step = 0; step < 5; ++step) {
+    std::vector<float> gradient(kRows * dim);
+    for (float& g : gradient) g = uniform(rng);
+    std::vector<float*> rows;
+    for (int r : order) rows.push_back(by_rows.data() + r * row_floats);
+    optimizer->ApplyRows(rows, gradient.data(), dim);
+    for (int k = 0; k < kRows; ++k) {
+      float* row = by_apply.data() + order[k] * row_floats;
+      optimizer->Apply(absl::MakeSpan(row, dim), absl::MakeConstSpan(gradient).subspan(k * dim, dim),
+                       absl::MakeSpan(row + dim, dim * slots));
+    }
+    INFO(spec.type() << " dim " << dim << " step " << step);
+    REQUIRE(std::memcmp(by_rows.data(), by_apply.data(), by_rows.size() * sizeof(float)) == 0);
+  }
+}
+
+TEST_CASE("ApplyRows gives each sparse row the same bits as Apply") {
+  for (int dim : {1, 3, 16}) {
+    CheckRowsMatchApply(Spec("sgd", 0.01f, 0.0f, 0.05f), dim);
+    CheckRowsMatchApply(Spec("momentum", 0.01f, 0.9f, 0.05f), dim);
+    CheckRowsMatchApply(AdagradSpec(0.05f, 0.1f, 1e-10f, 0.01f), dim);
+    CheckRowsMatchApply(AdagradSpec(0.05f, 0.0f, 1e-10f, 0.0f), dim);
+    CheckRowsMatchApply(AdamSpec(0.01f, 0.9f, 0.999f, 1e-8f, 0.01f), dim);
+    CheckRowsMatchApply(FtrlSpec(0.1f, 1.0f, 0.5f, 0.1f), dim);
+  }
 }
 
 }  // namespace

@@ -1,8 +1,14 @@
 // The rows of one sparse table held by one server shard. Keys map to rows by
-// open addressing (absl::flat_hash_map); the rows live in large contiguous
+// open addressing (SparseIndex); the rows live in large contiguous
 // slabs, never one allocation each, so tens of millions of rows stay cheap.
 // A row is `dim` values followed by `dim * state_slots` optimizer state.
 // Not thread-safe: JobShards serialises writes.
+//
+// A table of millions of rows is far larger than the caches, so each key's
+// lookup is a cache miss or two (the control bytes, the slot). The batch
+// calls below prefetch a few keys ahead, so those misses overlap instead of
+// queueing one after another; they are what a push or pull of many keys
+// should use.
 #ifndef PETREL_SERVER_SPARSE_ROWS_H_
 #define PETREL_SERVER_SPARSE_ROWS_H_
 
@@ -12,9 +18,10 @@
 #include <optional>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/types/span.h"
 #include "proto/job.pb.h"
+#include "server/initializer.h"
+#include "server/sparse_index.h"
 
 namespace petrel::server {
 
@@ -35,7 +42,15 @@ class SparseRows {
   // and zero state on first touch.
   float* FindOrCreate(uint64_t key);
 
-  // How many of `keys` have no row yet.
+  // FindOrCreate of each of `keys` in turn, rows[i] the row of keys[i]
+  // (rows.size() == keys.size()). A key given twice gets the same row.
+  void FindOrCreateAll(absl::Span<const uint64_t> keys, absl::Span<float*> rows);
+
+  // Read of each of `keys` into out[i * dim, (i + 1) * dim).
+  void ReadAll(absl::Span<const uint64_t> keys, float* out) const;
+
+  // How many of `keys` have no row yet (a missing key given twice counts
+  // twice).
   int64_t CountNew(absl::Span<const uint64_t> keys) const;
   // Calls `visit` with every row held (its values then its optimizer
   // state, row_floats() floats), in no particular order.
@@ -51,11 +66,17 @@ class SparseRows {
 
  private:
   static constexpr int64_t kRowsPerSlab = 1 << 14;
+  // How many keys ahead the batch calls prefetch: enough misses in flight
+  // to cover memory latency, few enough that the lines are still cached
+  // when their key's turn comes.
+  static constexpr size_t kPrefetchAhead = 16;
+
+  float* NewRow(uint64_t key);
 
   const SparseTable spec_;
-  const uint64_t seed_;
+  const SparseRowInitializer initializer_;
   const int64_t row_floats_;  // dim * (1 + state_slots)
-  absl::flat_hash_map<uint64_t, float*> index_;
+  SparseIndex index_;
   std::vector<std::unique_ptr<float[]>> slabs_;
   int64_t used_in_last_slab_ = kRowsPerSlab;
 };

@@ -37,14 +37,9 @@ void WriteLibsvm(const std::string& path, int examples, uint64_t seed) {
   }
 }
 
-TEST_CASE("sparse logistic regression trains over 2 sharded servers") {
-  const std::string dir = std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp";
-  WriteLibsvm(dir + "/train.libsvm", 4000, 1);
-  WriteLibsvm(dir + "/test.libsvm", 1000, 2);
-  auto cluster = InProcessCluster::Start({.servers = 2, .workers = 2});
-  REQUIRE(cluster.ok());
-
-  JobSpec spec = FashionMnistJob({}, /*epochs=*/5, 2, 2);
+// The job both cases run, on the libsvm files in `dir`.
+JobSpec SparseJob(const std::string& dir, int servers) {
+  JobSpec spec = FashionMnistJob({}, /*epochs=*/5, servers, 2);
   spec.mutable_model()->set_type("sparse_logistic");
   spec.mutable_model()->set_input_dim(100000);
   spec.mutable_model()->set_num_classes(2);
@@ -63,6 +58,16 @@ TEST_CASE("sparse logistic regression trains over 2 sharded servers") {
   spec.mutable_optimizer()->set_momentum(0);
   spec.mutable_training()->set_batch_size(32);
   spec.mutable_training()->set_staleness(0);
+  return spec;
+}
+
+TEST_CASE("sparse logistic regression trains over 2 sharded servers") {
+  const std::string dir = std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp";
+  WriteLibsvm(dir + "/train.libsvm", 4000, 1);
+  WriteLibsvm(dir + "/test.libsvm", 1000, 2);
+  auto cluster = InProcessCluster::Start({.servers = 2, .workers = 2});
+  REQUIRE(cluster.ok());
+  JobSpec spec = SparseJob(dir, 2);
   auto job = (*cluster)->RunJob(spec, absl::Minutes(3));
   REQUIRE(job.ok());
   INFO(job->error());
@@ -153,6 +158,49 @@ print("numpy read", keys.shape[0], "rows of dim", rows.shape[1])
   auto refused = cli::FetchSparseTables(wrong);
   CHECK(absl::IsNotFound(refused.status()));
   CHECK(refused.status().message().find("no_such_table") != std::string::npos);
+}
+
+// One shard: the client sends a table's keys and rows whole, in one copy,
+// rather than routing them key by key.
+TEST_CASE("on one server sparse rows go over whole, train, and pull back as exported") {
+  const std::string dir = std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp";
+  WriteLibsvm(dir + "/train1.libsvm", 4000, 1);
+  WriteLibsvm(dir + "/test1.libsvm", 1000, 2);
+  auto cluster = InProcessCluster::Start({.servers = 1, .workers = 2});
+  REQUIRE(cluster.ok());
+  JobSpec spec = SparseJob(dir, 1);
+  spec.mutable_data()->set_train_file("train1.libsvm");
+  spec.mutable_data()->set_test_file("test1.libsvm");
+  auto job = (*cluster)->RunJob(spec, absl::Minutes(3));
+  REQUIRE(job.ok());
+  INFO(job->error());
+  REQUIRE(job->state() == SUCCEEDED);
+  CHECK(job->test_accuracy() >= 0.95f);
+
+  auto map = (*cluster)->client().GetShardMap(job->job_id());
+  REQUIRE(map.ok());
+  REQUIRE(map->sparse_shards_size() == 1);
+  auto sparse = cli::FetchSparseTables(*map);
+  REQUIRE(sparse.ok());
+  const cli::SparseTableRows& table = (*sparse)[0];
+  CHECK(table.keys.size() > 500);
+  worker::PsClientOptions observer;
+  observer.job_id = map->job_id();
+  observer.observer = true;
+  auto client = worker::NewGrpcPsClient(*map, observer);
+  std::vector<std::vector<float>> dense;
+  worker::SparseStep step;
+  // Descending, not as exported: the rows come back in the order asked.
+  step.keys = {std::vector<uint64_t>(table.keys.rbegin(), table.keys.rend())};
+  REQUIRE(client->Pull(0, &dense, &step).ok());
+  const size_t n = table.keys.size(), dim = table.rows.size() / n;
+  REQUIRE(step.rows[0].size() == n * dim);
+  bool same = true;
+  for (size_t i = 0; i < n; ++i) {
+    same = same && std::memcmp(&step.rows[0][i * dim], &table.rows[(n - 1 - i) * dim],
+                               dim * sizeof(float)) == 0;
+  }
+  CHECK(same);
 }
 
 }  // namespace

@@ -221,15 +221,14 @@ class GrpcPsClient : public PsClient {
         for (size_t j = 0; j < server.sparse.size(); ++j) {
           const SparseRoute& route = server.sparse[j];
           const int dim = sparse_dims_[route.table];
-          if (rows_by_slice[j].size() != route.positions.size() * dim * sizeof(float)) {
+          const size_t count = route.Count(*sparse);
+          if (rows_by_slice[j].size() != count * dim * sizeof(float)) {
             return absl::InternalError(absl::StrCat("Pull from ", server.id, ": sparse slice ", j,
                                                     " has the wrong size"));
           }
-          const float* rows = BytesAsFloats(rows_by_slice[j]).data();
-          float* out = sparse->rows[route.table].data();
-          for (size_t k = 0; k < route.positions.size(); ++k) {
-            std::memcpy(out + route.positions[k] * dim, rows + k * dim, dim * sizeof(float));
-          }
+          if (count == 0) continue;
+          route.Scatter(BytesAsFloats(rows_by_slice[j]).data(), dim, count,
+                        sparse->rows[route.table].data());
         }
       }
     }
@@ -252,6 +251,7 @@ class GrpcPsClient : public PsClient {
       }
     }
     PETREL_RETURN_IF_ERROR(RouteKeys(sparse));
+    PETREL_RETURN_IF_ERROR(CheckSparseRows(sparse));
     for (const Server& server : servers_) {
       PushRequest& request = chunks_[server.chunks.front()].push.request;
       for (size_t j = 0; j < server.sparse.size(); ++j) {
@@ -259,12 +259,11 @@ class GrpcPsClient : public PsClient {
         SetKeys(server, j, sparse, request.mutable_sparse(j)->mutable_keys());
         const int dim = sparse_dims_[route.table];
         std::string* bytes = request.mutable_sparse_gradients(j);
-        bytes->resize(route.positions.size() * dim * sizeof(float));
-        float* out = reinterpret_cast<float*>(bytes->data());
-        const float* rows = sparse->rows[route.table].data();
-        for (size_t k = 0; k < route.positions.size(); ++k) {
-          std::memcpy(out + k * dim, rows + route.positions[k] * dim, dim * sizeof(float));
-        }
+        const size_t count = sparse == nullptr ? 0 : route.Count(*sparse);
+        bytes->resize(count * dim * sizeof(float));
+        if (count == 0) continue;
+        route.Gather(sparse->rows[route.table].data(), dim, count,
+                     reinterpret_cast<float*>(bytes->data()));
       }
     }
     return absl::OkStatus();
@@ -293,9 +292,42 @@ class GrpcPsClient : public PsClient {
   };
   // Sparse slice j of a server's requests: the keys of sparse table `table`
   // it holds this step, as positions in SparseStep::keys[table].
+  // A table of one shard sends all its keys to one server, in order: then
+  // `all` is set and positions stay empty, so the keys and rows go over in
+  // one copy each, not one per key.
   struct SparseRoute {
     size_t table;
     std::vector<size_t> positions;
+    bool all = false;
+    size_t Count(const SparseStep& step) const {
+      return all ? step.keys[table].size() : positions.size();
+    }
+    // Rows of `width` values: row positions[k] of `from` (row k when `all`)
+    // to row k of `to`, and back with Scatter.
+    template <typename T>
+    void Gather(const T* from, int width, size_t count, T* to) const {
+      if (all) {
+        std::memcpy(to, from, count * width * sizeof(T));
+      } else if (width == 1) {
+        for (size_t k = 0; k < count; ++k) to[k] = from[positions[k]];
+      } else {
+        for (size_t k = 0; k < count; ++k) {
+          std::memcpy(to + k * width, from + positions[k] * width, width * sizeof(T));
+        }
+      }
+    }
+    template <typename T>
+    void Scatter(const T* from, int width, size_t count, T* to) const {
+      if (all) {
+        std::memcpy(to, from, count * width * sizeof(T));
+      } else if (width == 1) {
+        for (size_t k = 0; k < count; ++k) to[positions[k]] = from[k];
+      } else {
+        for (size_t k = 0; k < count; ++k) {
+          std::memcpy(to + positions[k] * width, from + k * width, width * sizeof(T));
+        }
+      }
+    }
   };
   // A request's fixed fields and its last call's outcome; the answer
   // arrives in the chunk's wire buffer.
@@ -509,7 +541,10 @@ class GrpcPsClient : public PsClient {
   // Sends each key of `sparse` to the server of its shard.
   absl::Status RouteKeys(const SparseStep* sparse) {
     for (Server& server : servers_) {
-      for (SparseRoute& route : server.sparse) route.positions.clear();
+      for (SparseRoute& route : server.sparse) {
+        route.positions.clear();
+        route.all = false;
+      }
     }
     if (sparse == nullptr) return absl::OkStatus();
     if (sparse->keys.size() != sparse_dims_.size()) {
@@ -519,9 +554,31 @@ class GrpcPsClient : public PsClient {
     }
     for (size_t t = 0; t < sparse->keys.size(); ++t) {
       const auto& shards = sparse_shards_[t];
+      if (shards.size() == 1) {
+        servers_[shards[0].first].sparse[shards[0].second].all = true;
+        continue;
+      }
       for (size_t i = 0; i < sparse->keys[t].size(); ++i) {
         const auto [server, slot] = shards[SparseShardOf(sparse->keys[t][i], shards.size())];
         servers_[server].sparse[slot].positions.push_back(i);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // A push's gradient rows: keys[t].size() x dim floats for each table t.
+  absl::Status CheckSparseRows(const SparseStep* sparse) const {
+    if (sparse == nullptr) return absl::OkStatus();
+    if (sparse->rows.size() != sparse->keys.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("sparse gradients for ", sparse->rows.size(),
+                                                     " tables; keys for ", sparse->keys.size()));
+    }
+    for (size_t t = 0; t < sparse->keys.size(); ++t) {
+      const size_t want = sparse->keys[t].size() * sparse_dims_[t];
+      if (sparse->rows[t].size() != want) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "sparse gradients of table ", t, " have ", sparse->rows[t].size(), " floats; ",
+            sparse->keys[t].size(), " keys of dim ", sparse_dims_[t], " need ", want));
       }
     }
     return absl::OkStatus();
@@ -531,11 +588,11 @@ class GrpcPsClient : public PsClient {
   static void SetKeys(const Server& server, size_t j, const SparseStep* sparse,
                       std::string* bytes) {
     const SparseRoute& route = server.sparse[j];
-    bytes->resize(route.positions.size() * sizeof(uint64_t));
-    uint64_t* out = reinterpret_cast<uint64_t*>(bytes->data());
-    for (size_t k = 0; k < route.positions.size(); ++k) {
-      out[k] = sparse->keys[route.table][route.positions[k]];
-    }
+    const size_t count = sparse == nullptr ? 0 : route.Count(*sparse);
+    bytes->resize(count * sizeof(uint64_t));
+    if (count == 0) return;
+    route.Gather(sparse->keys[route.table].data(), 1, count,
+                 reinterpret_cast<uint64_t*>(bytes->data()));
   }
 
   const PsClientOptions options_;

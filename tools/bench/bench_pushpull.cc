@@ -4,7 +4,7 @@
 // docs/performance.md.
 //
 //   bench_pushpull [--transport unix|tls|plaintext] [--rounds N] [--steps N]
-//                  [--sparse_batch N] [--json PATH]
+//                  [--sparse_batch N] [--json PATH] [--dense_only | --sparse_only]
 //   bench_pushpull --check [--check_min_ratio R] [--attempts N]
 //   bench_pushpull --tls_cost [--attempts N]
 //
@@ -45,6 +45,7 @@
 #include "tools/bench/yardsticks.h"
 
 ABSL_FLAG(bool, dense_only, false, "only the dense 10^7 cases (for tuning)");
+ABSL_FLAG(bool, sparse_only, false, "only the sparse cases (for tuning)");
 ABSL_FLAG(int, rounds, 10, "timed rounds of each 10^7 dense case (of each attempt)");
 ABSL_FLAG(int, steps, 300, "timed steps of dense_pushpull_2e5");
 ABSL_FLAG(int64_t, dense_floats, 10'000'000, "floats of the dense table (a multiple of 10)");
@@ -282,11 +283,14 @@ int main(int argc, char** argv) {
       Print(cases[i], y, memcpy_traffic);
     }
   };
+  const bool sparse_only = absl::GetFlag(FLAGS_sparse_only);
   for (int servers : {1, 2}) {
+    if (sparse_only) break;
     run_group([&] { DenseCases(servers, dense_floats, rounds, *transport, &cases); });
   }
   if (!absl::GetFlag(FLAGS_dense_only)) {
     for (int servers : {1, 2}) {
+      if (sparse_only) break;
       run_group(
           [&] { TrainingStepCase(servers, absl::GetFlag(FLAGS_steps), *transport, &cases); });
     }
@@ -297,6 +301,7 @@ int main(int argc, char** argv) {
       });
     }
     for (const char* optimizer : {"sgd", "adam"}) {
+      if (sparse_only) break;
       auto result = ApplyCase(optimizer, dense_floats, rounds, SizeTag(dense_floats));
       if (!result.ok()) Die("apply case", result.status());
       cases.push_back(*result);
