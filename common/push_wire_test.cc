@@ -221,7 +221,7 @@ TEST_CASE("every truncation of a push is refused or is a shorter valid push, as 
 
 TEST_CASE("unknown fields, wrong wire types and bad names are refused, naming the problem") {
   const std::string good = SamplePush().SerializeAsString();
-  CheckRefused(good + Varint(15 << 3) + Varint(1), "unknown field 15");
+  CheckRefused(good + Varint(16 << 3) + Varint(1), "unknown field 16");
   CheckRefused(good + Varint(6 << 3) + Varint(1), "field 6 has wire type 0");
   CheckRefused(good + Varint(3 << 3 | 2) + Varint(0), "field 3 has wire type 2");
   CheckRefused(LengthField(5, LengthField(1, "w") + Varint(4 << 3) + Varint(1)),

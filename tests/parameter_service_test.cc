@@ -205,10 +205,10 @@ TEST_CASE("pushes apply SGD exactly and bad pushes change nothing") {
     }
     grpc::Status s = f.PushRaw(range, std::string("\xff\xff\xff\x07garbage"));
     CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-    // Field 15 is no field of PushRequest: refused, not ignored.
-    s = f.PushRaw(range, good + std::string("\x78\x01", 2));
+    // Field 16 is no field of PushRequest: refused, not ignored.
+    s = f.PushRaw(range, good + std::string("\x80\x01\x01", 3));
     CHECK(s.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
-    CHECK(s.error_message().find("unknown field 15") != std::string::npos);
+    CHECK(s.error_message().find("unknown field 16") != std::string::npos);
     unchanged();
     // The same bytes, whole, apply.
     REQUIRE(f.PushRaw(range, good).ok());
