@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/varint.h"
 #include "absl/time/clock.h"
 
 namespace petrel {
@@ -13,14 +14,6 @@ constexpr int kPushGradients = 6;
 constexpr int kPullValues = 1;
 constexpr int kPullSparseRows = 2;
 constexpr int kWireVarint = 0, kWireFixed64 = 1, kWireLength = 2, kWireFixed32 = 5;
-
-void PutVarint(uint64_t value, std::string* out) {
-  while (value >= 0x80) {
-    out->push_back(static_cast<char>(value | 0x80));
-    value >>= 7;
-  }
-  out->push_back(static_cast<char>(value));
-}
 
 // Reads across the slices of a ByteBuffer.
 class SliceReader {
