@@ -1,5 +1,7 @@
 #include "common/rpc.h"
 
+#include "common/channel_factory.h"
+
 #include <sys/stat.h>
 
 #include <fstream>
@@ -342,6 +344,28 @@ std::string StatusUrl(const std::string& http_address, const std::string& path) 
   const std::string host = http_address.substr(0, http_address.rfind(':'));
   const bool https = CurrentSecurity().tls && !IsLoopbackHost(host);
   return absl::StrCat(https ? "https://" : "http://", http_address, path);
+}
+
+}  // namespace petrel
+
+namespace petrel {
+namespace {
+
+class ProcessSecuredChannels : public ChannelFactory {
+ public:
+  std::shared_ptr<grpc::Channel> Channel(const std::string& address) override {
+    return MakeChannel(address);
+  }
+  absl::Status CheckReachable(const std::string& address) const override {
+    return petrel::CheckReachable(address);
+  }
+};
+
+}  // namespace
+
+ChannelFactory& ProcessChannelFactory() {
+  static ProcessSecuredChannels* const factory = new ProcessSecuredChannels();
+  return *factory;
 }
 
 }  // namespace petrel
