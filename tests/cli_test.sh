@@ -2,7 +2,7 @@
 # The real binaries as separate processes: `petrel local` end to end, bad job
 # files, a port already in use, a worker killed mid-run, and Ctrl-C. Every
 # case also checks that no daemon outlives the CLI.
-set -uo pipefail
+set -euo pipefail
 
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/process_test_lib.sh"
 
@@ -24,17 +24,17 @@ wait_for_training() {
 # exit status. (Not in a $(...) subshell: only this shell can wait for it.)
 wait_for_exit() {
   timeout 30 tail --pid="$1" -f /dev/null
-  wait "$1"
-  code=$?
+  code=0
+  wait "$1" || code=$?
 }
 
 # 1. A whole local cluster trains, writes its summary and exports the model.
 out="$TMP/local.out"
 sed "s|^  model_path:.*|  model_path: $TMP/model.safetensors|" \
   "$RUNFILES/tests/testdata/softmax_short.yaml" >"$TMP/job.yaml"
+code=0
 "$PETREL" local "$TMP/job.yaml" --bin-dir "$RUNFILES" \
-  --summary-json "$TMP/summary.json" >"$out" 2>&1
-code=$?
+  --summary-json "$TMP/summary.json" >"$out" 2>&1 || code=$?
 if [ $code -ne 0 ]; then
   fail "petrel local exited $code"; cat "$out"
 else
@@ -81,8 +81,8 @@ dir=$(log_dir_of "$out")
   || fail "leftover daemons: $(leftovers "$dir")"
 
 # 2. A job file with an unknown field names the field and its line.
-"$PETREL" local "$RUNFILES/tests/testdata/unknown_field.yaml" --bin-dir "$RUNFILES" >"$out" 2>&1
-code=$?
+code=0
+"$PETREL" local "$RUNFILES/tests/testdata/unknown_field.yaml" --bin-dir "$RUNFILES" >"$out" 2>&1 || code=$?
 if [ $code -ne 0 ] && grep -q 'unknown_field.yaml:4' "$out" && grep -q 'model.hiden' "$out"; then
   pass "unknown field is named with its line"
 else
@@ -90,8 +90,8 @@ else
 fi
 
 # 3. A missing data directory names the path and the package that provides it.
-"$PETREL" submit "$RUNFILES/tests/testdata/missing_data.yaml" --coordinator 127.0.0.1:1 >"$out" 2>&1
-code=$?
+code=0
+"$PETREL" submit "$RUNFILES/tests/testdata/missing_data.yaml" --coordinator 127.0.0.1:1 >"$out" 2>&1 || code=$?
 if [ $code -ne 0 ] && grep -q '/nonexistent/fashion-mnist/train-images-idx3-ubyte.gz' "$out"; then
   pass "missing data path is named"
 else
@@ -109,15 +109,15 @@ port=$(cat "$TMP/port")
 for daemon in coordinator/petrel-coordinator server/petrel-server; do
   extra=()
   [ "$daemon" = server/petrel-server ] && extra=(--coordinator 127.0.0.1:1 --register_timeout_seconds 1)
-  timeout 20 "$RUNFILES/$daemon" --port "$port" "${extra[@]}" >"$out" 2>&1
-  code=$?
+  code=0
+  timeout 20 "$RUNFILES/$daemon" --port "$port" "${extra[@]}" >"$out" 2>&1 || code=$?
   if [ $code -ne 0 ] && [ $code -ne 124 ] && grep -q "127.0.0.1:$port (is it already in use?)" "$out"; then
     pass "$daemon refuses a port in use"
   else
     fail "$daemon with a busy port: exit $code, output: $(cat "$out")"
   fi
 done
-kill "$holder" 2>/dev/null
+kill "$holder" 2>/dev/null || true
 
 # 5. A worker killed mid-run: the CLI says which, stops everything, fails.
 "$PETREL" local "$RUNFILES/tests/testdata/mlp_long.yaml" --bin-dir "$RUNFILES" >"$out" 2>&1 &
@@ -126,7 +126,7 @@ dir=$(wait_for_training "$out")
 victim=$(worker_pid "$dir" 1)
 if [ -z "$victim" ]; then
   fail "could not find worker-1 of $dir: $(cat "$out")"
-  kill "$cli" 2>/dev/null
+  kill "$cli" 2>/dev/null || true
 else
   kill -9 "$victim"
   wait_for_exit "$cli"
@@ -255,7 +255,7 @@ grep -q "$job CANCELLED" "$out" && pass "cancel cancels" || fail "cancel: $(cat 
 clean=0
 for pid in "${daemons[@]}" "$coordinator"; do
   kill -TERM "$pid"
-  timeout 15 tail --pid="$pid" -f /dev/null
+  timeout 15 tail --pid="$pid" -f /dev/null || true
   wait "$pid" || clean=1
 done
 [ $clean -eq 0 ] && pass "daemons exit cleanly on SIGTERM" || fail "a daemon exited non-zero on SIGTERM"

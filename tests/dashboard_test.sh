@@ -5,7 +5,7 @@
 # takes a screenshot. Also: the JSON API answers 400/404 for bad job ids.
 # Daemons are started by hand, not with `petrel local`, because the
 # coordinator must outlive the job for the page to show it ended.
-set -uo pipefail
+set -euo pipefail
 
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/process_test_lib.sh"
 
@@ -21,7 +21,7 @@ mkdir -p "$HOME"
 SHOTS="${TEST_UNDECLARED_OUTPUTS_DIR:-$TMP}"
 
 pids=()
-cleanup() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done; wait; }
+cleanup() { for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done; wait || true; }
 trap cleanup EXIT
 
 port_of() {  # port file, field -> port

@@ -2,16 +2,16 @@
 # mode: ensemble end to end (docs/ensembles.md): `petrel local` trains three
 # softmax members at once, reports each member's accuracy and the ensemble's,
 # and exports every member's tables.
-set -uo pipefail
+set -euo pipefail
 
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/process_test_lib.sh"
 
 out="$TMP/ensemble.out"
 sed "s|^  model_path:.*|  model_path: $TMP/ensemble.safetensors|" \
   "$RUNFILES/tests/testdata/ensemble_short.yaml" >"$TMP/job.yaml"
+code=0
 timeout 120 "$PETREL" local "$TMP/job.yaml" --bin-dir "$RUNFILES" --plaintext \
-  --summary-json "$TMP/summary.json" >"$out" 2>&1
-code=$?
+  --summary-json "$TMP/summary.json" >"$out" 2>&1 || code=$?
 if [ $code -ne 0 ]; then
   fail "petrel local exited $code"; cat "$out"
   finish; exit

@@ -7,7 +7,7 @@
 #  2. DP-FedAvg on a non-IID split with half the workers sampled: the epsilon
 #     spent is reported.
 #  3. Bad configurations are refused before any daemon starts.
-set -uo pipefail
+set -euo pipefail
 
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/process_test_lib.sh"
 
@@ -32,8 +32,8 @@ if [ -n "$pid" ]; then
 else
   fail "worker-3 not found (log dir '$dir')"
 fi
-wait $local_pid
-code=$?
+code=0
+wait $local_pid || code=$?
 [ $code -eq 0 ] && pass "petrel local succeeded" || { fail "petrel local exited $code"; tail -30 "$out"; }
 /usr/bin/python3 - "$TMP/secure.json" <<'PY' && pass "25 rounds applied, a worker dropped, accuracy kept" || fail "summary: $(cat "$TMP/secure.json")"
 import json, sys

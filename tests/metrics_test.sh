@@ -3,7 +3,7 @@
 # `promtool check metrics`, carry the job's figures, and a real Prometheus
 # server (Debian's package) scrapes all three daemons and answers queries
 # about them. Unknown endpoints are 404 and POST changes nothing.
-set -uo pipefail
+set -euo pipefail
 
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/process_test_lib.sh"
 
@@ -15,9 +15,9 @@ out="$TMP/local.out"
 "$PETREL" local "$RUNFILES/tests/testdata/mlp_long.yaml" --bin-dir "$RUNFILES" >"$out" 2>&1 &
 local_pid=$!
 cleanup() {
-  kill -INT $local_pid 2>/dev/null
-  [ -n "${prom_pid:-}" ] && kill $prom_pid 2>/dev/null
-  wait 2>/dev/null
+  kill -INT $local_pid 2>/dev/null || true
+  [ -z "${prom_pid:-}" ] || kill $prom_pid 2>/dev/null || true
+  wait 2>/dev/null || true
 }
 trap cleanup EXIT
 

@@ -5,13 +5,13 @@
 # The daemons bind every interface and advertise nothing by hand, so each
 # must find the address others can dial on its own. A job trains to its
 # target across them; then one server's link is cut mid-job and the failure
-# must be detected and reported, naming the server. Skips (exit 0) where
-# namespaces cannot be made.
-set -uo pipefail
+# must be detected and reported, naming the server. Prints "SKIPPED: why"
+# (exit 0, counted as skipped by tools/test) where namespaces cannot be made.
+set -euo pipefail
 
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/process_test_lib.sh"
 
-skip() { echo "SKIP: $*"; exit 0; }
+skip() { echo "SKIPPED: $*"; exit 0; }
 [ "$(id -u)" -eq 0 ] || skip "network namespaces need root"
 command -v ip >/dev/null || skip "iproute2's ip is missing (tools/setup installs it)"
 tag="pt$$"
@@ -20,11 +20,11 @@ ip netns add "$tag-sw" 2>/dev/null || skip "cannot create network namespaces her
 hosts=(coord ps1 ps2 w1 w2)
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   sleep 0.5
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-  for h in "${hosts[@]}"; do ip netns del "$tag-$h" 2>/dev/null; done
-  ip netns del "$tag-sw" 2>/dev/null
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  for h in "${hosts[@]}"; do ip netns del "$tag-$h" 2>/dev/null || true; done
+  ip netns del "$tag-sw" 2>/dev/null || true
 }
 trap cleanup EXIT
 

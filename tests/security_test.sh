@@ -8,7 +8,7 @@
 # served as HTTPS with the token on every page but /healthz; and a full `petrel
 # local` run whose logs, /status, /metrics and dashboard never show the
 # token.
-set -uo pipefail
+set -euo pipefail
 
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/process_test_lib.sh"
 PY=/usr/bin/python3  # Debian's, with python3-grpcio
@@ -21,9 +21,9 @@ mode_of() { stat -c %a "$1"; }
 
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   [ -n "${local_pid:-}" ] && kill -INT "$local_pid" 2>/dev/null
-  wait 2>/dev/null
+  wait 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -59,12 +59,14 @@ fi
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TMP/token"
 chmod 600 "$TMP/token"
 token=$(cat "$TMP/token")
+code=0
 timeout 10 "$RUNFILES/coordinator/petrel-coordinator" --port 0 --token_file "$TMP/token" \
-  >"$TMP/refuse.log" 2>&1
-[ $? -eq 1 ] && grep -q "needs TLS" "$TMP/refuse.log" \
+  >"$TMP/refuse.log" 2>&1 || code=$?
+[ $code -eq 1 ] && grep -q "needs TLS" "$TMP/refuse.log" \
   && pass "a daemon refuses a token without TLS" || fail "token without TLS: $(cat "$TMP/refuse.log")"
-timeout 10 "$RUNFILES/server/petrel-server" --tls_dir "$TMP/nowhere" >"$TMP/refuse.log" 2>&1
-[ $? -eq 1 ] && grep -q "$TMP/nowhere/ca.pem" "$TMP/refuse.log" \
+code=0
+timeout 10 "$RUNFILES/server/petrel-server" --tls_dir "$TMP/nowhere" >"$TMP/refuse.log" 2>&1 || code=$?
+[ $code -eq 1 ] && grep -q "$TMP/nowhere/ca.pem" "$TMP/refuse.log" \
   && pass "a daemon names a missing CA file" || fail "missing CA: $(cat "$TMP/refuse.log")"
 
 # 3. A cluster by hand: mutual TLS, the token, one job at a time.
@@ -140,7 +142,8 @@ grep -q "refused .* gRPC call(s) without the cluster token" "$TMP/server.log" \
 pids+=($!)
 wait_for_file "$TMP/h.ports" || fail "the coordinator did not start: $(cat "$TMP/http.log")"
 http_port=$(port_of "$TMP/h.ports" http_port)
-$PY - "$http_port" "$TMP/ca/ca.pem" "$TMP/token" >"$TMP/http.out" 2>&1 <<'EOF_PY'
+status=0
+$PY - "$http_port" "$TMP/ca/ca.pem" "$TMP/token" >"$TMP/http.out" 2>&1 <<'EOF_PY' || status=$?
 import base64, json, ssl, sys, urllib.error, urllib.request
 port, ca, token_file = sys.argv[1], sys.argv[2], sys.argv[3]
 token = open(token_file).read().strip()
@@ -176,12 +179,11 @@ try:
 except (urllib.error.URLError, ConnectionError, OSError) as e:
     print("ok: plain HTTP gets nothing from it (%s)" % type(e).__name__)
 EOF_PY
-status=$?
 cat "$TMP/http.out"
 [ $status -eq 0 ] && pass "HTTP beyond loopback under TLS is HTTPS and wants the token" \
   || fail "HTTPS status endpoints: $(cat "$TMP/http.out")"
 grep -qF "$token" "$TMP/http.log" && fail "the token is in the coordinator's log"
-for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
 pids=()
 
 # 4. petrel local: Unix sockets in a 0700 folder and a token by default; the
@@ -253,8 +255,8 @@ EOF_PY
   done
 fi
 timeout 120 tail --pid="$local_pid" -f /dev/null
-wait "$local_pid"
-code=$?
+code=0
+wait "$local_pid" || code=$?
 local_pid=""
 [ $code -eq 0 ] && grep -q "SUCCEEDED" "$out" && pass "petrel local trains over Unix sockets with the token on" \
   || fail "petrel local exited $code: $(tail -20 "$out")"
@@ -262,7 +264,7 @@ grep -q "Unix sockets (only you can connect) and a cluster token" "$out" \
   && pass "petrel local says the cluster is secured" || fail "no security line in: $(head -5 "$out")"
 if [ -n "${local_token:-}" ]; then
   # Everything the run left (logs, state), less the token file itself.
-  leaks=$(grep -rlF --exclude=token "$local_token" "$dir" "$out" "$pages" 2>/dev/null)
+  leaks=$(grep -rlF --exclude=token "$local_token" "$dir" "$out" "$pages" 2>/dev/null || true)
   checked=$( (find "$dir" -type f ! -name token; ls "$pages"/*) | wc -l)
   [ -z "$leaks" ] && pass "the token is in none of $checked files the run left, pages fetched, nor the CLI's output" \
     || fail "the token leaked into: $leaks"
@@ -273,9 +275,10 @@ rm -rf "$dir"
 # (Under /tmp: Bazel's $TMP is too long a path for a socket.)
 open_sockets=$(mktemp -d /tmp/petrel-open-sockets.XXXXXX)
 chmod 0755 "$open_sockets"
+code=0
 timeout 10 "$RUNFILES/coordinator/petrel-coordinator" --grpc_socket "$open_sockets/c.sock" \
-  --http_port 0 --state_dir "$TMP/open-state" >"$TMP/open.log" 2>&1
-[ $? -eq 1 ] && grep -q "open to other users (mode 0755" "$TMP/open.log" \
+  --http_port 0 --state_dir "$TMP/open-state" >"$TMP/open.log" 2>&1 || code=$?
+[ $code -eq 1 ] && grep -q "open to other users (mode 0755" "$TMP/open.log" \
   && pass "a daemon refuses a socket in a 0755 folder" || fail "0755 socket folder: $(cat "$TMP/open.log")"
 rm -rf "$open_sockets"
 # ... and a client refuses to send a token over plaintext TCP.

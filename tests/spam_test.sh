@@ -3,7 +3,7 @@
 # SpamAssassin corpus through `petrel local` reaches test accuracy >= 0.97.
 # Needs the corpus converted by tools/fetch_spam_corpus; tools/test does that
 # and passes its location in PETREL_SPAM_DATA.
-set -uo pipefail
+set -euo pipefail
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/process_test_lib.sh"
 
 data="${PETREL_SPAM_DATA:-}"
@@ -13,9 +13,9 @@ if [ -z "$data" ] || [ ! -f "$data/train.libsvm" ]; then
   exit
 fi
 sed "s|^  path: .*|  path: $data|" "$RUNFILES/examples/spam_sparse_lr.yaml" >"$TMP/spam.yaml"
+code=0
 "$PETREL" local "$TMP/spam.yaml" --bin-dir "$RUNFILES" --summary-json "$TMP/spam.json" \
-  >"$TMP/spam.out" 2>&1
-code=$?
+  >"$TMP/spam.out" 2>&1 || code=$?
 python3 - "$TMP/spam.json" <<'PY' && pass "spam example reaches >= 0.97" || fail "spam (exit $code): $(tail -15 "$TMP/spam.out")"
 import json, sys
 s = json.load(open(sys.argv[1]))

@@ -3,7 +3,7 @@
 # outside (SIGSTOP/SIGCONT) never make a pull see more staleness than the
 # bound, async never waits, and a paused worker is named by the stall
 # detector within stall_timeout + a few seconds.
-set -uo pipefail
+set -euo pipefail
 
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/process_test_lib.sh"
 
@@ -42,8 +42,8 @@ for staleness in 0 1 3 async; do
     kill -CONT "$victim" 2>/dev/null
     sleep "0.$((RANDOM % 3))"
   done
-  wait "$cli"
-  code=$?
+  code=0
+  wait "$cli" || code=$?
   python3 - "$summary" "$staleness" <<'PY' && pass "staleness $staleness: bound held under random pauses" \
     || fail "staleness $staleness (exit $code): $(tail -5 "$out")"
 import json, sys
@@ -107,6 +107,6 @@ sleep 1
 grep -q "RUNNING" "$TMP/status.out" && ! grep -q "STALLED" "$TMP/status.out" \
   && pass "training goes on once the worker resumes" || fail "after resume: $(cat "$TMP/status.out")"
 kill -INT "$cli"
-wait "$cli"
+wait "$cli" || true  # the CLI exits 1 when interrupted
 
 finish

@@ -4,11 +4,11 @@
 # ports), runs `sbatch --wait petrel.sbatch softmax_job.yaml` and checks that
 # the Petrel job succeeded with a test accuracy of at least 0.75.
 #
-# Prints "SKIP: why" and passes where Slurm cannot run (not root, slurm-wlm or
+# Prints "SKIPPED: why" and exits 0 (tools/test counts it as skipped) where Slurm cannot run (not root, slurm-wlm or
 # munge missing, no Fashion-MNIST). tools/setup installs what it needs.
 set -euo pipefail
 
-skip() { echo "SKIP: $*"; exit 0; }
+skip() { echo "SKIPPED: $*"; exit 0; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # Bazel's test PATH leaves out the sbin directories.

@@ -4,7 +4,7 @@
 # latest complete checkpoint on its own, redoing at most every_clocks clocks,
 # and reaches its accuracy target. Under BSP the restored job is exact: its
 # parameters equal an undisturbed run's.
-set -uo pipefail
+set -euo pipefail
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/fault/fault_lib.sh"
 
 start_cluster

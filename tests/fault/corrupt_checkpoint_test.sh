@@ -3,7 +3,7 @@
 # the same folder with one byte flipped is refused at submission, with an
 # error naming the damaged file, and nothing is queued. Also: an SSP job
 # takes its checkpoints too (consistent cuts without BSP's lockstep).
-set -uo pipefail
+set -euo pipefail
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/fault/fault_lib.sh"
 
 start_cluster

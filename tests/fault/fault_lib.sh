@@ -9,8 +9,8 @@ WORKER_BIN="$RUNFILES/worker/petrel-worker"
 
 pids=()
 cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  wait 2>/dev/null
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -61,7 +61,8 @@ wait_nodes() {
   for _ in $(seq 200); do
     local n
     n=$("$PETREL" status --json --coordinator "$COORDINATOR" 2>/dev/null |
-        python3 -c 'import json,sys; print(sum(1 for n in json.load(sys.stdin)["cluster"].get("nodes", []) if n.get("alive")))' 2>/dev/null)
+        python3 -c 'import json,sys; print(sum(1 for n in json.load(sys.stdin)["cluster"].get("nodes", []) if n.get("alive")))' 2>/dev/null) \
+      || true  # the coordinator may not answer yet
     [ "${n:-0}" -ge "$1" ] && return 0
     sleep 0.1
   done
@@ -73,7 +74,8 @@ submit() { "$PETREL" submit "$1" --coordinator "$COORDINATOR" 2>"$TMP/submit.err
 # One field of a job's status (python expression over the JSON `j`).
 job_field() {
   "$PETREL" status "$1" --json --coordinator "$COORDINATOR" 2>/dev/null |
-    python3 -c "import json,sys; j=json.load(sys.stdin); print($2)" 2>/dev/null
+    python3 -c "import json,sys; j=json.load(sys.stdin); print($2)" 2>/dev/null \
+    || true  # empty while the coordinator does not answer (a restart)
 }
 
 # Waits for job $1 to end ($2 seconds at most) and prints its state.
@@ -102,5 +104,5 @@ wait_clock() {
 # The SHA-256 of job $1's parameters, read from the servers.
 params_sha() {
   "$PETREL" export "$1" --out "$TMP/$1.safetensors" --coordinator "$COORDINATOR" 2>&1 |
-    sed -n 's/^params sha256: //p'
+    sed -n 's/^params sha256: //p' || true  # empty when the export failed
 }

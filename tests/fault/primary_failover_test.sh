@@ -6,7 +6,7 @@
 # rebuilt replicas. The job succeeds, and its parameters are bit-for-bit
 # those of the same job run undisturbed (BSP sums each clock in rank order,
 # and every acknowledged push was on every replica).
-set -uo pipefail
+set -euo pipefail
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/fault/fault_lib.sh"
 
 start_cluster

@@ -6,7 +6,7 @@
 # 0.01 of an undisturbed run's. Then a worker that is frozen (SIGSTOP) past
 # the timeout departs the same way, and when it thaws it is given its rank
 # back at the job's current clock: that job succeeds too.
-set -uo pipefail
+set -euo pipefail
 source "${TEST_SRCDIR:-$PWD/..}/petrel/tests/fault/fault_lib.sh"
 
 start_cluster
