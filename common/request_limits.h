@@ -8,7 +8,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "common/push_view.h"
+#include "common/wire/push_view.h"
 #include "proto/parameter.pb.h"
 
 namespace petrel {

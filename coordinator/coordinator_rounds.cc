@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
-#include "common/partition.h"
+#include "common/jobspec/partition.h"
 #include "common/rpc.h"
 #include "common/status_macros.h"
 #include "coordinator/coordinator_service.h"

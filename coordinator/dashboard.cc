@@ -3,7 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "common/partition.h"
+#include "common/jobspec/partition.h"
 #include "common/rpc.h"
 #include "coordinator/dashboard_page.h"
 #include "nlohmann/json.hpp"

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/rdp_accountant.h"
+#include "common/federated/rdp_accountant.h"
 #include "spdlog/spdlog.h"
 
 namespace petrel::coordinator {

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/rdp_accountant.h"
+#include "common/federated/rdp_accountant.h"
 
 namespace petrel::coordinator {
 namespace {

@@ -4,13 +4,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/job_file.h"
-#include "common/model_tables.h"
-#include "common/partition.h"
+#include "common/jobspec/job_file.h"
+#include "common/jobspec/model_tables.h"
+#include "common/jobspec/partition.h"
 #include "common/status_macros.h"
 #include "coordinator/device_placement.h"
 #include "coordinator/placement.h"
-#include "server/checkpoint_cut.h"
+#include "checkpoint/checkpoint_cut.h"
 #include "spdlog/spdlog.h"
 
 namespace petrel::coordinator {

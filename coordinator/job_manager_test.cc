@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/job_file.h"
+#include "common/jobspec/job_file.h"
 #include "coordinator/job_manager.h"
 #include "coordinator/membership.h"
 

@@ -1,7 +1,7 @@
 #include "coordinator/placement.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/model_tables.h"
+#include "common/jobspec/model_tables.h"
 #include "common/status_macros.h"
 
 namespace petrel::coordinator {

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/partition.h"
+#include "common/jobspec/partition.h"
 #include "proto/job.pb.h"
 
 namespace petrel::coordinator {

@@ -8,8 +8,8 @@
 #include <filesystem>
 
 #include "catch2/catch.hpp"
-#include "common/float_bytes.h"
-#include "server/checkpoint_file.h"
+#include "common/wire/float_bytes.h"
+#include "checkpoint/checkpoint_file.h"
 #include "server/job_shards.h"
 
 namespace petrel::server {

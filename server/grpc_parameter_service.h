@@ -6,7 +6,7 @@
 #include <atomic>
 
 #include "common/metrics.h"
-#include "common/push_wire.h"
+#include "common/wire/push_wire.h"
 #include "proto/parameter.grpc.pb.h"
 #include "server/parameter_service.h"
 

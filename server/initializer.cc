@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
-#include "common/model_tables.h"
+#include "common/jobspec/model_tables.h"
 #include "common/status_macros.h"
 
 namespace petrel::server {

@@ -11,7 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/types/span.h"
 #include "catch2/catch.hpp"
-#include "common/model_tables.h"
+#include "common/jobspec/model_tables.h"
 
 namespace petrel::server {
 namespace {

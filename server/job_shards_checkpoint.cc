@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
-#include "common/float_bytes.h"
+#include "common/wire/float_bytes.h"
 #include "server/job_shards.h"
 
 namespace petrel::server {

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "common/gradient_codec.h"
+#include "common/wire/gradient_codec.h"
 #include "common/status_macros.h"
 #include "server/finite_check.h"
 #include "server/job_shards.h"

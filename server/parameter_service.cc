@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
-#include "common/push_wire.h"
+#include "common/wire/push_wire.h"
 #include "common/request_limits.h"
 #include "common/rpc.h"
 #include "common/status_macros.h"

@@ -14,9 +14,9 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "common/float_bytes.h"
-#include "common/partition.h"
-#include "common/push_wire.h"
+#include "common/wire/float_bytes.h"
+#include "common/jobspec/partition.h"
+#include "common/wire/push_wire.h"
 #include "grpcpp/impl/codegen/proto_utils.h"
 #include "server/job_shards.h"
 #include "spdlog/spdlog.h"

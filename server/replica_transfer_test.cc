@@ -19,7 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "catch2/catch.hpp"
-#include "common/float_bytes.h"
+#include "common/wire/float_bytes.h"
 #include "common/sha256.h"
 #include "server/job_shards.h"
 #include "server/parameter_service.h"

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "common/secure_agg.h"
+#include "common/federated/secure_agg.h"
 
 namespace petrel::server {
 namespace {

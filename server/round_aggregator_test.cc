@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "common/secure_agg.h"
+#include "common/federated/secure_agg.h"
 
 namespace petrel::server {
 namespace {

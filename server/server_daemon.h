@@ -12,8 +12,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/coordinator_client.h"
-#include "common/coordinator_session.h"
+#include "client/coordinator_client.h"
+#include "client/coordinator_session.h"
 #include "common/daemon_options.h"
 #include "common/daemon_util.h"
 #include "common/http_status_server.h"

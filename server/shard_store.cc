@@ -3,8 +3,8 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
-#include "server/checkpoint_cut.h"
-#include "server/checkpoint_file.h"
+#include "checkpoint/checkpoint_cut.h"
+#include "checkpoint/checkpoint_file.h"
 #include "spdlog/spdlog.h"
 
 namespace petrel::server {

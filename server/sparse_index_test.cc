@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "catch2/catch.hpp"
-#include "common/partition.h"
+#include "common/jobspec/partition.h"
 
 namespace petrel::server {
 namespace {

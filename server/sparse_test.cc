@@ -10,8 +10,8 @@
 #include <random>
 
 #include "catch2/catch.hpp"
-#include "common/float_bytes.h"
-#include "common/partition.h"
+#include "common/wire/float_bytes.h"
+#include "common/jobspec/partition.h"
 #include "server/initializer.h"
 #include "server/job_shards.h"
 #include "server/sparse_rows.h"

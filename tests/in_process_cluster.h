@@ -9,7 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/coordinator_client.h"
+#include "client/coordinator_client.h"
 #include "coordinator/coordinator_daemon.h"
 #include "server/server_daemon.h"
 #include "worker/worker_daemon.h"

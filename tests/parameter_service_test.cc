@@ -6,13 +6,13 @@
 
 #include "absl/synchronization/notification.h"
 #include "catch2/catch.hpp"
-#include "common/float_bytes.h"
-#include "common/gradient_codec.h"
+#include "common/wire/float_bytes.h"
+#include "common/wire/gradient_codec.h"
 #include "common/rpc.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "proto/parameter.grpc.pb.h"
 #include "tests/in_process_cluster.h"
-#include "worker/ps_client.h"
+#include "client/ps_client.h"
 
 namespace petrel::testing {
 namespace {

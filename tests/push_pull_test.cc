@@ -11,12 +11,12 @@
 
 #include "absl/synchronization/notification.h"
 #include "catch2/catch.hpp"
-#include "common/float_bytes.h"
+#include "common/wire/float_bytes.h"
 #include "common/rpc.h"
 #include "proto/parameter.grpc.pb.h"
 #include "tests/in_process_cluster.h"
-#include "worker/pipelined_ps_client.h"
-#include "worker/ps_client.h"
+#include "client/pipelined_ps_client.h"
+#include "client/ps_client.h"
 
 namespace petrel::testing {
 namespace {

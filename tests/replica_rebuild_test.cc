@@ -20,7 +20,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "catch2/catch.hpp"
-#include "common/float_bytes.h"
+#include "common/wire/float_bytes.h"
 #include "common/rpc.h"
 #include "proto/checkpoint.pb.h"
 #include "server/grpc_parameter_service.h"

@@ -14,7 +14,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/in_process_cluster.h"
 #include "tools/cli/model_export.h"
-#include "worker/ps_client.h"
+#include "client/ps_client.h"
 
 namespace petrel::testing {
 namespace {

@@ -12,7 +12,7 @@ Trains the Fashion-MNIST MLP that Petrel's example trains, the same way, with
 What matches Petrel, and where it is read from:
 
 - Model: 784 -> 256 ReLU -> 10, softmax cross entropy averaged over the batch,
-  Glorot (Xavier) uniform weights, zero biases (common/model_tables.cc,
+  Glorot (Xavier) uniform weights, zero biases (common/jobspec/model_tables.cc,
   server/initializer.cc). The random draws differ; the distributions don't.
 - Data: pixels / 255 as float32 (worker/data/dataset.cc). Rank r of W owns the
   contiguous block [n*r/W, n*(r+1)/W) of the training set (ShardOf), visits it

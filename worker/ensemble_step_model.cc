@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "common/model_tables.h"
+#include "common/jobspec/model_tables.h"
 #include "common/status_macros.h"
 #include "worker/dense_step_model.h"
 #include "worker/model/mlp.h"

@@ -11,7 +11,7 @@
 #include <random>
 #include <set>
 
-#include "common/model_tables.h"
+#include "common/jobspec/model_tables.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "worker/data/dataset.h"
 #include "worker/model/mlp.h"

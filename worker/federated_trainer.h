@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "common/secure_agg.h"
+#include "common/federated/secure_agg.h"
 #include "worker/data/dataset.h"
 #include "worker/model/mlp.h"
 #include "worker/progress_reporter.h"

@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
-#include "common/secure_agg.h"
+#include "common/federated/secure_agg.h"
 
 namespace petrel::worker {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "common/secure_agg.h"
+#include "common/federated/secure_agg.h"
 
 namespace petrel::worker {
 namespace {

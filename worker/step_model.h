@@ -13,7 +13,7 @@
 #include "absl/types/span.h"
 #include "kernels/backend.h"
 #include "proto/coordinator.pb.h"
-#include "worker/ps_client.h"
+#include "client/ps_client.h"
 
 namespace petrel::worker {
 

@@ -7,7 +7,7 @@
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 #include "worker/data/dataset.h"
-#include "worker/pipelined_ps_client.h"
+#include "client/pipelined_ps_client.h"
 #include "worker/step_model.h"
 
 namespace petrel::worker {

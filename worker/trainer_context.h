@@ -7,10 +7,10 @@
 #include <functional>
 #include <string>
 
-#include "common/coordinator_client.h"
+#include "client/coordinator_client.h"
 #include "kernels/backend.h"
 #include "proto/coordinator.pb.h"
-#include "worker/ps_client.h"
+#include "client/ps_client.h"
 
 namespace petrel::worker {
 

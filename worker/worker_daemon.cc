@@ -9,8 +9,8 @@
 #include "absl/strings/str_join.h"
 #include "worker/federated_trainer.h"
 #include "worker/progress_reporter.h"
-#include "worker/ps_client.h"
-#include "worker/rerouting_ps_client.h"
+#include "client/ps_client.h"
+#include "client/rerouting_ps_client.h"
 #include "worker/trainer.h"
 #include "worker/worker_metrics.h"
 

@@ -10,7 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "common/coordinator_client.h"
+#include "client/coordinator_client.h"
 #include "worker/worker_daemon.h"
 
 namespace petrel::worker {

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "common/parameter_wire.h"
-#include "common/push_wire.h"
+#include "common/wire/parameter_wire.h"
+#include "common/wire/push_wire.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "grpcpp/support/slice.h"
 #include "proto/parameter.pb.h"

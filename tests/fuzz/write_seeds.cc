@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/float_bytes.h"
-#include "common/gradient_codec.h"
-#include "common/job_file.h"
-#include "common/partition.h"
+#include "common/wire/float_bytes.h"
+#include "common/wire/gradient_codec.h"
+#include "common/jobspec/job_file.h"
+#include "common/jobspec/partition.h"
 #include "common/sha256.h"
 #include "proto/checkpoint.pb.h"
 #include "proto/coordinator.pb.h"

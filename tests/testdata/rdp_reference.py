@@ -8,7 +8,7 @@ log are rounded, at 80 significant digits, so the result is far more precise
 than the double-precision log-sum-exp it checks. (epsilon, delta) follows the
 Canonne-Kamath-Steinke conversion over the same orders as the C++ accountant.
 
-The values hard-coded in common/rdp_accountant_test.cc were printed by
+The values hard-coded in common/federated/rdp_accountant_test.cc were printed by
 `python3 tests/testdata/rdp_reference.py` (standard library only).
 """
 from decimal import Decimal, getcontext

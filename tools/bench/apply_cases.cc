@@ -3,9 +3,9 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "common/float_bytes.h"
-#include "common/model_tables.h"
-#include "common/partition.h"
+#include "common/wire/float_bytes.h"
+#include "common/jobspec/model_tables.h"
+#include "common/jobspec/partition.h"
 #include "common/status_macros.h"
 #include "server/job_shards.h"
 #include "tools/bench/yardsticks.h"

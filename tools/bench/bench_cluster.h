@@ -9,10 +9,10 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "common/coordinator_client.h"
-#include "common/coordinator_session.h"
+#include "client/coordinator_client.h"
+#include "client/coordinator_session.h"
 #include "tools/cli/local_cluster.h"
-#include "worker/ps_client.h"
+#include "client/ps_client.h"
 
 namespace petrel::bench {
 

@@ -14,8 +14,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "common/float_bytes.h"
-#include "common/partition.h"
+#include "common/wire/float_bytes.h"
+#include "common/jobspec/partition.h"
 #include "nlohmann/json.hpp"
 #include "server/job_shards.h"
 

@@ -14,7 +14,7 @@
 #include "tools/bench/apply_cases.h"
 #include "tools/bench/bench_cluster.h"
 #include "tools/cli/local_cluster.h"
-#include "worker/ps_client.h"
+#include "client/ps_client.h"
 
 namespace petrel::bench {
 

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "common/coordinator_client.h"
+#include "client/coordinator_client.h"
 #include "nlohmann/json.hpp"
 #include "proto/coordinator.pb.h"
 

@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/auth.h"
-#include "common/coordinator_client.h"
+#include "client/coordinator_client.h"
 #include "common/rpc.h"
 #include "common/status_macros.h"
 #include "common/tls_certs.h"

@@ -18,7 +18,7 @@
 #include "grpcpp/client_context.h"
 #include "nlohmann/json.hpp"
 #include "proto/parameter.grpc.pb.h"
-#include "worker/ps_client.h"
+#include "client/ps_client.h"
 
 namespace petrel::cli {
 

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "common/model_tables.h"
+#include "common/jobspec/model_tables.h"
 #include "common/status_macros.h"
 
 namespace petrel::model {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "common/model_tables.h"
+#include "common/jobspec/model_tables.h"
 #include "kernels/cpu/cpu_backend.h"
 
 namespace petrel::model {
