@@ -195,11 +195,10 @@ int main(int argc, char** argv) {
     petrel::TransportSecurity security;
     security.role = "client";
     security.tls_dir = absl::GetFlag(FLAGS_tls_dir);
-    absl::StatusOr<std::shared_ptr<petrel::SecuredChannelFactory>> secured = token.status();
-    if (token.ok()) {
-      security.token = *token;
-      secured = petrel::SecuredChannelFactory::Create(security);
-    }
+    if (token.ok()) security.token = *token;
+    absl::StatusOr<std::shared_ptr<petrel::SecuredChannelFactory>> secured =
+        token.ok() ? petrel::SecuredChannelFactory::Create(security)
+                   : absl::StatusOr<std::shared_ptr<petrel::SecuredChannelFactory>>(token.status());
     if (!secured.ok()) {
       std::fprintf(stderr, "petrel %s: %s\n", name.c_str(),
                    std::string(secured.status().message()).c_str());
