@@ -492,7 +492,11 @@ class GrpcPsClient : public PsClient {
     server.id = id;
     server.address = address;
     std::shared_ptr<grpc::Channel>& channel = channels_[address];
-    if (channel == nullptr) channel = MakeChannel(address);
+    if (channel == nullptr) {
+      ChannelFactory& channels =
+          options_.channels != nullptr ? *options_.channels : ProcessChannelFactory();
+      channel = channels.Channel(address);
+    }
     server.stub = std::make_unique<grpc::GenericStub>(channel);
     servers_.push_back(std::move(server));
     return servers_.size() - 1;

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "common/channel_factory.h"
 #include "proto/job.pb.h"
 
 namespace petrel::worker {
@@ -77,6 +78,9 @@ struct PsClientOptions {
   int chunks_in_flight = 2;
   // How dense gradients are encoded on the wire (the job's compression).
   CompressionSpec compression;
+  // Where the client's channels come from (its daemon's, secured as it is);
+  // not owned. Null: ProcessChannelFactory() (common/channel_factory.h).
+  ChannelFactory* channels = nullptr;
 };
 
 std::unique_ptr<PsClient> NewGrpcPsClient(const ShardMap& shard_map, PsClientOptions options);

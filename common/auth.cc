@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include <atomic>
-#include <cstdlib>
+#include <cstdlib>  // std::abort
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -107,7 +107,8 @@ class TokenChecker : public grpc::AuthMetadataProcessor {
 
 }  // namespace
 
-absl::StatusOr<std::string> ReadClusterToken(const std::string& token_file) {
+absl::StatusOr<std::string> ReadClusterToken(const std::string& token_file,
+                                             absl::string_view environment_token) {
   if (!token_file.empty()) {
     std::ifstream in(token_file);
     if (!in) return absl::NotFoundError(absl::StrCat("cannot read the token file ", token_file));
@@ -122,9 +123,8 @@ absl::StatusOr<std::string> ReadClusterToken(const std::string& token_file) {
     }
     return token;
   }
-  const char* env = std::getenv(kClusterTokenEnv);
-  if (env == nullptr || *env == '\0') return std::string();
-  std::string token(absl::StripAsciiWhitespace(env));
+  if (environment_token.empty()) return std::string();
+  std::string token(absl::StripAsciiWhitespace(environment_token));
   if (absl::Status valid = CheckTokenText(token, kClusterTokenEnv); !valid.ok()) return valid;
   return token;
 }

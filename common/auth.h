@@ -22,15 +22,18 @@ class CallCredentials;
 
 namespace petrel {
 
-// The environment variable read when no token file is given.
+// The environment variable main() reads when no token file is given
+// (libraries read no environment: main passes what it holds).
 inline constexpr char kClusterTokenEnv[] = "PETREL_CLUSTER_TOKEN";
 // Shortest token accepted: a guessable token protects nothing.
 inline constexpr int kMinTokenLength = 16;
 
-// The token from `token_file` (surrounding whitespace dropped), else from
-// $PETREL_CLUSTER_TOKEN, else "" (no token). A token that is too short or not
-// printable ASCII is an error; the error never contains the token.
-absl::StatusOr<std::string> ReadClusterToken(const std::string& token_file);
+// The token from `token_file` (surrounding whitespace dropped), else
+// `environment_token` (what main() read from $PETREL_CLUSTER_TOKEN; empty:
+// unset), else "" (no token). A token that is too short or not printable
+// ASCII is an error; the error never contains the token.
+absl::StatusOr<std::string> ReadClusterToken(const std::string& token_file,
+                                             absl::string_view environment_token = "");
 
 // 32 random bytes from OpenSSL's CSPRNG, as 64 hex digits.
 std::string NewClusterToken();

@@ -1,5 +1,5 @@
 // The cluster token and transport security of common/rpc, end to end in one
-// process: a TLS gRPC port with a token, called by clients with the right
+// process, each client and server with security of its own: a TLS gRPC port with a token, called by clients with the right
 // and wrong token, no token, no TLS, a certificate of another CA, and none;
 // and a Unix socket with a token.
 #define CATCH_CONFIG_MAIN
@@ -29,9 +29,19 @@ void WriteText(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
 }
 
-// Calls `method` with an empty message through a channel made now.
-grpc::Status Call(const std::string& address, const std::string& method) {
-  grpc::GenericStub stub(MakeChannel(address));
+// Loads `security` (which the test expects to be fine).
+LoadedTransportSecurity Loaded(const TransportSecurity& security) {
+  auto loaded = LoadedTransportSecurity::Load(security);
+  REQUIRE(loaded.ok());
+  return *loaded;
+}
+
+// Calls `method` with an empty message through a channel made now by a
+// client secured as `client`.
+grpc::Status Call(const TransportSecurity& client, const std::string& address,
+                  const std::string& method) {
+  SecuredChannelFactory channels(Loaded(client));
+  grpc::GenericStub stub(channels.Channel(address));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   grpc::Slice empty("");
@@ -60,8 +70,10 @@ TEST_CASE("NewClusterToken gives 64 fresh hex digits") {
   CHECK(a != b);
 }
 
-TEST_CASE("ReadClusterToken reads a file, else the environment, and checks the token") {
-  unsetenv(kClusterTokenEnv);
+TEST_CASE("ReadClusterToken reads a file, else what main read from the environment, and checks the token") {
+  // What main() passes when $PETREL_CLUSTER_TOKEN is set: the library itself
+  // reads no environment, so a variable set here must change nothing.
+  setenv(kClusterTokenEnv, "env-token-ignored-0123456789", 1);
   auto none = ReadClusterToken("");
   REQUIRE(none.ok());
   CHECK(none->empty());
@@ -72,10 +84,12 @@ TEST_CASE("ReadClusterToken reads a file, else the environment, and checks the t
   REQUIRE(from_file.ok());
   CHECK(*from_file == "s3cret-token-0123456789");
 
-  setenv(kClusterTokenEnv, "env-token-0123456789", 1);
-  CHECK(*ReadClusterToken("") == "env-token-0123456789");
-  CHECK(*ReadClusterToken(file) == "s3cret-token-0123456789");  // the file wins
   unsetenv(kClusterTokenEnv);
+  CHECK(*ReadClusterToken("", " env-token-0123456789\n") == "env-token-0123456789");
+  CHECK(*ReadClusterToken(file, "env-token-0123456789") == "s3cret-token-0123456789");  // the file wins
+  auto short_env = ReadClusterToken("", "short");
+  CHECK(short_env.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(short_env.status().message(), kClusterTokenEnv));
 
   WriteText(file, "short");
   auto short_token = ReadClusterToken(file);
@@ -104,14 +118,19 @@ TEST_CASE("WriteClusterCertificates writes a CA and per-role certificates once")
 TEST_CASE("A token without TLS never crosses TCP") {
   TransportSecurity token_only;
   token_only.token = "0123456789abcdef0123";
-  REQUIRE(SetTransportSecurity(token_only).ok());  // fine for Unix sockets
-  auto tcp = StartGrpcServer("127.0.0.1", 0, {});
+  const LoadedTransportSecurity loaded = Loaded(token_only);  // fine for Unix sockets
+  auto tcp = StartGrpcServer(loaded, "127.0.0.1", 0, {});
   CHECK(tcp.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK(absl::StrContains(tcp.status().message(), "needs TLS (--tls_dir) on the TCP port"));
-  CHECK(CheckReachable("10.0.0.1:7070").code() == absl::StatusCode::kFailedPrecondition);
-  CHECK(CheckReachable("unix:/tmp/x.sock").ok());
-  REQUIRE(SetTransportSecurity(TransportSecurity()).ok());
-  CHECK(CheckReachable("10.0.0.1:7070").ok());  // no token: nothing to leak
+  CHECK(CheckReachable(loaded, "10.0.0.1:7070").code() == absl::StatusCode::kFailedPrecondition);
+  CHECK(absl::StrContains(CheckReachable(loaded, "10.0.0.1:7070").message(),
+                          "needs TLS (--tls_dir) to reach 10.0.0.1:7070"));
+  CHECK(CheckReachable(loaded, "unix:/tmp/x.sock").ok());
+  SecuredChannelFactory channels(loaded);
+  CHECK(channels.CheckReachable("10.0.0.1:7070").code() == absl::StatusCode::kFailedPrecondition);
+  // No token: nothing to leak.
+  CHECK(CheckReachable(LoadedTransportSecurity(), "10.0.0.1:7070").ok());
+  CHECK(SecuredChannelFactory().CheckReachable("10.0.0.1:7070").ok());
 }
 
 TEST_CASE("A Unix socket checks the token on every call, and only in a private folder") {
@@ -120,42 +139,49 @@ TEST_CASE("A Unix socket checks the token on every call, and only in a private f
   REQUIRE(mkdtemp(dir_template) != nullptr);
   const std::string dir = dir_template;
   REQUIRE(chmod(dir.c_str(), 0755) == 0);
-  CHECK(StartGrpcServer("unix:" + dir + "/" + std::string(120, 'x'), 0, {}).status().code() ==
-        absl::StatusCode::kInvalidArgument);
+  CHECK(StartGrpcServer(LoadedTransportSecurity(), "unix:" + dir + "/" + std::string(120, 'x'), 0,
+                        {})
+            .status()
+            .code() == absl::StatusCode::kInvalidArgument);
   const std::string address = "unix:" + dir + "/server.sock";
   const std::string token = NewClusterToken();
   TransportSecurity security;
   security.token = token;
-  REQUIRE(SetTransportSecurity(security).ok());
-  auto refused = StartGrpcServer(address, 0, {});
+  auto refused = StartGrpcServer(Loaded(security), address, 0, {});
   CHECK(refused.status().code() == absl::StatusCode::kPermissionDenied);
   CHECK(absl::StrContains(refused.status().message(), "open to other users (mode 0755"));
 
   REQUIRE(chmod(dir.c_str(), 0700) == 0);
-  auto started = StartGrpcServer(address, 0, {});
+  auto started = StartGrpcServer(Loaded(security), address, 0, {});
   REQUIRE(started.ok());
   CHECK(started->port == 0);
-  CHECK(Call(address, kAnyMethod).error_code() == grpc::StatusCode::UNIMPLEMENTED);  // let in
-  CHECK(Call(address, kHealth).ok());
+  CHECK(Call(security, address, kAnyMethod).error_code() ==
+        grpc::StatusCode::UNIMPLEMENTED);  // let in
+  CHECK(Call(security, address, kHealth).ok());
 
-  security.token = NewClusterToken();  // the wrong one
-  REQUIRE(SetTransportSecurity(security).ok());
-  CHECK(Call(address, kAnyMethod).error_code() == grpc::StatusCode::UNAUTHENTICATED);
-  security.token = "";
-  REQUIRE(SetTransportSecurity(security).ok());
-  CHECK(Call(address, kAnyMethod).error_code() == grpc::StatusCode::UNAUTHENTICATED);
-  CHECK(Call(address, kHealth).ok());  // probes need no token
+  TransportSecurity wrong = security;
+  wrong.token = NewClusterToken();  // the wrong one
+  CHECK(Call(wrong, address, kAnyMethod).error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  TransportSecurity none = security;
+  none.token = "";
+  CHECK(Call(none, address, kAnyMethod).error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  CHECK(Call(none, address, kHealth).ok());  // probes need no token
   started->server->Shutdown();
   std::filesystem::remove_all(dir);
-  REQUIRE(SetTransportSecurity(TransportSecurity()).ok());
 }
 
-TEST_CASE("SetTransportSecurity refuses what would be insecure or is missing") {
+TEST_CASE("Loading transport security refuses what would be insecure or is missing") {
   TransportSecurity no_files;
   no_files.role = "server";
   no_files.tls_dir = TempDir("empty-dir");
-  CHECK(SetTransportSecurity(no_files).code() == absl::StatusCode::kNotFound);
-  REQUIRE(SetTransportSecurity(TransportSecurity()).ok());
+  auto missing = LoadedTransportSecurity::Load(no_files);
+  CHECK(missing.status().code() == absl::StatusCode::kNotFound);
+  CHECK(absl::StrContains(missing.status().message(), TempDir("empty-dir") + "/ca.pem"));
+  CHECK(SecuredChannelFactory::Create(no_files).status().code() == absl::StatusCode::kNotFound);
+  TransportSecurity mtls_alone;
+  mtls_alone.mutual_tls = true;
+  CHECK(LoadedTransportSecurity::Load(mtls_alone).status().code() ==
+        absl::StatusCode::kFailedPrecondition);
 }
 
 TEST_CASE("A TLS port with a token and mutual TLS lets in only the right clients") {
@@ -170,38 +196,32 @@ TEST_CASE("A TLS port with a token and mutual TLS lets in only the right clients
   server.tls_dir = dir;
   server.mutual_tls = true;
   server.token = token;
-  REQUIRE(SetTransportSecurity(server).ok());
-  auto started = StartGrpcServer("127.0.0.1", 0, {});
+  auto started = StartGrpcServer(Loaded(server), "127.0.0.1", 0, {});
   REQUIRE(started.ok());
   const std::string address = "127.0.0.1:" + std::to_string(started->port);
 
   TransportSecurity client;
   client.tls_dir = dir;
   client.token = token;
-  REQUIRE(SetTransportSecurity(client).ok());
-  CHECK(Call(address, kAnyMethod).error_code() == grpc::StatusCode::UNIMPLEMENTED);
-  CHECK(Call(address, kHealth).ok());
+  CHECK(Call(client, address, kAnyMethod).error_code() == grpc::StatusCode::UNIMPLEMENTED);
+  CHECK(Call(client, address, kHealth).ok());
 
   client.token = NewClusterToken();  // the wrong one
-  REQUIRE(SetTransportSecurity(client).ok());
-  grpc::Status wrong = Call(address, kAnyMethod);
+  grpc::Status wrong = Call(client, address, kAnyMethod);
   CHECK(wrong.error_code() == grpc::StatusCode::UNAUTHENTICATED);
   CHECK_FALSE(absl::StrContains(wrong.error_message(), token));
-  CHECK(Call(address, kHealth).ok());  // probes need no token
+  CHECK(Call(client, address, kHealth).ok());  // probes need no token
 
   client.token = "";
-  REQUIRE(SetTransportSecurity(client).ok());
-  CHECK(Call(address, kAnyMethod).error_code() == grpc::StatusCode::UNAUTHENTICATED);
+  CHECK(Call(client, address, kAnyMethod).error_code() == grpc::StatusCode::UNAUTHENTICATED);
 
   // Plaintext against TLS: no connection at all.
-  REQUIRE(SetTransportSecurity(TransportSecurity()).ok());
-  CHECK(Call(address, kHealth).error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK(Call(TransportSecurity(), address, kHealth).error_code() == grpc::StatusCode::UNAVAILABLE);
 
   // A certificate from another CA, with the right token: the handshake fails.
   client.tls_dir = other;
   client.token = token;
-  REQUIRE(SetTransportSecurity(client).ok());
-  CHECK(Call(address, kHealth).error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK(Call(client, address, kHealth).error_code() == grpc::StatusCode::UNAVAILABLE);
 
   // Trusting the right CA but presenting no certificate, under mutual TLS.
   const std::string ca_only = TempDir("certs-ca-only");
@@ -209,11 +229,55 @@ TEST_CASE("A TLS port with a token and mutual TLS lets in only the right clients
   std::filesystem::copy_file(dir + "/ca.pem", ca_only + "/ca.pem",
                              std::filesystem::copy_options::overwrite_existing);
   client.tls_dir = ca_only;
-  REQUIRE(SetTransportSecurity(client).ok());
-  CHECK(Call(address, kHealth).error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK(Call(client, address, kHealth).error_code() == grpc::StatusCode::UNAVAILABLE);
 
   started->server->Shutdown();
-  REQUIRE(SetTransportSecurity(TransportSecurity()).ok());
+}
+
+TEST_CASE("Two differently secured clients in one process keep their own security") {
+  // What the process-wide setting made impossible: a TLS client with the
+  // token and a plaintext one side by side, each reaching only its server.
+  const std::string dir = TempDir("certs-side-by-side");
+  REQUIRE(WriteClusterCertificates(dir, {}).ok());
+  TransportSecurity server;
+  server.role = "server";
+  server.tls_dir = dir;
+  server.token = NewClusterToken();
+  auto tls_server = StartGrpcServer(Loaded(server), "127.0.0.1", 0, {});
+  auto plain_server = StartGrpcServer(LoadedTransportSecurity(), "127.0.0.1", 0, {});
+  REQUIRE(tls_server.ok());
+  REQUIRE(plain_server.ok());
+  const std::string tls_address = "127.0.0.1:" + std::to_string(tls_server->port);
+  const std::string plain_address = "127.0.0.1:" + std::to_string(plain_server->port);
+
+  TransportSecurity client;
+  client.tls_dir = dir;
+  client.token = server.token;
+  SecuredChannelFactory tls_channels(Loaded(client));
+  SecuredChannelFactory plain_channels;
+  auto call = [](SecuredChannelFactory& channels, const std::string& address) {
+    grpc::GenericStub stub(channels.Channel(address));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::Slice empty("");
+    grpc::ByteBuffer request(&empty, 1), response;
+    std::promise<grpc::Status> done;
+    stub.UnaryCall(&context, kAnyMethod, grpc::StubOptions(), &request, &response,
+                   [&done](grpc::Status status) { done.set_value(status); });
+    return done.get_future().get().error_code();
+  };
+  CHECK(call(tls_channels, tls_address) == grpc::StatusCode::UNIMPLEMENTED);
+  CHECK(call(plain_channels, plain_address) == grpc::StatusCode::UNIMPLEMENTED);
+  CHECK(call(plain_channels, tls_address) == grpc::StatusCode::UNAVAILABLE);
+  CHECK(tls_channels.security().tls());
+  CHECK_FALSE(plain_channels.security().tls());
+  CHECK(StatusUrl(tls_channels.security(), "10.0.0.1:80", "/status") == "https://10.0.0.1:80/status");
+  CHECK(StatusUrl(plain_channels.security(), "10.0.0.1:80", "/status") ==
+        "http://10.0.0.1:80/status");
+  CHECK(StatusUrl(tls_channels.security(), "127.0.0.1:80", "/status") ==
+        "http://127.0.0.1:80/status");
+  tls_server->server->Shutdown();
+  plain_server->server->Shutdown();
 }
 
 }  // namespace

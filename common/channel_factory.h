@@ -29,9 +29,10 @@ class ChannelFactory {
   virtual absl::Status CheckReachable(const std::string& address) const = 0;
 };
 
-// The factory of the security this process set with SetTransportSecurity
-// (common/rpc.h). A stand-in while daemons still share one process-wide
-// setting; each daemon is to own its factory instead.
+// The factory a main() installed with InstallProcessChannelFactory
+// (common/rpc.h); plaintext until one does. A stand-in for the callers not
+// yet handed their daemon's own factory; each daemon owns one (rpc.h's
+// SecuredChannelFactory) and is to hand it to them instead.
 ChannelFactory& ProcessChannelFactory();
 
 }  // namespace petrel

@@ -13,26 +13,32 @@
 
 namespace petrel {
 
-// `Daemon` has ports() returning DaemonPorts. Returns main()'s exit code.
+// `Daemon` has ports() returning DaemonPorts, id() (empty: none) and
+// logger(), its own logger. `role` names it in the default logger's lines,
+// which now also carry its id: the components that still log through the
+// default logger then name the daemon as before. Returns main()'s exit code.
 template <typename Daemon>
 int ServeUntilSignal(absl::StatusOr<std::unique_ptr<Daemon>> daemon, const std::string& name,
-                     const std::string& http_host, const std::string& port_file) {
+                     const std::string& role, const std::string& http_host,
+                     const std::string& port_file) {
   if (!daemon.ok()) {
     spdlog::error("{} failed to start: {}", name, daemon.status().ToString());
     return 1;
   }
+  if (const std::string id = (*daemon)->id(); !id.empty()) SetLoggingId(role, id);
+  spdlog::logger& log = (*daemon)->logger();
   const DaemonPorts ports = (*daemon)->ports();
   if (!port_file.empty()) {
     absl::Status written = WritePortFile(port_file, ports);
     if (!written.ok()) {
-      spdlog::error("{}", written.ToString());
+      log.error("{}", written.ToString());
       return 1;
     }
   }
-  spdlog::info("{} ready: gRPC port {}, status on http://{}:{}/status", name, ports.grpc_port,
-               http_host, ports.http_port);
+  log.info("{} ready: gRPC port {}, status on http://{}:{}/status", name, ports.grpc_port,
+           http_host, ports.http_port);
   const int signal_number = WaitForShutdownSignal();
-  spdlog::info("signal {}: shutting down", signal_number);
+  log.info("signal {}: shutting down", signal_number);
   daemon->reset();
   return 0;
 }

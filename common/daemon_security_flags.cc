@@ -1,7 +1,8 @@
 #include "common/daemon_security_flags.h"
 
 #include "absl/flags/flag.h"
-#include "common/rpc.h"
+#include "common/auth.h"
+#include "common/status_macros.h"
 
 ABSL_FLAG(std::string, tls_dir, "",
           "TLS for gRPC: directory with ca.pem and ROLE.pem/ROLE-key.pem (petrel certs init)");
@@ -17,11 +18,27 @@ ABSL_FLAG(std::string, http_bind, "", "same as --http_host (the default keeps HT
 
 namespace petrel {
 
-absl::Status SecureDaemonFromFlags(const std::string& role, const std::string& coordinator) {
-  absl::Status secured = SecureThisProcess(role, absl::GetFlag(FLAGS_tls_dir),
-                                           absl::GetFlag(FLAGS_mtls), absl::GetFlag(FLAGS_token_file));
-  if (!secured.ok() || coordinator.empty()) return secured;
-  return CheckReachable(coordinator);
+absl::StatusOr<TransportSecurity> TransportSecurityFromFlags(const std::string& role,
+                                                             const std::string& environment_token) {
+  TransportSecurity security;
+  security.role = role;
+  security.tls_dir = absl::GetFlag(FLAGS_tls_dir);
+  security.mutual_tls = absl::GetFlag(FLAGS_mtls);
+  PETREL_ASSIGN_OR_RETURN(security.token,
+                          ReadClusterToken(absl::GetFlag(FLAGS_token_file), environment_token));
+  return security;
+}
+
+absl::StatusOr<TransportSecurity> SecureDaemonFromFlags(const std::string& role,
+                                                        const std::string& environment_token,
+                                                        const std::string& coordinator) {
+  PETREL_ASSIGN_OR_RETURN(TransportSecurity security,
+                          TransportSecurityFromFlags(role, environment_token));
+  PETREL_ASSIGN_OR_RETURN(std::shared_ptr<SecuredChannelFactory> process_channels,
+                          SecuredChannelFactory::Create(security));
+  if (!coordinator.empty()) PETREL_RETURN_IF_ERROR(process_channels->CheckReachable(coordinator));
+  InstallProcessChannelFactory(std::move(process_channels));
+  return security;
 }
 
 void ApplySharedListenFlags(ListenOptions* listen) {

@@ -1,23 +1,38 @@
-// The command-line flags every daemon shares for transport security and
-// where it listens (--tls_dir, --mtls, --token_file, --grpc_socket,
-// --http_bind), defined
-// once here so that petrel-coordinator, petrel-server and petrel-worker
-// accept and document them the same way (docs/security.md).
+// The command-line flags the three daemon main()s share for transport
+// security and where they listen (--tls_dir, --mtls, --token_file,
+// --grpc_socket, --http_bind), turned into the daemons' Options.
+//
+// Why a library and not three copies in the main.cc files: the three
+// binaries must accept and document these five flags exactly alike
+// (docs/security.md, `petrel local` passes the same ones to all three), and
+// one definition keeps them so. Only the main()s of petrel-coordinator,
+// petrel-server and petrel-worker may depend on it (see common/BUILD): no
+// library reads a flag.
 #ifndef PETREL_COMMON_DAEMON_SECURITY_FLAGS_H_
 #define PETREL_COMMON_DAEMON_SECURITY_FLAGS_H_
 
 #include <string>
 
-#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/daemon_options.h"
+#include "common/rpc.h"
 
 namespace petrel {
 
-// Applies --tls_dir, --mtls and --token_file to this process's channels and
-// servers (common/rpc.h SecureThisProcess) as `role`, and checks that the
+// --tls_dir, --mtls and the token of --token_file, else `environment_token`
+// (what main() read from $PETREL_CLUSTER_TOKEN), as `role`. A token file
+// that cannot be read, or a token that is too short, is an error.
+absl::StatusOr<TransportSecurity> TransportSecurityFromFlags(const std::string& role,
+                                                             const std::string& environment_token);
+
+// TransportSecurityFromFlags, loaded once here as well and installed as
+// this process's channel factory (InstallProcessChannelFactory, rpc.h) for
+// the components not yet handed their daemon's own; and a check that the
 // coordinator (host:port or unix:PATH; empty for the coordinator itself) can
-// be reached so secured (CheckReachable).
-absl::Status SecureDaemonFromFlags(const std::string& role, const std::string& coordinator = "");
+// be reached so secured. The daemon loads the returned value again at Start.
+absl::StatusOr<TransportSecurity> SecureDaemonFromFlags(const std::string& role,
+                                                        const std::string& environment_token,
+                                                        const std::string& coordinator = "");
 
 // --http_bind, when given, overrides the HTTP host of `listen`; --grpc_socket
 // sets its gRPC socket.

@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
+#include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 
 namespace petrel {
@@ -67,13 +68,32 @@ int WaitForShutdownSignal() {
   return signal_number;
 }
 
+namespace {
+// Every line: time, level, then who wrote it ("server", "server server-1").
+std::string LogPattern(const std::string& who) {
+  return absl::StrCat("%Y-%m-%d %H:%M:%S.%e %^%L%$ [", who, "] %v");
+}
+}  // namespace
+
 void InitLogging(const std::string& role) {
-  spdlog::set_pattern(absl::StrCat("%Y-%m-%d %H:%M:%S.%e %^%L%$ [", role, "] %v"));
+  spdlog::set_pattern(LogPattern(role));
   spdlog::set_level(spdlog::level::info);
 }
 
 void SetLoggingId(const std::string& role, const std::string& id) {
-  spdlog::set_pattern(absl::StrCat("%Y-%m-%d %H:%M:%S.%e %^%L%$ [", role, " ", id, "] %v"));
+  spdlog::set_pattern(LogPattern(absl::StrCat(role, " ", id)));
+}
+
+std::shared_ptr<spdlog::logger> NewDaemonLogger(const std::string& role, spdlog::sink_ptr sink) {
+  if (sink == nullptr) sink = std::make_shared<spdlog::sinks::stdout_color_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>(role, std::move(sink));
+  logger->set_pattern(LogPattern(role));
+  logger->set_level(spdlog::level::info);
+  return logger;
+}
+
+void SetDaemonLoggerId(spdlog::logger& logger, const std::string& role, const std::string& id) {
+  logger.set_pattern(LogPattern(absl::StrCat(role, " ", id)));
 }
 
 std::string HostName() {

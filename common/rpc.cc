@@ -1,11 +1,8 @@
 #include "common/rpc.h"
 
-#include "common/channel_factory.h"
-
 #include <sys/stat.h>
 
 #include <fstream>
-#include <mutex>
 #include <sstream>
 
 #include <openssl/bio.h>
@@ -45,26 +42,6 @@ void TuneTransport(Setter set) {
   set(GRPC_ARG_TCP_MAX_READ_CHUNK_SIZE, 16 << 20);
 }
 
-// What SetTransportSecurity loaded. Process-wide on purpose: every channel
-// and server of a daemon, including ones added later, gets it without each
-// call site passing it along; in-process test clusters never set it.
-struct LoadedSecurity {
-  bool tls = false;
-  bool mutual_tls = false;
-  std::string ca_pem, cert_pem, key_pem;  // cert and key empty: none (clients only)
-  std::string token;
-  // TLS sessions of this setting's client channels (MakeChannel).
-  std::shared_ptr<grpc_ssl_session_cache> sessions;
-};
-
-absl::Mutex security_mu(absl::kConstInit);
-LoadedSecurity* loaded_security ABSL_GUARDED_BY(security_mu) = nullptr;
-
-LoadedSecurity CurrentSecurity() {
-  absl::MutexLock lock(&security_mu);
-  return loaded_security != nullptr ? *loaded_security : LoadedSecurity();
-}
-
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
@@ -97,6 +74,10 @@ absl::Status CheckKeyPair(const std::string& cert_pem, const std::string& key_pe
   X509_free(cert);
   EVP_PKEY_free(key);
   return result;
+}
+
+spdlog::logger* OrDefault(spdlog::logger* log) {
+  return log != nullptr ? log : spdlog::default_logger_raw();
 }
 
 bool IsServerRole(const std::string& role) { return role == "coordinator" || role == "server"; }
@@ -142,68 +123,35 @@ std::string TlsKeyPath(const std::string& tls_dir, const std::string& role) {
   return Exists(own) ? own : tls_dir + "/key.pem";
 }
 
-absl::Status SetTransportSecurity(const TransportSecurity& security) {
-  LoadedSecurity loaded;
+absl::StatusOr<LoadedTransportSecurity> LoadedTransportSecurity::Load(
+    const TransportSecurity& security) {
+  LoadedTransportSecurity loaded;
   if (!security.tls_dir.empty()) {
-    loaded.tls = true;
-    loaded.mutual_tls = security.mutual_tls;
-    auto ca = ReadFile(TlsCaPath(security.tls_dir));
-    if (!ca.ok()) return ca.status();
-    loaded.ca_pem = *ca;
+    loaded.tls_ = true;
+    loaded.mutual_tls_ = security.mutual_tls;
+    PETREL_ASSIGN_OR_RETURN(loaded.ca_pem_, ReadFile(TlsCaPath(security.tls_dir)));
     const std::string cert_path = TlsCertPath(security.tls_dir, security.role);
     const std::string key_path = TlsKeyPath(security.tls_dir, security.role);
     if (IsServerRole(security.role) || Exists(cert_path)) {
-      auto cert = ReadFile(cert_path);
-      if (!cert.ok()) return cert.status();
-      auto key = ReadFile(key_path);
-      if (!key.ok()) return key.status();
-      if (absl::Status pair = CheckKeyPair(*cert, *key, cert_path, key_path); !pair.ok()) {
-        return pair;
-      }
-      loaded.cert_pem = *cert;
-      loaded.key_pem = *key;
+      PETREL_ASSIGN_OR_RETURN(std::string cert, ReadFile(cert_path));
+      PETREL_ASSIGN_OR_RETURN(std::string key, ReadFile(key_path));
+      PETREL_RETURN_IF_ERROR(CheckKeyPair(cert, key, cert_path, key_path));
+      loaded.cert_pem_ = std::move(cert);
+      loaded.key_pem_ = std::move(key);
     }
   } else if (security.mutual_tls) {
     return absl::FailedPreconditionError("--mtls needs --tls_dir");
   }
-  loaded.token = security.token;
-  if (loaded.tls) {
-    // Channels made from it hold references of their own.
-    loaded.sessions = std::shared_ptr<grpc_ssl_session_cache>(
-        grpc_ssl_session_cache_create_lru(256), grpc_ssl_session_cache_destroy);
-  }
-  absl::MutexLock lock(&security_mu);
-  delete loaded_security;
-  loaded_security = new LoadedSecurity(std::move(loaded));
-  return absl::OkStatus();
-}
-
-absl::Status SecureThisProcess(const std::string& role, const std::string& tls_dir,
-                               bool mutual_tls, const std::string& token_file) {
-  auto token = ReadClusterToken(token_file);
-  if (!token.ok()) return token.status();
-  TransportSecurity security;
-  security.role = role;
-  security.tls_dir = tls_dir;
-  security.mutual_tls = mutual_tls;
-  security.token = *token;
-  if (absl::Status set = SetTransportSecurity(security); !set.ok()) return set;
-  // Daemons say how they are secured; the CLI keeps its output for answers.
-  if (!tls_dir.empty() && role != "client") {
-    spdlog::info("gRPC over TLS (certificates in {}{}){}", tls_dir,
-                 mutual_tls ? ", client certificates required" : "",
-                 token->empty() ? ", no cluster token" : ", cluster token required");
-  }
-  return absl::OkStatus();
+  loaded.token_ = security.token;
+  return loaded;
 }
 
 bool IsUnixSocketAddress(const std::string& address) {
   return absl::StartsWith(address, kUnixPrefix);
 }
 
-absl::Status CheckReachable(const std::string& address) {
-  const LoadedSecurity security = CurrentSecurity();
-  if (IsUnixSocketAddress(address) || security.tls || security.token.empty()) {
+absl::Status CheckReachable(const LoadedTransportSecurity& security, const std::string& address) {
+  if (IsUnixSocketAddress(address) || security.tls() || security.token().empty()) {
     return absl::OkStatus();
   }
   return absl::FailedPreconditionError(absl::StrCat(
@@ -212,7 +160,30 @@ absl::Status CheckReachable(const std::string& address) {
       "unix: socket)"));
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+SecuredChannelFactory::SecuredChannelFactory(LoadedTransportSecurity security)
+    : security_(std::move(security)),
+      sessions_(security_.tls() ? std::shared_ptr<grpc_ssl_session_cache>(
+                                      grpc_ssl_session_cache_create_lru(256),
+                                      grpc_ssl_session_cache_destroy)
+                                : nullptr) {}
+
+absl::StatusOr<std::shared_ptr<SecuredChannelFactory>> SecuredChannelFactory::Create(
+    const TransportSecurity& security, spdlog::logger* log) {
+  PETREL_ASSIGN_OR_RETURN(LoadedTransportSecurity loaded, LoadedTransportSecurity::Load(security));
+  // Daemons say how they are secured; the CLI keeps its output for answers.
+  if (log != nullptr && loaded.tls() && security.role != "client") {
+    log->info("gRPC over TLS (certificates in {}{}){}", security.tls_dir,
+              security.mutual_tls ? ", client certificates required" : "",
+              security.token.empty() ? ", no cluster token" : ", cluster token required");
+  }
+  return std::make_shared<SecuredChannelFactory>(std::move(loaded));
+}
+
+absl::Status SecuredChannelFactory::CheckReachable(const std::string& address) const {
+  return petrel::CheckReachable(security_, address);
+}
+
+std::shared_ptr<grpc::Channel> SecuredChannelFactory::Channel(const std::string& address) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(kMaxMessageBytes);
   args.SetMaxSendMessageSize(kMaxMessageBytes);
@@ -220,19 +191,19 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   // channels of several shards would serialise their traffic.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   TuneTransport([&args](const char* name, int value) { args.SetInt(name, value); });
-  const LoadedSecurity security = CurrentSecurity();
+  const LoadedTransportSecurity& security = security_;
   if (IsUnixSocketAddress(address)) {
     // Local credentials: no encryption, but gRPC sends call credentials
     // (the token) over them, which it refuses on an insecure channel.
     std::shared_ptr<grpc::ChannelCredentials> credentials =
         grpc::experimental::LocalCredentials(UDS);
-    if (!security.token.empty()) {
+    if (!security.token().empty()) {
       credentials =
-          grpc::CompositeChannelCredentials(credentials, TokenCallCredentials(security.token));
+          grpc::CompositeChannelCredentials(credentials, TokenCallCredentials(security.token()));
     }
     return grpc::CreateCustomChannel(address, credentials, args);
   }
-  if (!security.tls) {
+  if (!security.tls()) {
     // Without TLS the token stays home (CheckReachable names the problem);
     // a server that wants it answers UNAUTHENTICATED.
     return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
@@ -241,23 +212,25 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
   // spoke with (a restarted channel, a replica's new chain) skips the full
   // handshake. One cache per security setting: a resumed session skips the
   // certificate checks, so it must never outlive the CA it was checked with.
-  const grpc_arg session_arg = grpc_ssl_session_cache_create_channel_arg(security.sessions.get());
+  const grpc_arg session_arg = grpc_ssl_session_cache_create_channel_arg(sessions_.get());
   args.SetPointerWithVtable(session_arg.key, session_arg.value.pointer.p,
                             session_arg.value.pointer.vtable);
   grpc::SslCredentialsOptions tls;
-  tls.pem_root_certs = security.ca_pem;
-  tls.pem_cert_chain = security.cert_pem;  // presented when the server asks (--mtls)
-  tls.pem_private_key = security.key_pem;
+  tls.pem_root_certs = security.ca_pem();
+  tls.pem_cert_chain = security.cert_pem();  // presented when the server asks (--mtls)
+  tls.pem_private_key = security.key_pem();
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::SslCredentials(tls);
-  if (!security.token.empty()) {
+  if (!security.token().empty()) {
     credentials =
-        grpc::CompositeChannelCredentials(credentials, TokenCallCredentials(security.token));
+        grpc::CompositeChannelCredentials(credentials, TokenCallCredentials(security.token()));
   }
   return grpc::CreateCustomChannel(address, credentials, args);
 }
 
-absl::StatusOr<StartedGrpcServer> StartGrpcServer(const std::string& host, int port,
-                                                   const std::vector<grpc::Service*>& services) {
+absl::StatusOr<StartedGrpcServer> StartGrpcServer(const LoadedTransportSecurity& security,
+                                                   const std::string& host, int port,
+                                                   const std::vector<grpc::Service*>& services,
+                                                   spdlog::logger* log) {
   StartedGrpcServer started;
   // The standard grpc.health.v1 service, for probes (grpc_health_probe,
   // Kubernetes): SERVING while the daemon runs.
@@ -265,37 +238,34 @@ absl::StatusOr<StartedGrpcServer> StartGrpcServer(const std::string& host, int p
   // Server reflection, so grpcurl and other generic clients can list and
   // call the services without Petrel's .proto files.
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  const LoadedSecurity security = CurrentSecurity();
   const bool unix_socket = IsUnixSocketAddress(host);
   std::shared_ptr<grpc::ServerCredentials> credentials;
   if (unix_socket) {
     PETREL_RETURN_IF_ERROR(CheckSocketDirectory(host.substr(strlen(kUnixPrefix))));
     credentials = grpc::experimental::LocalServerCredentials(UDS);
-    if (!security.token.empty()) {
-      credentials->SetAuthMetadataProcessor(NewTokenChecker(security.token));
+    if (!security.token().empty()) {
+      credentials->SetAuthMetadataProcessor(NewTokenChecker(security.token()));
     }
-  } else if (security.tls) {
+  } else if (security.tls()) {
     grpc::SslServerCredentialsOptions tls(
-        security.mutual_tls ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
-                            : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
-    tls.pem_root_certs = security.ca_pem;
-    tls.pem_key_cert_pairs.push_back({security.key_pem, security.cert_pem});
+        security.mutual_tls() ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+                              : GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+    tls.pem_root_certs = security.ca_pem();
+    tls.pem_key_cert_pairs.push_back({security.key_pem(), security.cert_pem()});
     credentials = grpc::SslServerCredentials(tls);
     // The one check of the cluster token, for every service on this port.
-    if (!security.token.empty()) {
-      credentials->SetAuthMetadataProcessor(NewTokenChecker(security.token));
+    if (!security.token().empty()) {
+      credentials->SetAuthMetadataProcessor(NewTokenChecker(security.token()));
     }
-  } else if (!security.token.empty()) {
+  } else if (!security.token().empty()) {
     return absl::FailedPreconditionError(absl::StrCat(
         "a cluster token needs TLS (--tls_dir) on the TCP port ", host, ":", port,
         ": it would cross the network in the clear (a local cluster listens on --grpc_socket)"));
   } else {
-    static std::once_flag warned;
-    std::call_once(warned, [] {
-      spdlog::warn(
-          "gRPC is plaintext and unauthenticated (no --tls_dir): anyone who can reach the port "
-          "can call it; see docs/security.md");
-    });
+    // Each daemon says it of its own port.
+    OrDefault(log)->warn(
+        "gRPC is plaintext and unauthenticated (no --tls_dir): anyone who can reach the port "
+        "can call it; see docs/security.md");
     credentials = grpc::InsecureServerCredentials();
   }
   grpc::ServerBuilder builder;
@@ -323,49 +293,79 @@ bool IsLoopbackHost(const std::string& host) {
          absl::StartsWith(host, "127.");
 }
 
-HttpSecurity HttpSecurityFor(const std::string& http_host) {
+HttpSecurity HttpSecurityFor(const LoadedTransportSecurity& security, const std::string& http_host,
+                             spdlog::logger* log) {
   HttpSecurity http;
   if (IsLoopbackHost(http_host)) return http;
-  const LoadedSecurity security = CurrentSecurity();
-  if (!security.tls || security.cert_pem.empty()) {
-    spdlog::warn("HTTP status endpoints on {} are plain and open to anyone who can reach them{}; "
-                 "see docs/security.md",
-                 http_host.empty() ? "every address" : http_host,
-                 security.tls ? " (no certificate for this role in --tls_dir)" : " (no --tls_dir)");
+  if (!security.tls() || security.cert_pem().empty()) {
+    OrDefault(log)->warn(
+        "HTTP status endpoints on {} are plain and open to anyone who can reach them{}; "
+        "see docs/security.md",
+        http_host.empty() ? "every address" : http_host,
+        security.tls() ? " (no certificate for this role in --tls_dir)" : " (no --tls_dir)");
     return http;
   }
-  http.cert_pem = security.cert_pem;
-  http.key_pem = security.key_pem;
-  http.token = security.token;
+  http.cert_pem = security.cert_pem();
+  http.key_pem = security.key_pem();
+  http.token = security.token();
   return http;
 }
 
-std::string StatusUrl(const std::string& http_address, const std::string& path) {
+std::string StatusUrl(const LoadedTransportSecurity& security, const std::string& http_address,
+                      const std::string& path) {
   const std::string host = http_address.substr(0, http_address.rfind(':'));
-  const bool https = CurrentSecurity().tls && !IsLoopbackHost(host);
+  const bool https = security.tls() && !IsLoopbackHost(host);
   return absl::StrCat(https ? "https://" : "http://", http_address, path);
 }
 
-}  // namespace petrel
-
-namespace petrel {
 namespace {
 
-class ProcessSecuredChannels : public ChannelFactory {
+// What main() installed for the callers not yet handed a factory (rpc.h).
+// A shared_ptr, so a factory replaced while a caller still makes a channel
+// from it lives until that call ends.
+absl::Mutex process_factory_mu(absl::kConstInit);
+std::shared_ptr<SecuredChannelFactory>& InstalledFactory()
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(process_factory_mu) {
+  static auto* const installed =
+      new std::shared_ptr<SecuredChannelFactory>(std::make_shared<SecuredChannelFactory>());
+  return *installed;
+}
+
+std::shared_ptr<SecuredChannelFactory> CurrentProcessFactory() {
+  absl::MutexLock lock(&process_factory_mu);
+  return InstalledFactory();
+}
+
+// Forwards to whatever is installed at the time of each call.
+class ProcessChannels : public ChannelFactory {
  public:
   std::shared_ptr<grpc::Channel> Channel(const std::string& address) override {
-    return MakeChannel(address);
+    return CurrentProcessFactory()->Channel(address);
   }
   absl::Status CheckReachable(const std::string& address) const override {
-    return petrel::CheckReachable(address);
+    return CurrentProcessFactory()->CheckReachable(address);
   }
 };
 
 }  // namespace
 
+void InstallProcessChannelFactory(std::shared_ptr<SecuredChannelFactory> factory) {
+  if (factory == nullptr) factory = std::make_shared<SecuredChannelFactory>();
+  absl::MutexLock lock(&process_factory_mu);
+  InstalledFactory() = std::move(factory);
+}
+
 ChannelFactory& ProcessChannelFactory() {
-  static ProcessSecuredChannels* const factory = new ProcessSecuredChannels();
+  static ProcessChannels* const factory = new ProcessChannels();
   return *factory;
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address) {
+  return CurrentProcessFactory()->Channel(address);
+}
+
+std::string StatusUrl(const std::string& http_address, const std::string& path) {
+  return StatusUrl(CurrentProcessFactory()->security(), http_address, path);
 }
 
 }  // namespace petrel

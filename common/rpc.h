@@ -8,10 +8,16 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/channel_factory.h"
 #include "common/http_status_server.h"
 #include "grpcpp/channel.h"
 #include "grpcpp/server.h"
 #include "grpcpp/impl/codegen/service_type.h"
+
+struct grpc_ssl_session_cache;
+namespace spdlog {
+class logger;
+}  // namespace spdlog
 
 namespace petrel {
 
@@ -21,7 +27,9 @@ inline constexpr int kMaxMessageBytes = 64 << 20;
 // A worker keeps a few per server (two chunks each way, a parked pull).
 inline constexpr int kMaxConcurrentStreamsPerClient = 256;
 
-// How this process's gRPC traffic is protected (docs/security.md).
+// How a daemon's (or client's) gRPC traffic is protected (docs/security.md):
+// what its Options carry, filled by main() from --tls_dir, --mtls and
+// --token_file (or $PETREL_CLUSTER_TOKEN, read in main).
 //
 // On a Unix-domain socket ("unix:PATH" addresses, what `petrel local` uses)
 // there is no TLS: nothing leaves the machine, and the socket's directory
@@ -33,6 +41,7 @@ inline constexpr int kMaxConcurrentStreamsPerClient = 256;
 // process's certificate and key: ROLE.pem and ROLE-key.pem (what `petrel
 // certs init` writes), else cert.pem and key.pem. Servers (coordinator,
 // server) need theirs; clients need one only when the servers ask (--mtls).
+// Default: plaintext, no token.
 struct TransportSecurity {
   std::string role = "client";  // coordinator, server, worker or client
   std::string tls_dir;          // empty: plaintext, unauthenticated
@@ -45,30 +54,71 @@ std::string TlsCaPath(const std::string& tls_dir);
 std::string TlsCertPath(const std::string& tls_dir, const std::string& role);
 std::string TlsKeyPath(const std::string& tls_dir, const std::string& role);
 
-// Decides, for the rest of the process, how MakeChannel and StartGrpcServer
-// secure what they create: call it once in main(), before either. Reads the
-// files now; a missing or unreadable one is an error naming it. A token
-// without TLS is accepted, but only ever travels over Unix sockets: a TCP
-// port cannot be bound with it (StartGrpcServer), and CheckReachable refuses
-// a TCP peer. Tests that run clusters in one process leave it unset.
-absl::Status SetTransportSecurity(const TransportSecurity& security);
+// A TransportSecurity with its files read and checked: what one daemon (or
+// client) secures its channels and servers with. A value, passed to what
+// needs it, never process-wide, so daemons with different settings can live
+// in one process. Default-constructed: plaintext, no token (what in-process
+// test clusters use).
+//
+// A token without TLS is accepted, but only ever travels over Unix sockets:
+// a TCP port cannot be bound with it (StartGrpcServer), and CheckReachable
+// refuses a TCP peer.
+class LoadedTransportSecurity {
+ public:
+  LoadedTransportSecurity() = default;
 
-// main()'s --tls_dir, --mtls and --token_file (or $PETREL_CLUSTER_TOKEN)
-// turned into SetTransportSecurity. Daemons log what it chose, never the token.
-absl::Status SecureThisProcess(const std::string& role, const std::string& tls_dir,
-                               bool mutual_tls, const std::string& token_file);
+  // Reads the files now; a missing or unreadable one, or a key that is not
+  // the certificate's, is an error naming it. --mtls without --tls_dir too.
+  static absl::StatusOr<LoadedTransportSecurity> Load(const TransportSecurity& security);
+
+  bool tls() const { return tls_; }
+  bool mutual_tls() const { return mutual_tls_; }
+  const std::string& ca_pem() const { return ca_pem_; }
+  // Empty when this role has no certificate (clients only).
+  const std::string& cert_pem() const { return cert_pem_; }
+  const std::string& key_pem() const { return key_pem_; }
+  const std::string& token() const { return token_; }
+
+ private:
+  bool tls_ = false;
+  bool mutual_tls_ = false;
+  std::string ca_pem_, cert_pem_, key_pem_;
+  std::string token_;
+};
 
 // Whether `address` names a Unix-domain socket ("unix:PATH").
 bool IsUnixSocketAddress(const std::string& address);
 
-// Whether this process can call `address` as it is secured: a TCP peer with
-// a cluster token and no TLS is refused, since the token would cross the
-// network in the clear. Call it on addresses a user gives (--coordinator).
-absl::Status CheckReachable(const std::string& address);
+// Whether a process secured as `security` can call `address`: a TCP peer
+// with a cluster token and no TLS is refused, since the token would cross
+// the network in the clear. Call it on addresses a user gives (--coordinator).
+absl::Status CheckReachable(const LoadedTransportSecurity& security, const std::string& address);
 
-// A channel to `address` (host:port, or unix:PATH), secured as
-// SetTransportSecurity decided. It never sends the token over plaintext TCP.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
+// Where a daemon's or client's outbound channels come from, secured as the
+// security it owns. It keeps one TLS session cache for all its channels, so
+// a reconnect to a daemon it already spoke with skips the full handshake.
+class SecuredChannelFactory : public ChannelFactory {
+ public:
+  explicit SecuredChannelFactory(LoadedTransportSecurity security = {});
+
+  // Loads `security` (LoadedTransportSecurity::Load). With `log`, says how
+  // gRPC is secured when a daemon uses TLS (never the token).
+  static absl::StatusOr<std::shared_ptr<SecuredChannelFactory>> Create(
+      const TransportSecurity& security, spdlog::logger* log = nullptr);
+
+  // A channel to `address` (host:port, or unix:PATH). It never sends the
+  // token over plaintext TCP.
+  std::shared_ptr<grpc::Channel> Channel(const std::string& address) override;
+  absl::Status CheckReachable(const std::string& address) const override;
+
+  const LoadedTransportSecurity& security() const { return security_; }
+
+ private:
+  const LoadedTransportSecurity security_;
+  // TLS sessions of this factory's channels; null without TLS. Channels
+  // hold references of their own.
+  const std::shared_ptr<grpc_ssl_session_cache> sessions_;
+};
 
 struct StartedGrpcServer {
   std::unique_ptr<grpc::Server> server;
@@ -76,28 +126,48 @@ struct StartedGrpcServer {
 };
 
 // Binds host:port (0: the OS picks), or the Unix-domain socket PATH when
-// `host` is "unix:PATH" (port is then ignored and reported as 0), and starts
-// serving `services`. A port that cannot be bound is an error naming it; so
-// is a socket whose directory other users can open, and a TCP port with a
-// cluster token but no TLS.
-absl::StatusOr<StartedGrpcServer> StartGrpcServer(const std::string& host, int port,
-                                                   const std::vector<grpc::Service*>& services);
+// `host` is "unix:PATH" (port is then ignored and reported as 0), secured as
+// `security`, and starts serving `services`. A port that cannot be bound is
+// an error naming it; so is a socket whose directory other users can open,
+// and a TCP port with a cluster token but no TLS. `log` (null: spdlog's
+// default logger) gets the warning that a TCP port is plaintext.
+absl::StatusOr<StartedGrpcServer> StartGrpcServer(const LoadedTransportSecurity& security,
+                                                   const std::string& host, int port,
+                                                   const std::vector<grpc::Service*>& services,
+                                                   spdlog::logger* log = nullptr);
 
 // 127.0.0.0/8, ::1 or localhost: only this machine's processes reach it.
 bool IsLoopbackHost(const std::string& host);
 
-// How this process's HTTP status endpoints, bound on `http_host`, are
-// protected (docs/security.md, "HTTP endpoints"):
+// How a daemon secured as `security` protects its HTTP status endpoints,
+// bound on `http_host` (docs/security.md, "HTTP endpoints"):
 // - on a loopback host: plain HTTP, open, as the machine's users can read
 //   the daemons' files anyway;
-// - beyond loopback under TLS: HTTPS with the process's own certificate,
+// - beyond loopback under TLS: HTTPS with the daemon's own certificate,
 //   and with a cluster token, the token on every page but /healthz;
 // - beyond loopback without TLS (or with no certificate for the role):
-//   plain and open, and the daemon logs a warning saying so.
-HttpSecurity HttpSecurityFor(const std::string& http_host);
+//   plain and open, and `log` (null: the default logger) warns saying so.
+HttpSecurity HttpSecurityFor(const LoadedTransportSecurity& security, const std::string& http_host,
+                             spdlog::logger* log = nullptr);
 // The URL of `path` on another daemon's status endpoints at `http_address`
 // (host:port), with the scheme HttpSecurityFor gives them in a cluster
-// secured like this process.
+// secured as `security`.
+std::string StatusUrl(const LoadedTransportSecurity& security, const std::string& http_address,
+                      const std::string& path);
+
+// --- Transitional: for callers not yet handed a daemon's factory ----------
+// coordinator_client.cc, coordinator_rounds.cc, liveness_probe.cc,
+// coordinator_service.cc, dashboard.cc and server/parameter_service.cc still
+// make channels and status URLs without a factory of their own (issue 18:
+// the lead wires them to their daemon's after the refactor). They go through
+// ProcessChannelFactory() (common/channel_factory.h), MakeChannel and the
+// two-argument StatusUrl below, all over the factory a main() installed here;
+// plaintext until one does. Libraries never install one: only main()s and
+// the CLI's and benchmarks' entry points (tools/cli LocalCluster).
+void InstallProcessChannelFactory(std::shared_ptr<SecuredChannelFactory> factory);
+// ProcessChannelFactory().Channel(address).
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
+// StatusUrl with the installed factory's security.
 std::string StatusUrl(const std::string& http_address, const std::string& path);
 
 }  // namespace petrel

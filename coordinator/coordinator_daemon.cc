@@ -8,17 +8,23 @@
 namespace petrel::coordinator {
 
 absl::StatusOr<std::unique_ptr<CoordinatorDaemon>> CoordinatorDaemon::Start(Options options) {
-  auto daemon = std::unique_ptr<CoordinatorDaemon>(new CoordinatorDaemon(std::move(options)));
+  std::shared_ptr<spdlog::logger> log = NewDaemonLogger("coordinator", options.log_sink);
+  PETREL_ASSIGN_OR_RETURN(std::shared_ptr<SecuredChannelFactory> channels,
+                          SecuredChannelFactory::Create(options.security, log.get()));
+  auto daemon = std::unique_ptr<CoordinatorDaemon>(
+      new CoordinatorDaemon(std::move(options), std::move(log), std::move(channels)));
   CoordinatorDaemon* self = daemon.get();
   const ListenOptions& listen = self->options_.listen;
+  const LoadedTransportSecurity& security = self->channels_->security();
   // Jobs that ran before a restart are known before any node calls in.
   PETREL_RETURN_IF_ERROR(self->service_.Restore());
   PETREL_ASSIGN_OR_RETURN(self->grpc_,
-                          StartGrpcServer(GrpcBindHost(listen), listen.port, {&self->grpc_service_}));
+                          StartGrpcServer(security, GrpcBindHost(listen), listen.port,
+                                          {&self->grpc_service_}, self->log_.get()));
   HttpStatusServer::Options http;
   http.host = listen.http_host;
   http.port = listen.http_port;
-  http.security = HttpSecurityFor(http.host);
+  http.security = HttpSecurityFor(security, http.host, self->log_.get());
   http.status_json = [self] { return self->service_.StatusJson().dump(2); };
   http.metrics_text = [self] { return CoordinatorMetricsText(self->service_.StatusJson()); };
   // The pages own the dashboard, so it stops with http_, before service_ goes.

@@ -4,6 +4,7 @@
 #define PETREL_COORDINATOR_COORDINATOR_DAEMON_H_
 
 #include <memory>
+#include <string>
 #include <thread>
 
 #include "absl/status/statusor.h"
@@ -14,6 +15,7 @@
 #include "common/rpc.h"
 #include "coordinator/coordinator_service.h"
 #include "coordinator/grpc_coordinator_service.h"
+#include "spdlog/logger.h"
 
 namespace petrel::coordinator {
 
@@ -22,6 +24,10 @@ class CoordinatorDaemon {
   struct Options {
     ListenOptions listen;
     CoordinatorService::Options service;
+    // How its gRPC port and HTTP pages are secured; loaded at Start.
+    // Default: plaintext (in-process test clusters).
+    TransportSecurity security{"coordinator"};
+    spdlog::sink_ptr log_sink;  // where its log lines go; null: stdout
   };
 
   static absl::StatusOr<std::unique_ptr<CoordinatorDaemon>> Start(Options options);
@@ -31,12 +37,24 @@ class CoordinatorDaemon {
   // host:port servers, workers and the CLI dial.
   std::string address() const { return AdvertisedAddress(options_.listen, ports_.grpc_port); }
   CoordinatorService& service() { return service_; }
+  // The coordinator registers no id of its own.
+  std::string id() const { return ""; }
+  spdlog::logger& logger() const { return *log_; }
+  // Its outbound channels, secured as it is.
+  SecuredChannelFactory& channels() const { return *channels_; }
 
  private:
-  explicit CoordinatorDaemon(Options options)
-      : options_(std::move(options)), service_(options_.service) {}
+  CoordinatorDaemon(Options options, std::shared_ptr<spdlog::logger> log,
+                    std::shared_ptr<SecuredChannelFactory> channels)
+      : options_(std::move(options)),
+        log_(std::move(log)),
+        channels_(std::move(channels)),
+        service_(options_.service) {}
 
   const Options options_;
+  // First in, last out: everything below may log or call out until it goes.
+  const std::shared_ptr<spdlog::logger> log_;
+  const std::shared_ptr<SecuredChannelFactory> channels_;
   CoordinatorService service_;
   GrpcCoordinatorService grpc_service_{&service_};
   StartedGrpcServer grpc_;

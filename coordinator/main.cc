@@ -1,7 +1,10 @@
 // petrel-coordinator: membership, jobs and placement for one cluster.
+#include <cstdlib>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/auth.h"
 #include "common/daemon_main.h"
 #include "common/daemon_security_flags.h"
 #include "common/daemon_util.h"
@@ -26,9 +29,12 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("petrel-coordinator [--port N] [--http_port N] [--port_file F]");
   absl::ParseCommandLine(argc, argv);
   petrel::InitLogging("coordinator");
-  if (absl::Status secured = petrel::SecureDaemonFromFlags("coordinator");
-      !secured.ok()) {
-    spdlog::error("petrel-coordinator: {}", std::string(secured.message()));
+  // The only read of the environment: libraries are handed the token.
+  const char* environment_token = std::getenv(petrel::kClusterTokenEnv);
+  absl::StatusOr<petrel::TransportSecurity> security =
+      petrel::SecureDaemonFromFlags("coordinator", environment_token != nullptr ? environment_token : "");
+  if (!security.ok()) {
+    spdlog::error("petrel-coordinator: {}", std::string(security.status().message()));
     return 1;
   }
 
@@ -37,6 +43,7 @@ int main(int argc, char** argv) {
   options.listen.port = absl::GetFlag(FLAGS_port);
   options.listen.http_host = absl::GetFlag(FLAGS_http_host);
   petrel::ApplySharedListenFlags(&options.listen);
+  options.security = *security;
   options.listen.http_port = absl::GetFlag(FLAGS_http_port);
   options.service.heartbeat_interval =
       absl::Seconds(absl::GetFlag(FLAGS_heartbeat_interval_seconds));
@@ -45,6 +52,6 @@ int main(int argc, char** argv) {
       absl::Seconds(absl::GetFlag(FLAGS_heartbeat_timeout_seconds));
   options.service.state_dir = absl::GetFlag(FLAGS_state_dir);
 
-  return petrel::ServeUntilSignal(petrel::coordinator::CoordinatorDaemon::Start(options), "petrel-coordinator",
+  return petrel::ServeUntilSignal(petrel::coordinator::CoordinatorDaemon::Start(options), "petrel-coordinator", "coordinator",
                                   options.listen.http_host, absl::GetFlag(FLAGS_port_file));
 }

@@ -1,9 +1,12 @@
 // petrel-server: holds shards of the tables of running jobs and applies the
 // gradients workers push.
 
+#include <cstdlib>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/auth.h"
 #include "common/daemon_main.h"
 #include "common/daemon_security_flags.h"
 #include "common/daemon_util.h"
@@ -24,9 +27,12 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("petrel-server --coordinator HOST:PORT [--port N] [--http_port N]");
   absl::ParseCommandLine(argc, argv);
   petrel::InitLogging("server");
-  if (absl::Status secured = petrel::SecureDaemonFromFlags("server", absl::GetFlag(FLAGS_coordinator));
-      !secured.ok()) {
-    spdlog::error("petrel-server: {}", std::string(secured.message()));
+  // The only read of the environment: libraries are handed the token.
+  const char* environment_token = std::getenv(petrel::kClusterTokenEnv);
+  absl::StatusOr<petrel::TransportSecurity> security =
+      petrel::SecureDaemonFromFlags("server", environment_token != nullptr ? environment_token : "", absl::GetFlag(FLAGS_coordinator));
+  if (!security.ok()) {
+    spdlog::error("petrel-server: {}", std::string(security.status().message()));
     return 1;
   }
   petrel::KeepFreedMemoryForReuse();
@@ -37,10 +43,11 @@ int main(int argc, char** argv) {
   options.listen.port = absl::GetFlag(FLAGS_port);
   options.listen.http_host = absl::GetFlag(FLAGS_http_host);
   petrel::ApplySharedListenFlags(&options.listen);
+  options.security = *security;
   options.listen.http_port = absl::GetFlag(FLAGS_http_port);
   options.listen.advertise_host = absl::GetFlag(FLAGS_advertise_host);
   options.register_timeout = absl::Seconds(absl::GetFlag(FLAGS_register_timeout_seconds));
 
-  return petrel::ServeUntilSignal(petrel::server::ServerDaemon::Start(options), "petrel-server",
+  return petrel::ServeUntilSignal(petrel::server::ServerDaemon::Start(options), "petrel-server", "server",
                                   options.listen.http_host, absl::GetFlag(FLAGS_port_file));
 }

@@ -9,19 +9,28 @@
 
 namespace petrel::server {
 
-ServerDaemon::ServerDaemon(Options options) : options_(std::move(options)) {}
+ServerDaemon::ServerDaemon(Options options, std::shared_ptr<spdlog::logger> log,
+                           std::shared_ptr<SecuredChannelFactory> channels)
+    : options_(std::move(options)), log_(std::move(log)), channels_(std::move(channels)) {}
 
 absl::StatusOr<std::unique_ptr<ServerDaemon>> ServerDaemon::Start(Options options) {
-  auto daemon = std::unique_ptr<ServerDaemon>(new ServerDaemon(std::move(options)));
+  std::shared_ptr<spdlog::logger> log = NewDaemonLogger("server", options.log_sink);
+  PETREL_ASSIGN_OR_RETURN(std::shared_ptr<SecuredChannelFactory> channels,
+                          SecuredChannelFactory::Create(options.security, log.get()));
+  PETREL_RETURN_IF_ERROR(channels->CheckReachable(options.coordinator_address));
+  auto daemon = std::unique_ptr<ServerDaemon>(
+      new ServerDaemon(std::move(options), std::move(log), std::move(channels)));
   ServerDaemon* self = daemon.get();
   const ListenOptions& listen = self->options_.listen;
+  const LoadedTransportSecurity& security = self->channels_->security();
 
   PETREL_ASSIGN_OR_RETURN(self->grpc_,
-                          StartGrpcServer(GrpcBindHost(listen), listen.port, {&self->grpc_service_}));
+                          StartGrpcServer(security, GrpcBindHost(listen), listen.port,
+                                          {&self->grpc_service_}, self->log_.get()));
   HttpStatusServer::Options http;
   http.host = listen.http_host;
   http.port = listen.http_port;
-  http.security = HttpSecurityFor(http.host);
+  http.security = HttpSecurityFor(security, http.host, self->log_.get());
   http.status_json = [self] { return self->StatusJson().dump(2); };
   http.metrics_text = [self] {
     return ServerMetricsText(self->store_.StatusJson(), self->grpc_service_.pull_seconds(),
@@ -39,8 +48,8 @@ absl::StatusOr<std::unique_ptr<ServerDaemon>> ServerDaemon::Start(Options option
   session.registration.set_pid(getpid());
   session.on_registered = [self](const std::string& id) {
     self->store_.set_server_id(id);
-    SetLoggingId("server", id);
-    spdlog::info("registered as {}", id);
+    SetDaemonLoggerId(*self->log_, "server", id);
+    self->log_->info("registered as {}", id);
   };
   session.fill_heartbeat = [self](HeartbeatRequest* request) {
     for (GateReport& report : self->store_.GateReports(absl::Now())) {

@@ -22,6 +22,7 @@
 #include "server/grpc_parameter_service.h"
 #include "server/parameter_service.h"
 #include "server/shard_store.h"
+#include "spdlog/logger.h"
 
 namespace petrel::server {
 
@@ -31,6 +32,10 @@ class ServerDaemon {
     std::string coordinator_address;
     ListenOptions listen;
     absl::Duration register_timeout = absl::Seconds(30);
+    // How its gRPC port, HTTP pages and outbound calls are secured; loaded
+    // at Start. Default: plaintext (in-process test clusters).
+    TransportSecurity security{"server"};
+    spdlog::sink_ptr log_sink;  // where its log lines go; null: stdout
   };
 
   // Listens, registers with the coordinator and starts heartbeating.
@@ -40,11 +45,19 @@ class ServerDaemon {
   DaemonPorts ports() const { return ports_; }
   std::string id() const { return session_ ? session_->node_id() : ""; }
   nlohmann::json StatusJson() const;
+  // Its own logger: every line names it ("server server-1").
+  spdlog::logger& logger() const { return *log_; }
+  // Its outbound channels, secured as it is.
+  SecuredChannelFactory& channels() const { return *channels_; }
 
  private:
-  explicit ServerDaemon(Options options);
+  ServerDaemon(Options options, std::shared_ptr<spdlog::logger> log,
+               std::shared_ptr<SecuredChannelFactory> channels);
 
   const Options options_;
+  // First in, last out: everything below may log or call out until it goes.
+  const std::shared_ptr<spdlog::logger> log_;
+  const std::shared_ptr<SecuredChannelFactory> channels_;
   const absl::Time started_ = absl::Now();
   ShardStore store_{"unregistered"};
   ParameterService service_{&store_};

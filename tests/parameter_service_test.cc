@@ -43,7 +43,9 @@ class ParameterFixture {
     map_ = *map;
     for (const ShardRange& range : map_.ranges()) {
       if (!stubs_.count(range.server_address())) {
-        stubs_[range.server_address()] = Parameter::NewStub(MakeChannel(range.server_address()));
+        // The in-process cluster is plaintext.
+        stubs_[range.server_address()] =
+            Parameter::NewStub(SecuredChannelFactory().Channel(range.server_address()));
       }
     }
     // The placement reaches the servers with their next heartbeat.
@@ -106,7 +108,7 @@ class ParameterFixture {
 
   // Sends `bytes` as a push, whatever they are.
   grpc::Status PushRaw(const ShardRange& range, const std::string& bytes) {
-    grpc::GenericStub stub(MakeChannel(range.server_address()));
+    grpc::GenericStub stub(SecuredChannelFactory().Channel(range.server_address()));
     grpc::Slice slice(bytes);
     const grpc::ByteBuffer request(&slice, 1);
     grpc::ByteBuffer response;

@@ -198,7 +198,7 @@ TEST_CASE("a push-pull naming slices a server does not hold is refused and appli
     if (range.server_address() != held->server_address()) elsewhere = &range;
   }
   REQUIRE(elsewhere != nullptr);
-  auto stub = Parameter::NewStub(MakeChannel(held->server_address()));
+  auto stub = Parameter::NewStub(SecuredChannelFactory().Channel(held->server_address()));
   auto push_pull = [&](const std::vector<const ShardRange*>& ranges, bool leave) {
     PushRequest request;
     request.set_job_id(job.job_id());

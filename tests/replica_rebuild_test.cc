@@ -42,7 +42,7 @@ constexpr int kRows = 5000;
 // One petrel-server's parameter service, without the coordinator session.
 struct Node {
   explicit Node(const std::string& id) : store(id) {
-    auto started = StartGrpcServer("127.0.0.1", 0, {&grpc});
+    auto started = StartGrpcServer(LoadedTransportSecurity(), "127.0.0.1", 0, {&grpc});
     REQUIRE(started.ok());
     server = std::move(*started);
     address = absl::StrCat("127.0.0.1:", server.port);

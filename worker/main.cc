@@ -2,9 +2,12 @@
 // assigns to it.
 #include <cblas.h>
 
+#include <cstdlib>
+
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "common/auth.h"
 #include "common/daemon_main.h"
 #include "common/daemon_security_flags.h"
 #include "common/daemon_util.h"
@@ -29,9 +32,12 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("petrel-worker --coordinator HOST:PORT [--device auto|cpu|cuda:N]");
   absl::ParseCommandLine(argc, argv);
   petrel::InitLogging("worker");
-  if (absl::Status secured = petrel::SecureDaemonFromFlags("worker", absl::GetFlag(FLAGS_coordinator));
-      !secured.ok()) {
-    spdlog::error("petrel-worker: {}", std::string(secured.message()));
+  // The only read of the environment: libraries are handed the token.
+  const char* environment_token = std::getenv(petrel::kClusterTokenEnv);
+  absl::StatusOr<petrel::TransportSecurity> security =
+      petrel::SecureDaemonFromFlags("worker", environment_token != nullptr ? environment_token : "", absl::GetFlag(FLAGS_coordinator));
+  if (!security.ok()) {
+    spdlog::error("petrel-worker: {}", std::string(security.status().message()));
     return 1;
   }
   petrel::KeepFreedMemoryForReuse();
@@ -42,10 +48,11 @@ int main(int argc, char** argv) {
   options.listen.host = absl::GetFlag(FLAGS_host);
   options.listen.http_host = absl::GetFlag(FLAGS_http_host);
   petrel::ApplySharedListenFlags(&options.listen);
+  options.security = *security;
   options.listen.http_port = absl::GetFlag(FLAGS_http_port);
   options.device = absl::GetFlag(FLAGS_device);
   options.register_timeout = absl::Seconds(absl::GetFlag(FLAGS_register_timeout_seconds));
 
-  return petrel::ServeUntilSignal(petrel::worker::WorkerDaemon::Start(options), "petrel-worker",
+  return petrel::ServeUntilSignal(petrel::worker::WorkerDaemon::Start(options), "petrel-worker", "worker",
                                   options.listen.http_host, absl::GetFlag(FLAGS_port_file));
 }

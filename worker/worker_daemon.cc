@@ -28,19 +28,26 @@ std::string TrainingKey(const JobAssignment& job) {
 
 absl::StatusOr<std::unique_ptr<WorkerDaemon>> WorkerDaemon::Start(
     Options options, std::unique_ptr<CoordinatorClient> coordinator) {
-  auto daemon = std::unique_ptr<WorkerDaemon>(new WorkerDaemon(std::move(options)));
+  std::shared_ptr<spdlog::logger> log = NewDaemonLogger("worker", options.log_sink);
+  PETREL_ASSIGN_OR_RETURN(std::shared_ptr<SecuredChannelFactory> channels,
+                          SecuredChannelFactory::Create(options.security, log.get()));
+  if (coordinator == nullptr) {
+    PETREL_RETURN_IF_ERROR(channels->CheckReachable(options.coordinator_address));
+  }
+  auto daemon = std::unique_ptr<WorkerDaemon>(
+      new WorkerDaemon(std::move(options), std::move(log), std::move(channels)));
   WorkerDaemon* self = daemon.get();
   std::string why;
   PETREL_ASSIGN_OR_RETURN(self->devices_, WorkerDevices::Create(self->options_.device, &why));
-  if (!why.empty()) spdlog::info("{}", why);
-  spdlog::info("offering jobs the devices [{}] (--device {})",
+  if (!why.empty()) self->log_->info("{}", why);
+  self->log_->info("offering jobs the devices [{}] (--device {})",
                absl::StrJoin(self->devices_->offered(), ", "), self->options_.device);
 
   const ListenOptions& listen = self->options_.listen;
   HttpStatusServer::Options http;
   http.host = listen.http_host;
   http.port = listen.http_port;
-  http.security = HttpSecurityFor(http.host);
+  http.security = HttpSecurityFor(self->channels_->security(), http.host, self->log_.get());
   http.status_json = [self] { return self->StatusJson().dump(2); };
   http.metrics_text = [self] {
     ReportProgressRequest report;
@@ -65,9 +72,9 @@ absl::StatusOr<std::unique_ptr<WorkerDaemon>> WorkerDaemon::Start(
     session.registration.add_devices(device);
   }
   session.registration.set_pid(getpid());
-  session.on_registered = [](const std::string& id) {
-    SetLoggingId("worker", id);
-    spdlog::info("registered as {}", id);
+  session.on_registered = [self](const std::string& id) {
+    SetDaemonLoggerId(*self->log_, "worker", id);
+    self->log_->info("registered as {}", id);
   };
   session.on_heartbeat = [self](const HeartbeatResponse& response) { self->OnHeartbeat(response); };
   self->coordinator_ = coordinator != nullptr
@@ -107,7 +114,7 @@ void WorkerDaemon::OnHeartbeat(const HeartbeatResponse& response) {
         TrainingKey(*running) == training) {
       return;  // still training it
     }
-    spdlog::info("job {} (attempt {}) is no longer assigned here; stopping its trainer", current,
+    log_->info("job {} (attempt {}) is no longer assigned here; stopping its trainer", current,
                  attempt);
     StopTrainer();
   }
@@ -151,12 +158,13 @@ void WorkerDaemon::StartTrainer(const JobAssignment& assignment) {
       absl::MutexLock lock(&mu_);
       job_device_ = context.backend->Description();
     }
-    spdlog::info("job {} (cluster.device {}) trains on {}", assignment.job_id(),
+    log_->info("job {} (cluster.device {}) trains on {}", assignment.job_id(),
                  assignment.spec().cluster().device(), context.backend->Description());
     PsClientOptions ps_options;
     ps_options.job_id = assignment.job_id();
     ps_options.worker_id = id();
     ps_options.compression = assignment.spec().compression();
+    ps_options.channels = channels_.get();
     // Federated workers read the global model outside any clock: the
     // coordinator's rounds order them.
     const bool federated = assignment.spec().mode() == "federated";
@@ -171,7 +179,7 @@ void WorkerDaemon::StartTrainer(const JobAssignment& assignment) {
       report.set_reporter(id());
       report.set_error(error);
       auto answer = coordinator_->ReportUnreachable(report);
-      if (!answer.ok()) spdlog::warn("could not tell the coordinator: {}", answer.status().ToString());
+      if (!answer.ok()) log_->warn("could not tell the coordinator: {}", answer.status().ToString());
     };
     rerouting.stop_requested = [this] { return stop_trainer_.load(); };
     auto ps = std::make_unique<ReroutingPsClient>(assignment.shard_map(), ps_options, rerouting);
@@ -182,7 +190,7 @@ void WorkerDaemon::StartTrainer(const JobAssignment& assignment) {
     };
     absl::Status status =
         federated ? FederatedTrainer(context).Run() : Trainer(context).Run();
-    spdlog::info("job {} ended here: {}", assignment.job_id(), status.ToString());
+    log_->info("job {} ended here: {}", assignment.job_id(), status.ToString());
     absl::MutexLock lock(&mu_);
     last_trained_ = TrainingKey(assignment);
     job_id_.clear();

@@ -19,8 +19,10 @@
 #include "common/daemon_options.h"
 #include "common/daemon_util.h"
 #include "common/http_status_server.h"
+#include "common/rpc.h"
 #include "kernels/backend.h"
 #include "nlohmann/json.hpp"
+#include "spdlog/logger.h"
 #include "worker/worker_devices.h"
 
 namespace petrel::worker {
@@ -34,6 +36,10 @@ class WorkerDaemon {
     // (worker_devices.h).
     std::string device = "auto";
     absl::Duration register_timeout = absl::Seconds(30);
+    // How its HTTP pages and its calls to the servers are secured; loaded
+    // at Start. Default: plaintext (in-process test clusters).
+    TransportSecurity security{"worker"};
+    spdlog::sink_ptr log_sink;  // where its log lines go; null: stdout
   };
 
   // `coordinator`: how to reach the coordinator; null: gRPC to
@@ -45,9 +51,15 @@ class WorkerDaemon {
   DaemonPorts ports() const { return ports_; }
   std::string id() const { return session_ ? session_->node_id() : ""; }
   nlohmann::json StatusJson() const;
+  // Its own logger: every line names it ("worker worker-2").
+  spdlog::logger& logger() const { return *log_; }
+  // Its outbound channels (the PS clients' too), secured as it is.
+  SecuredChannelFactory& channels() const { return *channels_; }
 
  private:
-  explicit WorkerDaemon(Options options) : options_(std::move(options)) {}
+  WorkerDaemon(Options options, std::shared_ptr<spdlog::logger> log,
+               std::shared_ptr<SecuredChannelFactory> channels)
+      : options_(std::move(options)), log_(std::move(log)), channels_(std::move(channels)) {}
 
   // Starts a trainer for a newly assigned job; stops one whose job is gone.
   void OnHeartbeat(const HeartbeatResponse& response);
@@ -56,6 +68,9 @@ class WorkerDaemon {
   void StopTrainer();
 
   const Options options_;
+  // First in, last out: everything below may log or call out until it goes.
+  const std::shared_ptr<spdlog::logger> log_;
+  const std::shared_ptr<SecuredChannelFactory> channels_;
   const absl::Time started_ = absl::Now();
   std::unique_ptr<WorkerDevices> devices_;
   std::unique_ptr<HttpStatusServer> http_;

@@ -1,9 +1,11 @@
 // A worker on a fake coordinator: it registers the devices its --device
 // allows, and a job whose cluster.device it does not offer (an older
 // coordinator, or a race) is refused with a failure report that names the
-// device, instead of being trained on the CPU.
+// device, instead of being trained on the CPU. And two workers in one process
+// each log through their own logger, with their own ids.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "client/coordinator_client.h"
+#include "spdlog/sinks/ostream_sink.h"
+#include "spdlog/spdlog.h"
 #include "worker/worker_daemon.h"
 
 namespace petrel::worker {
@@ -28,13 +32,14 @@ class FakeCoordinator : public CoordinatorClient {
     int shard_map_calls ABSL_GUARDED_BY(mu) = 0;
     JobAssignment assignment ABSL_GUARDED_BY(mu);
   };
-  explicit FakeCoordinator(Seen* seen) : seen_(seen) {}
+  explicit FakeCoordinator(Seen* seen, std::string node_id = "worker-0")
+      : seen_(seen), node_id_(std::move(node_id)) {}
 
   absl::StatusOr<RegisterResponse> RegisterWorker(const RegisterRequest& request) override {
     absl::MutexLock lock(&seen_->mu);
     seen_->registration = request;
     RegisterResponse response;
-    response.set_node_id("worker-0");
+    response.set_node_id(node_id_);
     response.set_heartbeat_interval_seconds(0.02);
     return response;
   }
@@ -81,6 +86,7 @@ class FakeCoordinator : public CoordinatorClient {
 
  private:
   Seen* const seen_;
+  const std::string node_id_;
 };
 
 // Rank 1 of a 2-worker job on attempt 2, joined at clock 7.
@@ -143,6 +149,47 @@ TEST_CASE("a --device cpu worker offers only the CPU and refuses a cuda:0 job wi
   CHECK(!(*daemon)->StatusJson().contains("job"));
   absl::MutexLock lock(&seen.mu);
   CHECK(seen.reports.size() == 1);
+}
+
+TEST_CASE("two workers in one process log with their own ids, not through the default logger") {
+  std::ostringstream default_out;
+  auto default_sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(default_out);
+  default_sink->set_pattern("[default] %v");
+  auto saved_default = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("default", default_sink));
+
+  FakeCoordinator::Seen first_seen, second_seen;
+  std::ostringstream first_out, second_out;
+  WorkerDaemon::Options options;
+  options.coordinator_address = "fake:1";
+  options.device = "cpu";
+  options.log_sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(first_out);
+  auto first = WorkerDaemon::Start(options, std::make_unique<FakeCoordinator>(&first_seen, "worker-1"));
+  options.log_sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(second_out);
+  auto second =
+      WorkerDaemon::Start(options, std::make_unique<FakeCoordinator>(&second_seen, "worker-2"));
+  REQUIRE(first.ok());
+  REQUIRE(second.ok());
+  (*first)->logger().info("a line of the first");
+  (*second)->logger().info("a line of the second");
+  first->reset();
+  second->reset();
+  spdlog::set_default_logger(saved_default);
+
+  INFO("first:\n" << first_out.str() << "second:\n" << second_out.str() << "default:\n"
+                   << default_out.str());
+  // Before registration the role alone; after it, the role and the id.
+  CHECK(absl::StrContains(first_out.str(), "[worker] offering jobs the devices [cpu]"));
+  CHECK(absl::StrContains(first_out.str(), "[worker worker-1] registered as worker-1"));
+  CHECK(absl::StrContains(first_out.str(), "[worker worker-1] a line of the first"));
+  CHECK(absl::StrContains(second_out.str(), "[worker worker-2] registered as worker-2"));
+  CHECK(absl::StrContains(second_out.str(), "[worker worker-2] a line of the second"));
+  CHECK_FALSE(absl::StrContains(first_out.str(), "worker-2"));
+  CHECK_FALSE(absl::StrContains(second_out.str(), "worker-1"));
+  // Neither daemon wrote its lines to, or changed the pattern of, the
+  // default logger.
+  CHECK_FALSE(absl::StrContains(default_out.str(), "registered as"));
+  CHECK_FALSE(absl::StrContains(default_out.str(), "[worker"));
 }
 
 }  // namespace

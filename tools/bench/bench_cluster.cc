@@ -127,6 +127,8 @@ absl::StatusOr<std::unique_ptr<worker::PsClient>> BenchCluster::StartJob(
       if (assignment_.job_id() == job_id_) {
         options.job_id = job_id_;
         options.worker_id = session_->node_id();
+        // Secured as this cluster's transport needs.
+        if (options.channels == nullptr) options.channels = &cluster_->channels();
         return worker::NewGrpcPsClient(assignment_.shard_map(), options);
       }
     }

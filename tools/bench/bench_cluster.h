@@ -26,7 +26,8 @@ class BenchCluster {
 
   // Submits `spec` (cluster.servers and workers are set here), waits until the
   // job is placed, and returns a client for it acting as the job's worker.
-  // `options` gives the chunking; the job and worker ids are filled in here.
+  // `options` gives the chunking; the job and worker ids are filled in here,
+  // and the channels, when it gives none, are the cluster's.
   absl::StatusOr<std::unique_ptr<worker::PsClient>> StartJob(
       JobSpec spec, worker::PsClientOptions options = {});
 

@@ -262,14 +262,14 @@ int RunLocal(const LocalOptions& options) {
 }
 
 int Export(const std::string& coordinator_address, const std::string& job_id,
-           const std::string& out_path) {
+           const std::string& out_path, ChannelFactory& channels) {
   if (out_path.empty()) return Fail("petrel export: --out PATH is required");
   auto coordinator = NewGrpcCoordinatorClient(coordinator_address);
   auto map = coordinator->GetShardMap(job_id);
   if (!map.ok()) return Fail(map.status());
-  auto tables = FetchParameters(*map);
+  auto tables = FetchParameters(*map, &channels);
   if (!tables.ok()) return Fail(tables.status());
-  auto sparse = FetchSparseTables(*map);
+  auto sparse = FetchSparseTables(*map, /*page_rows=*/0, &channels);
   if (!sparse.ok()) return Fail(sparse.status());
   if (absl::Status written = WriteSafetensors(out_path, *map, *tables, *sparse); !written.ok()) {
     return Fail(written);

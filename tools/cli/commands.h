@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/channel_factory.h"
 #include "tools/cli/local_cluster.h"
 
 namespace petrel::cli {
@@ -28,8 +29,10 @@ int Submit(const std::string& job_path, const std::string& coordinator);
 int Status(const std::string& coordinator, const std::string& job_id, bool json);
 int Jobs(const std::string& coordinator, bool json);
 int Cancel(const std::string& coordinator, const std::string& job_id);
-// Writes the job's parameters to `out_path` as safetensors.
-int Export(const std::string& coordinator, const std::string& job_id, const std::string& out_path);
+// Writes the job's parameters to `out_path` as safetensors, read over
+// channels from `channels`.
+int Export(const std::string& coordinator, const std::string& job_id, const std::string& out_path,
+           ChannelFactory& channels);
 
 // `petrel data text2libsvm`: see text_to_libsvm.h.
 struct DataOptions {

@@ -87,13 +87,15 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
   PETREL_ASSIGN_OR_RETURN(std::string worker_bin, FindDaemonBinary(options.bin_dir, "petrel-worker"));
 
   std::vector<std::string> security_flags;
+  TransportSecurity client_security;  // plaintext unless Secure() says otherwise
   if (options.transport != LocalTransport::kPlaintext) {
-    PETREL_ASSIGN_OR_RETURN(security_flags, cluster->Secure());
-  } else {
-    // This process may have run a secured cluster before (a benchmark
-    // comparing transports): its calls go plaintext now.
-    PETREL_RETURN_IF_ERROR(SetTransportSecurity(TransportSecurity()));
+    PETREL_ASSIGN_OR_RETURN(security_flags, cluster->Secure(&client_security));
   }
+  PETREL_ASSIGN_OR_RETURN(cluster->channels_, SecuredChannelFactory::Create(client_security));
+  // The coordinator client has no factory of its own yet (common/rpc.h):
+  // this process's calls to the cluster go as this cluster's, including
+  // after a secured cluster ran before (a benchmark comparing transports).
+  InstallProcessChannelFactory(cluster->channels_);
   if (options.transport == LocalTransport::kUnixSockets) {
     // mkdtemp made the run's folder 0700; the sockets get one of their own,
     // 0700 too, which the daemons check before they listen.
@@ -153,7 +155,7 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
 
 LocalCluster::~LocalCluster() { Stop(); }
 
-absl::StatusOr<std::vector<std::string>> LocalCluster::Secure() {
+absl::StatusOr<std::vector<std::string>> LocalCluster::Secure(TransportSecurity* client) {
   const std::string tls_dir = log_dir_ + "/tls";
   if (options_.transport == LocalTransport::kTls) {
     PETREL_RETURN_IF_ERROR(WriteClusterCertificates(tls_dir, {}));
@@ -169,15 +171,12 @@ absl::StatusOr<std::vector<std::string>> LocalCluster::Secure() {
       close(fd) != 0) {
     return absl::UnavailableError(absl::StrCat("cannot write ", token_path));
   }
-  TransportSecurity security;
-  security.role = "client";
-  security.token = token;
+  client->role = "client";
+  client->token = token;
   if (options_.transport == LocalTransport::kUnixSockets) {
-    PETREL_RETURN_IF_ERROR(SetTransportSecurity(security));
     return std::vector<std::string>{"--token_file=" + token_path};
   }
-  security.tls_dir = tls_dir;
-  PETREL_RETURN_IF_ERROR(SetTransportSecurity(security));
+  client->tls_dir = tls_dir;
   return std::vector<std::string>{"--tls_dir=" + tls_dir, "--mtls", "--token_file=" + token_path};
 }
 

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/daemon_util.h"
+#include "common/rpc.h"
 
 namespace petrel::cli {
 
@@ -53,13 +55,18 @@ class LocalCluster {
     double heartbeat_timeout_seconds = 0;  // 0: the coordinator's default
   };
 
-  // Starts every daemon and waits until all have registered.
+  // Starts every daemon and waits until all have registered. Also installs
+  // channels() as this process's channel factory (common/rpc.h), for the
+  // coordinator clients that have no factory of their own yet.
   static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(Options options);
   ~LocalCluster();  // stops every child still running
 
   std::string coordinator_address() const;
   const std::vector<ChildProcess>& children() const { return children_; }
   const std::string& log_dir() const { return log_dir_; }
+  // Channels to this cluster's daemons, secured as its transport needs (the
+  // token, and under kTls the cluster's CA).
+  ChannelFactory& channels() const { return *channels_; }
   // How another `petrel` command reaches this cluster (no secret in it).
   std::string ConnectHint() const;
 
@@ -78,15 +85,16 @@ class LocalCluster {
   absl::Status WaitForPorts(ChildProcess* child, const std::string& port_file,
                             absl::Time deadline);
   absl::Status WaitForRegistration(absl::Time deadline);
-  // Writes RUN_DIR/token (and RUN_DIR/tls under kTls) and secures this
-  // process; returns the daemons' flags.
-  absl::StatusOr<std::vector<std::string>> Secure();
+  // Writes RUN_DIR/token (and RUN_DIR/tls under kTls) and says in `client`
+  // how this process reaches the daemons; returns the daemons' flags.
+  absl::StatusOr<std::vector<std::string>> Secure(TransportSecurity* client);
   // RUN_DIR/sockets/NAME.sock: where daemon NAME serves gRPC (kUnixSockets).
   std::string SocketPath(const std::string& name) const;
 
   Options options_;
   std::string log_dir_;
   std::vector<ChildProcess> children_;
+  std::shared_ptr<SecuredChannelFactory> channels_;
 };
 
 // Locates a daemon binary: in --bin_dir (flat, or a Bazel tree such as

@@ -22,10 +22,12 @@
 
 namespace petrel::cli {
 
-absl::StatusOr<std::vector<std::vector<float>>> FetchParameters(const ShardMap& shard_map) {
+absl::StatusOr<std::vector<std::vector<float>>> FetchParameters(const ShardMap& shard_map,
+                                                                ChannelFactory* channels) {
   worker::PsClientOptions options;
   options.job_id = shard_map.job_id();
   options.observer = true;
+  options.channels = channels;
   auto client = worker::NewGrpcPsClient(shard_map, options);
   std::vector<std::vector<float>> tables;
   PETREL_RETURN_IF_ERROR(client->Pull(/*clock=*/0, &tables));
@@ -38,8 +40,8 @@ namespace {
 // them to `out`. A primary that is briefly unreachable (a failover) is
 // retried for a while.
 absl::Status FetchSparseShard(const ShardMap& shard_map, const SparseShard& shard,
-                              int page_rows, SparseTableRows* out) {
-  auto stub = Parameter::NewStub(MakeChannel(shard.server_address()));
+                              int page_rows, ChannelFactory& channels, SparseTableRows* out) {
+  auto stub = Parameter::NewStub(channels.Channel(shard.server_address()));
   ListSparseRowsRequest request;
   request.set_job_id(shard_map.job_id());
   request.set_shard_group(shard.group());
@@ -80,14 +82,16 @@ absl::Status FetchSparseShard(const ShardMap& shard_map, const SparseShard& shar
 }  // namespace
 
 absl::StatusOr<std::vector<SparseTableRows>> FetchSparseTables(const ShardMap& shard_map,
-                                                               int page_rows) {
+                                                               int page_rows,
+                                                               ChannelFactory* channels) {
+  ChannelFactory& factory = channels != nullptr ? *channels : ProcessChannelFactory();
   std::vector<SparseTableRows> tables(shard_map.sparse_tables_size());
   for (int t = 0; t < shard_map.sparse_tables_size(); ++t) {
     const SparseTable& table = shard_map.sparse_tables(t);
     tables[t].dim = table.dim();
     for (const SparseShard& shard : shard_map.sparse_shards()) {
       if (shard.table() != table.name()) continue;
-      PETREL_RETURN_IF_ERROR(FetchSparseShard(shard_map, shard, page_rows, &tables[t]));
+      PETREL_RETURN_IF_ERROR(FetchSparseShard(shard_map, shard, page_rows, factory, &tables[t]));
     }
     // Shards hold disjoint keys, each ascending: one order for the table.
     std::vector<size_t> order(tables[t].keys.size());

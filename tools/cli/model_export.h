@@ -13,13 +13,16 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/channel_factory.h"
 #include "proto/job.pb.h"
 
 namespace petrel::cli {
 
-// Pulls every table of the job as an observer (outside the job's clock).
+// Pulls every table of the job as an observer (outside the job's clock),
+// over channels from `channels` (null: ProcessChannelFactory()).
 // tables[i] belongs to shard_map.tables(i).
-absl::StatusOr<std::vector<std::vector<float>>> FetchParameters(const ShardMap& shard_map);
+absl::StatusOr<std::vector<std::vector<float>>> FetchParameters(const ShardMap& shard_map,
+                                                                ChannelFactory* channels = nullptr);
 
 // SHA-256 (hex) of the parameters in a canonical order: tables by name, then
 // elements by index, each as little-endian float32. Equal for bit-identical
@@ -35,10 +38,12 @@ struct SparseTableRows {
 };
 
 // Reads every sparse table of the job off its groups' primaries, page by
-// page (at most `page_rows` rows a call; 0: as many as fit in a message).
+// page (at most `page_rows` rows a call; 0: as many as fit in a message),
+// over channels from `channels` (null: ProcessChannelFactory()).
 // tables[i] belongs to shard_map.sparse_tables(i).
 absl::StatusOr<std::vector<SparseTableRows>> FetchSparseTables(const ShardMap& shard_map,
-                                                               int page_rows = 0);
+                                                               int page_rows = 0,
+                                                               ChannelFactory* channels = nullptr);
 
 // Writes `tables` (in shard_map order) and `sparse` (in the order of
 // shard_map.sparse_tables, or empty) to `path` atomically.
