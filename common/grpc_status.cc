@@ -15,6 +15,15 @@ absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& conte
   if (status.ok()) return absl::OkStatus();
   std::string message = context.empty() ? status.error_message()
                                         : absl::StrCat(context, ": ", status.error_message());
+  if (status.error_code() == grpc::StatusCode::CANCELLED) {
+    // Petrel never cancels its own calls, so the callee did: a gRPC server
+    // that shuts down fails the calls it had received but not yet handed to
+    // a handler with CANCELLED (grpc/grpc#41785). The callee is going away;
+    // the caller may retry, as after a dropped connection, and must not take
+    // it for its own stop.
+    return absl::UnavailableError(
+        absl::StrCat(message, " (cancelled by the callee, which is shutting down)"));
+  }
   return absl::Status(static_cast<absl::StatusCode>(status.error_code()), message);
 }
 

@@ -12,8 +12,10 @@ namespace petrel {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
-// `context` names the call and the peer, e.g. "Push to server-1 (127.0.0.1:4100)",
-// and is prefixed to the message so a failure says where it happened.
+// The outcome of an outbound call. `context` names the call and the peer,
+// e.g. "Push to server-1 (127.0.0.1:4100)", and is prefixed to the message so
+// a failure says where it happened. CANCELLED comes back as UNAVAILABLE (the
+// callee shut down; see the .cc).
 absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& context = "");
 
 }  // namespace petrel

@@ -1,17 +1,40 @@
 // Jobs from submission to their end, where each runs, and how each rides out
 // the loss of its nodes.
 //
-//   QUEUED --(enough alive servers, and idle workers that offer the job's
-//             cluster.device)--> RUNNING
-//   (while QUEUED, the job's error says what it waits for, e.g. "waiting for
-//   2 workers with cuda:0; registered: 2 with cpu only", or which job ahead
-//   of it does: jobs start in submission order)
-//   RUNNING --(rank 0 reports the final evaluation)--> SUCCEEDED
-//   RUNNING --(a worker reports an error, a server cannot build its shards,
-//              or a shard group loses every replica with no checkpoint)--> FAILED
-//   RUNNING --(a shard group loses every replica; the job has a complete
-//              checkpoint)--> QUEUED (the next attempt restores it)
-//   QUEUED | RUNNING --(cancel)--> CANCELLED
+//   Submit(spec) --(valid spec; a resume_from cut that is complete and fits)--> QUEUED
+//
+//                 Schedule: enough alive servers, and idle
+//                 workers that offer the job's cluster.device
+//      +--------+ ------------------------------------------> +---------+
+//      | QUEUED |                                              | RUNNING |
+//      +--------+ <------------------------------------------ +---------+
+//        |   |     a shard group loses every replica and the    |  |  |
+//        |   |     job has a complete checkpoint (attempt + 1)  |  |  |
+//        |   |                                                  |  |  |
+//        |   +--(Schedule: PlaceJob fails)--> FAILED <----------+  |  |
+//        |        (a worker reports an error; a server's gate report |  |
+//        |         carries an error; a group loses every replica with |  |
+//        |         no checkpoint, or none that is complete and fits)  |  |
+//        |                                                            |  |
+//        +--(Cancel)--> CANCELLED <--(Cancel)-------------------------+  |
+//                                                                        |
+//                       SUCCEEDED <--(a report with `final`: rank 0's ---+
+//                                     evaluation after every worker finished)
+//
+// (while QUEUED, the job's error says what it waits for, e.g. "waiting for
+// 2 workers with cuda:0; registered: 2 with cpu only", or which job ahead
+// of it does: jobs start in submission order)
+//
+// SUCCEEDED, FAILED and CANCELLED are terminal. Refused, changing nothing:
+//   Submit of an invalid spec or of a resume_from with no complete cut that
+//     fits (no id is used up);
+//   Cancel of an unknown job (NOT_FOUND) or of one that ended
+//     (FAILED_PRECONDITION);
+//   ReportProgress from a worker that is not the rank's (PERMISSION_DENIED),
+//     from an earlier stint on the rank or a departed one, or of another
+//     attempt (FAILED_PRECONDITION); a report to an ended job is answered
+//     with its state and changes nothing;
+//   GetShardMap of a QUEUED job (UNAVAILABLE: no placement yet).
 //
 // While RUNNING: a dead server leaves its groups' chains (the next replica
 // becomes primary and the shard map's epoch grows); a dead worker's rank

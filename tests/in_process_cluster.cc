@@ -1,38 +1,87 @@
 #include "tests/in_process_cluster.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 
 namespace petrel::testing {
 
 absl::StatusOr<std::unique_ptr<InProcessCluster>> InProcessCluster::Start(Options options) {
-  auto cluster = std::unique_ptr<InProcessCluster>(new InProcessCluster());
-  coordinator::CoordinatorDaemon::Options coordinator_options;
-  coordinator_options.service.heartbeat_timeout = options.heartbeat_timeout;
-  PETREL_ASSIGN_OR_RETURN(cluster->coordinator_,
-                          coordinator::CoordinatorDaemon::Start(coordinator_options));
-  const std::string address = cluster->coordinator_address();
-  for (int i = 0; i < options.servers; ++i) {
-    server::ServerDaemon::Options server_options;
-    server_options.coordinator_address = address;
-    PETREL_ASSIGN_OR_RETURN(auto server, server::ServerDaemon::Start(server_options));
+  auto cluster = std::unique_ptr<InProcessCluster>(new InProcessCluster(std::move(options)));
+  PETREL_RETURN_IF_ERROR(cluster->StartCoordinator(/*port=*/0));
+  for (int i = 0; i < cluster->options_.servers; ++i) {
+    PETREL_ASSIGN_OR_RETURN(auto server, cluster->NewServer());
     cluster->servers_.push_back(std::move(server));
   }
-  for (int i = 0; i < options.workers; ++i) {
-    worker::WorkerDaemon::Options worker_options;
-    worker_options.coordinator_address = address;
-    worker_options.device = "cpu";
-    PETREL_ASSIGN_OR_RETURN(auto worker, worker::WorkerDaemon::Start(worker_options));
+  for (int i = 0; i < cluster->options_.workers; ++i) {
+    PETREL_ASSIGN_OR_RETURN(auto worker, cluster->NewWorker());
     cluster->workers_.push_back(std::move(worker));
   }
-  cluster->client_ = NewGrpcCoordinatorClient(address);
+  cluster->client_ = NewGrpcCoordinatorClient(cluster->coordinator_address_);
   return cluster;
+}
+
+absl::Status InProcessCluster::StartCoordinator(int port) {
+  coordinator::CoordinatorDaemon::Options coordinator_options;
+  coordinator_options.listen.port = port;
+  coordinator_options.service.heartbeat_timeout = options_.heartbeat_timeout;
+  coordinator_options.service.state_dir = options_.coordinator_state_dir;
+  PETREL_ASSIGN_OR_RETURN(coordinator_,
+                          coordinator::CoordinatorDaemon::Start(coordinator_options));
+  coordinator_port_ = coordinator_->ports().grpc_port;
+  coordinator_address_ = coordinator_->address();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<server::ServerDaemon>> InProcessCluster::NewServer() const {
+  server::ServerDaemon::Options server_options;
+  server_options.coordinator_address = coordinator_address_;
+  return server::ServerDaemon::Start(server_options);
+}
+
+absl::StatusOr<std::unique_ptr<worker::WorkerDaemon>> InProcessCluster::NewWorker() const {
+  worker::WorkerDaemon::Options worker_options;
+  worker_options.coordinator_address = coordinator_address_;
+  worker_options.device = "cpu";
+  return worker::WorkerDaemon::Start(worker_options);
 }
 
 InProcessCluster::~InProcessCluster() {
   workers_.clear();
   servers_.clear();
   coordinator_.reset();
+}
+
+void InProcessCluster::KillServer(int i) { servers_.at(i).reset(); }
+
+void InProcessCluster::KillWorker(int i) { workers_.at(i).reset(); }
+
+absl::Status InProcessCluster::RestartServer(int i) {
+  KillServer(i);
+  PETREL_ASSIGN_OR_RETURN(servers_.at(i), NewServer());
+  return absl::OkStatus();
+}
+
+absl::Status InProcessCluster::RestartWorker(int i) {
+  KillWorker(i);
+  PETREL_ASSIGN_OR_RETURN(workers_.at(i), NewWorker());
+  return absl::OkStatus();
+}
+
+void InProcessCluster::KillCoordinator() { coordinator_.reset(); }
+
+absl::Status InProcessCluster::RestartCoordinator() {
+  KillCoordinator();
+  // The port the daemons and client_ dial; it is free again once the old
+  // gRPC server has shut down, since gRPC binds with SO_REUSEADDR.
+  const std::string dialed = coordinator_address_;
+  PETREL_RETURN_IF_ERROR(StartCoordinator(coordinator_port_));
+  if (coordinator_address_ != dialed) {
+    return absl::InternalError(absl::StrCat("the restarted coordinator is at ",
+                                            coordinator_address_, ", not ", dialed));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<JobStatus> InProcessCluster::WaitForJob(const std::string& job_id,
@@ -49,11 +98,52 @@ absl::StatusOr<JobStatus> InProcessCluster::WaitForJob(const std::string& job_id
   }
 }
 
-absl::StatusOr<JobStatus> InProcessCluster::RunJob(const JobSpec& spec, absl::Duration timeout) {
+absl::StatusOr<std::string> InProcessCluster::SubmitJob(const JobSpec& spec) {
   SubmitJobRequest request;
   *request.mutable_spec() = spec;
   PETREL_ASSIGN_OR_RETURN(SubmitJobResponse submitted, client_->SubmitJob(request));
-  return WaitForJob(submitted.job_id(), timeout);
+  return submitted.job_id();
+}
+
+absl::StatusOr<JobStatus> InProcessCluster::RunJob(const JobSpec& spec, absl::Duration timeout) {
+  PETREL_ASSIGN_OR_RETURN(std::string job_id, SubmitJob(spec));
+  return WaitForJob(job_id, timeout);
+}
+
+absl::StatusOr<int64_t> InProcessCluster::WaitForClock(const std::string& job_id, int64_t clock,
+                                                       absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    PETREL_ASSIGN_OR_RETURN(JobStatus job, client_->GetJob(job_id));
+    int64_t furthest = 0;
+    for (const WorkerProgress& worker : job.workers()) furthest = std::max(furthest, worker.clock());
+    if (furthest >= clock) return furthest;
+    if (job.state() != RUNNING && job.state() != QUEUED) {
+      return absl::FailedPreconditionError(absl::StrCat("job ", job_id, " ended ",
+                                                        JobState_Name(job.state()), " at clock ",
+                                                        furthest, ": ", job.error()));
+    }
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("job ", job_id, " is at clock ", furthest, ", not ", clock));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+}
+
+absl::Status InProcessCluster::WaitForAliveNodes(int nodes, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  int alive = 0;
+  while (absl::Now() <= deadline) {
+    absl::StatusOr<ClusterStatus> status = client_->GetClusterStatus();
+    if (status.ok()) {
+      alive = 0;
+      for (const NodeStatus& node : status->nodes()) alive += node.alive() ? 1 : 0;
+      if (alive >= nodes) return absl::OkStatus();
+    }
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  return absl::DeadlineExceededError(absl::StrCat(alive, " nodes alive, not ", nodes));
 }
 
 JobSpec FashionMnistJob(std::vector<int> hidden, int epochs, int servers, int workers) {
