@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/shard_map_epoch.h"
 #include "spdlog/spdlog.h"
@@ -23,8 +22,7 @@ PsClientOptions Inner(PsClientOptions options) {
 
 bool NeedsReroute(const absl::Status& status) {
   return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
-         IsStaleShardMap(status) ||
-         (absl::IsNotFound(status) && absl::StrContains(status.message(), "is not held by"));
+         IsStaleShardMap(status) || IsNotHeld(status);
 }
 
 ReroutingPsClient::ReroutingPsClient(const ShardMap& map, PsClientOptions options,

@@ -1,9 +1,11 @@
 // A PsClient that survives changes of placement: when a shard's server
-// cannot be reached, or answers that the worker's shard map is out of date,
-// it tells the coordinator (which probes the server at once), fetches the
-// map again, rebuilds its gRPC client on the new map and retries the whole
-// call. Servers recognise a retried push, so a push is applied once however
-// often it is sent.
+// cannot be reached, or answers that the worker's shard map is out of date
+// or that it does not hold the shards (by the error's reason,
+// common/shard_map_epoch.h), it tells the coordinator (which probes the
+// server at once) when the server was unreachable, fetches the map again,
+// rebuilds its gRPC client on the new map and retries the whole call.
+// Servers recognise a retried push, so a push is applied once however often
+// it is sent.
 #ifndef PETREL_WORKER_REROUTING_PS_CLIENT_H_
 #define PETREL_WORKER_REROUTING_PS_CLIENT_H_
 
