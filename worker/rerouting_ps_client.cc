@@ -31,7 +31,7 @@ ReroutingPsClient::ReroutingPsClient(const ShardMap& map, PsClientOptions option
       rerouting_(std::move(rerouting)),
       epoch_(map.epoch()),
       attempt_(map.attempt()),
-      inner_(NewGrpcPsClient(map, options_)) {}
+      inner_(rerouting_.make_client(map, options_)) {}
 
 absl::Status ReroutingPsClient::Pull(int64_t clock, std::vector<std::vector<float>>* tables,
                                      SparseStep* sparse) {
@@ -94,7 +94,7 @@ absl::Status ReroutingPsClient::Retry(const char* what,
     spdlog::info("{}: shard map epoch {} -> {}; retrying on the new placement", what, epoch_,
                  map->epoch());
     epoch_ = map->epoch();
-    inner_ = NewGrpcPsClient(*map, options_);
+    inner_ = rerouting_.make_client(*map, options_);
     reported = false;
     backoff = absl::Milliseconds(10);
   }
