@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/channel_factory.h"
 #include "common/rpc.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"

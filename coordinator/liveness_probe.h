@@ -11,7 +11,10 @@
 #include <string>
 
 #include "absl/time/time.h"
-#include "common/channel_factory.h"
+
+namespace petrel {
+class ChannelFactory;  // common/channel_factory.h: gRPC stays out of this header
+}  // namespace petrel
 
 namespace petrel::coordinator {
 

@@ -10,8 +10,11 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "common/channel_factory.h"
 #include "proto/parameter.pb.h"
+
+namespace petrel {
+class ChannelFactory;  // common/channel_factory.h: gRPC stays out of this header
+}  // namespace petrel
 
 namespace petrel::coordinator {
 
