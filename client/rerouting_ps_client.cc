@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/shard_map_epoch.h"
 #include "spdlog/spdlog.h"
@@ -23,8 +22,7 @@ PsClientOptions Inner(PsClientOptions options) {
 
 bool NeedsReroute(const absl::Status& status) {
   return absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
-         IsStaleShardMap(status) ||
-         (absl::IsNotFound(status) && absl::StrContains(status.message(), "is not held by"));
+         IsStaleShardMap(status) || IsNotHeld(status);
 }
 
 ReroutingPsClient::ReroutingPsClient(const ShardMap& map, PsClientOptions options,
@@ -33,7 +31,7 @@ ReroutingPsClient::ReroutingPsClient(const ShardMap& map, PsClientOptions option
       rerouting_(std::move(rerouting)),
       epoch_(map.epoch()),
       attempt_(map.attempt()),
-      inner_(NewGrpcPsClient(map, options_)) {}
+      inner_(rerouting_.make_client(map, options_)) {}
 
 absl::Status ReroutingPsClient::Pull(int64_t clock, std::vector<std::vector<float>>* tables,
                                      SparseStep* sparse) {
@@ -96,7 +94,7 @@ absl::Status ReroutingPsClient::Retry(const char* what,
     spdlog::info("{}: shard map epoch {} -> {}; retrying on the new placement", what, epoch_,
                  map->epoch());
     epoch_ = map->epoch();
-    inner_ = NewGrpcPsClient(*map, options_);
+    inner_ = rerouting_.make_client(*map, options_);
     reported = false;
     backoff = absl::Milliseconds(10);
   }

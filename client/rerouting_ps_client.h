@@ -1,9 +1,11 @@
 // A PsClient that survives changes of placement: when a shard's server
-// cannot be reached, or answers that the worker's shard map is out of date,
-// it tells the coordinator (which probes the server at once), fetches the
-// map again, rebuilds its gRPC client on the new map and retries the whole
-// call. Servers recognise a retried push, so a push is applied once however
-// often it is sent.
+// cannot be reached, or answers that the worker's shard map is out of date
+// or that it does not hold the shards (by the error's reason,
+// common/shard_map_epoch.h), it tells the coordinator (which probes the
+// server at once) when the server was unreachable, fetches the map again,
+// rebuilds its inner client on the new map and retries the whole call.
+// Servers recognise a retried push, so a push is applied once however often
+// it is sent.
 #ifndef PETREL_CLIENT_REROUTING_PS_CLIENT_H_
 #define PETREL_CLIENT_REROUTING_PS_CLIENT_H_
 
@@ -26,6 +28,12 @@ struct ReroutingOptions {
   std::function<bool()> stop_requested = [] { return false; };
   // Past this, the failure is returned to the caller.
   absl::Duration give_up_after = absl::Seconds(120);
+  // Makes the client of one shard map (given the options with the short
+  // inner retry); tests hand out fakes.
+  std::function<std::unique_ptr<PsClient>(const ShardMap&, const PsClientOptions&)> make_client =
+      [](const ShardMap& map, const PsClientOptions& options) {
+        return NewGrpcPsClient(map, options);
+      };
 };
 
 class ReroutingPsClient : public PsClient {

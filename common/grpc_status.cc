@@ -1,14 +1,21 @@
 #include "common/grpc_status.h"
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "absl/types/optional.h"
+#include "common/error_reason.h"
+#include "proto/error_info.pb.h"
 
 namespace petrel {
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   // Canonical codes share their numbering between gRPC and Abseil.
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
+  const auto code = static_cast<grpc::StatusCode>(status.code());
+  std::string message(status.message());
+  const absl::optional<absl::Cord> info = status.GetPayload(kErrorInfoTypeUrl);
+  if (!info.has_value()) return grpc::Status(code, std::move(message));
+  return grpc::Status(code, std::move(message), std::string(*info));
 }
 
 absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& context) {
@@ -24,7 +31,14 @@ absl::Status FromGrpcStatus(const grpc::Status& status, const std::string& conte
     return absl::UnavailableError(
         absl::StrCat(message, " (cancelled by the callee, which is shutting down)"));
   }
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), message);
+  absl::Status converted(static_cast<absl::StatusCode>(status.error_code()), message);
+  // Only details that are an ErrorInfo become the payload: a peer that is
+  // not Petrel may put something else there.
+  ErrorInfo info;
+  if (!status.error_details().empty() && info.ParseFromString(status.error_details())) {
+    converted = WithErrorReason(std::move(converted), info.reason());
+  }
+  return converted;
 }
 
 }  // namespace petrel

@@ -1,5 +1,8 @@
 // The one place where absl::Status and grpc::Status meet. Domain code speaks
-// absl::Status; gRPC adapters and clients convert at the edge.
+// absl::Status; gRPC adapters and clients convert at the edge. A reason
+// attached to an absl::Status (common/error_reason.h) travels in
+// grpc::Status's error_details as a serialized petrel.ErrorInfo and comes
+// back as the same payload, so the client sees the server's reason.
 #ifndef PETREL_COMMON_GRPC_STATUS_H_
 #define PETREL_COMMON_GRPC_STATUS_H_
 

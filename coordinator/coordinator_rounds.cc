@@ -6,18 +6,12 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "common/grpc_status.h"
 #include "common/jobspec/partition.h"
-#include "common/rpc.h"
 #include "common/status_macros.h"
 #include "coordinator/coordinator_service.h"
-#include "proto/parameter.grpc.pb.h"
 
 namespace petrel::coordinator {
 namespace {
-
-// A server applies a round in milliseconds; this leaves room for a busy one.
-constexpr absl::Duration kCloseTimeout = absl::Seconds(30);
 
 // The job's workers that have not departed.
 std::vector<FederatedRounds::Worker> Live(const JobRecord& job) {
@@ -97,8 +91,7 @@ void CoordinatorService::DriveRounds() {
   // The servers apply the rounds without the lock held.
   std::vector<absl::Status> outcomes;
   for (const Due& d : due) {
-    outcomes.push_back(options_.close_round ? options_.close_round(d.close, d.map)
-                                            : CloseOnServers(d.close, d.map));
+    outcomes.push_back(CloseOnServers(d.close, d.map));
   }
   absl::MutexLock lock(&mu_);
   for (size_t i = 0; i < due.size(); ++i) {
@@ -116,13 +109,8 @@ absl::Status CoordinatorService::CloseOnServers(CloseRoundRequest close, const S
     close.set_shard_group(group.id());
     // Every replica applies the round (the same noise seed keeps them equal).
     for (int k = 0; k < ReadyServers(group) && k < group.addresses_size(); ++k) {
-      auto stub = Parameter::NewStub(MakeChannel(group.addresses(k)));
-      grpc::ClientContext context;
-      context.set_deadline(absl::ToChronoTime(absl::Now() + kCloseTimeout));
-      CloseRoundResponse response;
-      PETREL_RETURN_IF_ERROR(FromGrpcStatus(
-          stub->CloseRound(&context, close, &response),
-          absl::StrCat("CloseRound of round ", close.round(), " on ", group.servers(k))));
+      PETREL_RETURN_IF_ERROR(
+          round_closer_->CloseRound(group.servers(k), group.addresses(k), close));
     }
   }
   return absl::OkStatus();

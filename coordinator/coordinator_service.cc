@@ -5,12 +5,25 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/channel_factory.h"
 #include "common/rpc.h"
 #include "common/status_macros.h"
-#include "coordinator/liveness_probe.h"
 #include "spdlog/spdlog.h"
 
 namespace petrel::coordinator {
+
+CoordinatorService::CoordinatorService(Options options)
+    : options_(options),
+      store_(options.state_dir),
+      // The process's channels until each daemon owns its ChannelFactory.
+      liveness_probe_(options.liveness_probe != nullptr
+                          ? options.liveness_probe
+                          : std::shared_ptr<LivenessProbe>(
+                                NewNetworkLivenessProbe(ProcessChannelFactory()))),
+      round_closer_(options.round_closer != nullptr
+                        ? options.round_closer
+                        : std::shared_ptr<RoundCloser>(
+                              NewGrpcRoundCloser(ProcessChannelFactory()))) {}
 
 absl::Status CoordinatorService::Register(NodeRole role, const RegisterRequest& request,
                                           RegisterResponse* response) {
@@ -168,7 +181,7 @@ absl::Status CoordinatorService::ReportUnreachable(const ReportUnreachableReques
   }
   std::vector<std::string> dead;
   for (const auto& [id, address] : servers) {
-    if (!ServerAnswers(address, options_.probe_deadline)) dead.push_back(id);
+    if (!liveness_probe_->ServerAnswers(address, options_.probe_deadline)) dead.push_back(id);
   }
   if (dead.empty()) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
@@ -201,9 +214,10 @@ void CoordinatorService::Tick() {
   // Probes run without the lock: heartbeats and calls go on meanwhile.
   std::vector<std::string> dead;
   for (const Suspect& suspect : suspects) {
+    LivenessProbe& probe = *liveness_probe_;
     const bool answers = suspect.role == SERVER
-                             ? ServerAnswers(suspect.address, options_.probe_deadline)
-                             : WorkerAnswers(suspect.address, options_.probe_deadline);
+                             ? probe.ServerAnswers(suspect.address, options_.probe_deadline)
+                             : probe.WorkerAnswers(suspect.address, options_.probe_deadline);
     if (!answers) dead.push_back(suspect.id);
   }
   absl::MutexLock lock(&mu_);

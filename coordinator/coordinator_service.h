@@ -1,10 +1,10 @@
 // The coordinator's domain logic on proto types: membership, jobs and
 // placement behind one lock. No gRPC here (grpc_coordinator_service.h adapts
-// it); a periodic Tick() detects dead nodes and starts queued jobs.
+// it); a periodic Tick() detects dead nodes and starts queued jobs. What it
+// calls out to (the liveness probe, CloseRound) comes through Options.
 #ifndef PETREL_COORDINATOR_COORDINATOR_SERVICE_H_
 #define PETREL_COORDINATOR_COORDINATOR_SERVICE_H_
 
-#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -15,7 +15,9 @@
 #include "absl/time/time.h"
 #include "coordinator/federated_rounds.h"
 #include "coordinator/job_manager.h"
+#include "coordinator/liveness_probe.h"
 #include "coordinator/membership.h"
+#include "coordinator/round_closer.h"
 #include "coordinator/state_store.h"
 #include "nlohmann/json.hpp"
 #include "proto/coordinator.pb.h"
@@ -37,13 +39,15 @@ class CoordinatorService {
     // Jobs queued or running at once; a submission past it is refused with
     // RESOURCE_EXHAUSTED (docs/security.md).
     int max_active_jobs = 64;
-    // How a federated round's close reaches the servers; empty: CloseRound
-    // over gRPC on every up-to-date server of every group (tests replace it).
-    std::function<absl::Status(const CloseRoundRequest&, const ShardMap&)> close_round;
+    // Asks silent nodes whether they are there; empty: over the network
+    // (NewNetworkLivenessProbe on the process's channels).
+    std::shared_ptr<LivenessProbe> liveness_probe;
+    // Has a server apply a closed federated round; empty: CloseRound over
+    // gRPC (NewGrpcRoundCloser on the process's channels).
+    std::shared_ptr<RoundCloser> round_closer;
   };
 
-  explicit CoordinatorService(Options options)
-      : options_(options), store_(options.state_dir) {}
+  explicit CoordinatorService(Options options);
 
   // Reloads the state directory's jobs and nodes (a restart): running jobs
   // go on, and their nodes are given a heartbeat timeout to be heard again.
@@ -87,7 +91,7 @@ class CoordinatorService {
   // apply the rounds that close (the calls run without the lock).
   void DriveRounds();
   // Calls CloseRound on every up-to-date server of every group of the job.
-  static absl::Status CloseOnServers(CloseRoundRequest close, const ShardMap& map);
+  absl::Status CloseOnServers(CloseRoundRequest close, const ShardMap& map);
   // Writes the state directory when anything changed.
   void SaveIfChanged() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Adds the host and heartbeat age of each late worker.
@@ -95,6 +99,8 @@ class CoordinatorService {
 
   const Options options_;
   const StateStore store_;
+  const std::shared_ptr<LivenessProbe> liveness_probe_;
+  const std::shared_ptr<RoundCloser> round_closer_;
   absl::Mutex mu_;
   Membership membership_ ABSL_GUARDED_BY(mu_);
   JobManager jobs_ ABSL_GUARDED_BY(mu_);

@@ -1,14 +1,16 @@
 #include "coordinator/liveness_probe.h"
 
 #include "absl/synchronization/notification.h"
-#include "common/rpc.h"
+#include "common/channel_factory.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "httplib.h"
 
 namespace petrel::coordinator {
+namespace {
 
-bool ServerAnswers(const std::string& grpc_address, absl::Duration deadline) {
-  grpc::GenericStub stub(MakeChannel(grpc_address));
+bool ServerAnswersOn(ChannelFactory& channels, const std::string& grpc_address,
+                     absl::Duration deadline) {
+  grpc::GenericStub stub(channels.Channel(grpc_address));
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + deadline));
   grpc::Slice empty;  // an empty HealthCheckRequest: the server as a whole
@@ -25,8 +27,6 @@ bool ServerAnswers(const std::string& grpc_address, absl::Duration deadline) {
          status.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED;
 }
 
-namespace {
-
 template <typename Client>
 bool HealthzAnswers(Client& client, absl::Duration deadline) {
   const auto micros = absl::ToInt64Microseconds(deadline);
@@ -36,9 +36,7 @@ bool HealthzAnswers(Client& client, absl::Duration deadline) {
   return result && result->status == 200;
 }
 
-}  // namespace
-
-bool WorkerAnswers(const std::string& http_address, absl::Duration deadline) {
+bool WorkerHealthzAnswers(const std::string& http_address, absl::Duration deadline) {
   const size_t colon = http_address.rfind(':');
   if (colon == std::string::npos) return false;
   const std::string host = http_address.substr(0, colon);
@@ -52,6 +50,27 @@ bool WorkerAnswers(const std::string& http_address, absl::Duration deadline) {
   httplib::SSLClient tls(host, port);
   tls.enable_server_certificate_verification(false);
   return HealthzAnswers(tls, deadline / 2);
+}
+
+class NetworkLivenessProbe : public LivenessProbe {
+ public:
+  explicit NetworkLivenessProbe(ChannelFactory& channels) : channels_(channels) {}
+
+  bool ServerAnswers(const std::string& grpc_address, absl::Duration deadline) override {
+    return ServerAnswersOn(channels_, grpc_address, deadline);
+  }
+  bool WorkerAnswers(const std::string& http_address, absl::Duration deadline) override {
+    return WorkerHealthzAnswers(http_address, deadline);
+  }
+
+ private:
+  ChannelFactory& channels_;
+};
+
+}  // namespace
+
+std::unique_ptr<LivenessProbe> NewNetworkLivenessProbe(ChannelFactory& channels) {
+  return std::make_unique<NetworkLivenessProbe>(channels);
 }
 
 }  // namespace petrel::coordinator

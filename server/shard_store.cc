@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "checkpoint/checkpoint_cut.h"
 #include "checkpoint/checkpoint_file.h"
+#include "common/shard_map_epoch.h"
 #include "spdlog/spdlog.h"
 
 namespace petrel::server {
@@ -95,7 +96,8 @@ absl::StatusOr<std::shared_ptr<JobShards>> ShardStore::Find(const std::string& j
   absl::ReaderMutexLock lock(&mu_);
   auto it = jobs_.find({job_id, group});
   if (it == jobs_.end()) {
-    return absl::NotFoundError(absl::StrCat(
+    // Typed (NOT_HELD): the worker reroutes on the reason, not on these words.
+    return NotHeldError(absl::StrCat(
         "group ", group, " of job ", job_id, " is not held by ", server_id_,
         " (unknown job, or its placement has not reached this server yet)"));
   }

@@ -8,7 +8,9 @@
 #include "catch2/catch.hpp"
 #include "common/wire/float_bytes.h"
 #include "common/wire/gradient_codec.h"
+#include "common/grpc_status.h"
 #include "common/rpc.h"
+#include "common/shard_map_epoch.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "proto/parameter.grpc.pb.h"
 #include "tests/in_process_cluster.h"
@@ -243,6 +245,31 @@ TEST_CASE("pulls of bad slices are refused with canonical codes") {
   grpc::Status ahead = f.Pull(f.Range(0), nullptr, /*clock=*/5);
   CHECK(ahead.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
   CHECK(ahead.error_message().find("has pushed 0 clocks") != std::string::npos);
+}
+
+// What ReroutingPsClient acts on: the reason set by the server's ShardStore
+// arrives through the real PsClient, not only the words.
+TEST_CASE("a server that holds no shards of the job answers NOT_HELD, reason included") {
+  ParameterFixture f;
+  worker::PsClientOptions options;
+  options.job_id = "job-never-placed";
+  options.worker_id = "worker-x";
+  // NOT_FOUND is retried until a first answer; not for long here.
+  options.retry_timeout = absl::Milliseconds(200);
+  ShardMap map = f.map();
+  map.set_job_id(options.job_id);
+  std::unique_ptr<worker::PsClient> client = worker::NewGrpcPsClient(map, options);
+  std::vector<std::vector<float>> tables;
+  const absl::Status status = client->Pull(0, &tables, nullptr);
+  INFO(status.ToString());
+  CHECK(IsNotHeld(status));
+  CHECK(status.message().find("is not held by") != std::string::npos);
+  // A refusal of another kind carries no such reason.
+  ShardRange range = f.Range(0);
+  range.set_table("nope");
+  const absl::Status unknown_table = FromGrpcStatus(f.Pull(range));
+  CHECK(absl::IsNotFound(unknown_table));
+  CHECK_FALSE(IsNotHeld(unknown_table));
 }
 
 TEST_CASE("a client that cuts tables into small chunks pulls and pushes the same values") {

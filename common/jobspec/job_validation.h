@@ -1,6 +1,6 @@
 // What a valid JobSpec is, apart from the YAML parsing in job_file.cc: the
 // fields a job has, which are required, their defaults, the values each may
-// take, and that the data files are there. Include "common/job_file.h" (which
+// take, and that the data files are there. Include "common/jobspec/job_file.h" (which
 // includes this header) for the whole job-file API.
 #ifndef PETREL_COMMON_JOBSPEC_JOB_VALIDATION_H_
 #define PETREL_COMMON_JOBSPEC_JOB_VALIDATION_H_

@@ -11,12 +11,14 @@
 // can be read back with GetJob and GetShardMap does not crash on it.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "coordinator/coordinator_service.h"
+#include "coordinator/fake_round_closer.h"
 #include "proto/coordinator.pb.h"
 #include "spdlog/spdlog.h"
 #include "tests/fuzz/fuzz_util.h"
@@ -46,7 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // No node falls silent within one input: Tick never probes one over the
   // network (slow, and not what this target is about).
   options.heartbeat_timeout = absl::Hours(1);
-  options.close_round = [](const CloseRoundRequest&, const ShardMap&) { return absl::OkStatus(); };
+  options.round_closer = std::make_shared<coordinator::FakeRoundCloser>();
   coordinator::CoordinatorService service(options);
   std::vector<std::string> job_ids;
   fuzz::RecordReader records(data, size);
