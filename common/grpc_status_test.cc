@@ -1,13 +1,6 @@
-<<<<<<< HEAD
-// Statuses cross the gRPC edge with their code and message, except that a
-// call the callee cancelled (it was shutting down) may be retried.
-#define CATCH_CONFIG_MAIN
-#include <catch2/catch.hpp>
-
-#include "common/grpc_status.h"
-=======
-// A reason attached on the server side comes back to the client through a
-// real gRPC call, and the message and code are those of the server.
+// Statuses cross the gRPC edge with their code, message and reason (a
+// reason attached on the server comes back through a real gRPC call), except
+// that a call the callee cancelled (it was shutting down) may be retried.
 #define CATCH_CONFIG_MAIN
 #include <memory>
 #include <string>
@@ -23,12 +16,10 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "proto/parameter.grpc.pb.h"
->>>>>>> fakes
 
 namespace petrel {
 namespace {
 
-<<<<<<< HEAD
 TEST_CASE("codes and messages cross both ways; the context prefixes the message") {
   const absl::Status refused = absl::FailedPreconditionError("refresh the shard map");
   const grpc::Status wire = ToGrpcStatus(refused);
@@ -46,7 +37,8 @@ TEST_CASE("a call the callee cancelled is UNAVAILABLE, so that callers retry it"
   CHECK(status.code() == absl::StatusCode::kUnavailable);
   CHECK(status.message() ==
         "Push to server-0: CANCELLED (cancelled by the callee, which is shutting down)");
-=======
+}
+
 // Answers every CloseRound with the status it was given.
 class RefusingService final : public Parameter::CallbackService {
  public:
@@ -122,7 +114,6 @@ TEST_CASE("the conversion keeps code, message and reason without a network") {
   CHECK(FromGrpcStatus(grpc::Status::OK).ok());
   // A reason is never attached to OK.
   CHECK(WithErrorReason(absl::OkStatus(), ErrorInfo::NOT_HELD).ok());
->>>>>>> fakes
 }
 
 }  // namespace
