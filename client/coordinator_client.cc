@@ -2,7 +2,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/grpc_status.h"
-#include "common/rpc.h"
 #include "proto/coordinator.grpc.pb.h"
 
 namespace petrel {
@@ -10,8 +9,11 @@ namespace {
 
 class GrpcCoordinatorClient : public CoordinatorClient {
  public:
-  GrpcCoordinatorClient(const std::string& address, absl::Duration deadline)
-      : address_(address), deadline_(deadline), stub_(Coordinator::NewStub(MakeChannel(address))) {}
+  GrpcCoordinatorClient(ChannelFactory& channels, const std::string& address,
+                        absl::Duration deadline)
+      : address_(address),
+        deadline_(deadline),
+        stub_(Coordinator::NewStub(channels.Channel(address))) {}
 
   absl::StatusOr<RegisterResponse> RegisterServer(const RegisterRequest& request) override {
     return Call("RegisterServer", &Coordinator::Stub::RegisterServer, request);
@@ -84,9 +86,10 @@ class GrpcCoordinatorClient : public CoordinatorClient {
 
 }  // namespace
 
-std::unique_ptr<CoordinatorClient> NewGrpcCoordinatorClient(const std::string& address,
+std::unique_ptr<CoordinatorClient> NewGrpcCoordinatorClient(ChannelFactory& channels,
+                                                            const std::string& address,
                                                             absl::Duration deadline) {
-  return std::make_unique<GrpcCoordinatorClient>(address, deadline);
+  return std::make_unique<GrpcCoordinatorClient>(channels, address, deadline);
 }
 
 }  // namespace petrel

@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/channel_factory.h"
 #include "proto/coordinator.pb.h"
 
 namespace petrel {
@@ -34,10 +35,12 @@ class CoordinatorClient {
   }
 };
 
-// A client for the coordinator at `address` (host:port); every call gives up
-// after `deadline`.
+// A client for the coordinator at `address` (host:port or unix:PATH) over a
+// channel from `channels` (not owned; it must outlive the client); every
+// call gives up after `deadline`.
 std::unique_ptr<CoordinatorClient> NewGrpcCoordinatorClient(
-    const std::string& address, absl::Duration deadline = absl::Seconds(10));
+    ChannelFactory& channels, const std::string& address,
+    absl::Duration deadline = absl::Seconds(10));
 
 }  // namespace petrel
 

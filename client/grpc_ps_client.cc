@@ -494,7 +494,7 @@ class GrpcPsClient : public PsClient {
     std::shared_ptr<grpc::Channel>& channel = channels_[address];
     if (channel == nullptr) {
       ChannelFactory& channels =
-          options_.channels != nullptr ? *options_.channels : ProcessChannelFactory();
+          options_.channels != nullptr ? *options_.channels : plaintext_channels_;
       channel = channels.Channel(address);
     }
     server.stub = std::make_unique<grpc::GenericStub>(channel);
@@ -600,6 +600,8 @@ class GrpcPsClient : public PsClient {
   }
 
   const PsClientOptions options_;
+  // Where channels come from when options_.channels is null.
+  SecuredChannelFactory plaintext_channels_;
   const GradientEncoding encoding_ = EncodingFor(options_.compression);
   const ShardMap* map_;  // during construction only
   std::map<std::string, size_t> table_index_;

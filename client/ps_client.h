@@ -79,7 +79,7 @@ struct PsClientOptions {
   // How dense gradients are encoded on the wire (the job's compression).
   CompressionSpec compression;
   // Where the client's channels come from (its daemon's, secured as it is);
-  // not owned. Null: ProcessChannelFactory() (common/channel_factory.h).
+  // not owned. Null: plaintext channels with no token (tests in one process).
   ChannelFactory* channels = nullptr;
 };
 

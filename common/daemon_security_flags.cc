@@ -34,10 +34,10 @@ absl::StatusOr<TransportSecurity> SecureDaemonFromFlags(const std::string& role,
                                                         const std::string& coordinator) {
   PETREL_ASSIGN_OR_RETURN(TransportSecurity security,
                           TransportSecurityFromFlags(role, environment_token));
-  PETREL_ASSIGN_OR_RETURN(std::shared_ptr<SecuredChannelFactory> process_channels,
-                          SecuredChannelFactory::Create(security));
-  if (!coordinator.empty()) PETREL_RETURN_IF_ERROR(process_channels->CheckReachable(coordinator));
-  InstallProcessChannelFactory(std::move(process_channels));
+  // Loaded here only to name a bad file or an unsafe coordinator address
+  // before anything starts; the daemon loads its own at Start.
+  PETREL_ASSIGN_OR_RETURN(LoadedTransportSecurity loaded, LoadedTransportSecurity::Load(security));
+  if (!coordinator.empty()) PETREL_RETURN_IF_ERROR(CheckReachable(loaded, coordinator));
   return security;
 }
 

@@ -25,11 +25,10 @@ namespace petrel {
 absl::StatusOr<TransportSecurity> TransportSecurityFromFlags(const std::string& role,
                                                              const std::string& environment_token);
 
-// TransportSecurityFromFlags, loaded once here as well and installed as
-// this process's channel factory (InstallProcessChannelFactory, rpc.h) for
-// the components not yet handed their daemon's own; and a check that the
-// coordinator (host:port or unix:PATH; empty for the coordinator itself) can
-// be reached so secured. The daemon loads the returned value again at Start.
+// TransportSecurityFromFlags, with its files loaded once here to name a bad
+// one at start-up, and a check that the coordinator (host:port or
+// unix:PATH; empty for the coordinator itself) can be reached so secured.
+// The daemon loads the returned value again at Start and owns the result.
 absl::StatusOr<TransportSecurity> SecureDaemonFromFlags(const std::string& role,
                                                         const std::string& environment_token,
                                                         const std::string& coordinator = "");

@@ -49,7 +49,13 @@ class CoordinatorDaemon {
       : options_(std::move(options)),
         log_(std::move(log)),
         channels_(std::move(channels)),
-        service_(options_.service) {}
+        service_(WithChannels(options_.service, channels_)) {}
+
+  static CoordinatorService::Options WithChannels(CoordinatorService::Options options,
+                                                  std::shared_ptr<SecuredChannelFactory> channels) {
+    options.channels = std::move(channels);
+    return options;
+  }
 
   const Options options_;
   // First in, last out: everything below may log or call out until it goes.

@@ -12,18 +12,30 @@
 
 namespace petrel::coordinator {
 
+namespace {
+
+CoordinatorService::Options WithDefaultChannels(CoordinatorService::Options options) {
+  if (options.channels == nullptr) options.channels = std::make_shared<SecuredChannelFactory>();
+  return options;
+}
+
+}  // namespace
+
 CoordinatorService::CoordinatorService(Options options)
-    : options_(options),
-      store_(options.state_dir),
-      // The process's channels until each daemon owns its ChannelFactory.
-      liveness_probe_(options.liveness_probe != nullptr
-                          ? options.liveness_probe
+    : options_(WithDefaultChannels(std::move(options))),
+      store_(options_.state_dir),
+      liveness_probe_(options_.liveness_probe != nullptr
+                          ? options_.liveness_probe
                           : std::shared_ptr<LivenessProbe>(
-                                NewNetworkLivenessProbe(ProcessChannelFactory()))),
-      round_closer_(options.round_closer != nullptr
-                        ? options.round_closer
-                        : std::shared_ptr<RoundCloser>(
-                              NewGrpcRoundCloser(ProcessChannelFactory()))) {}
+                                NewNetworkLivenessProbe(*options_.channels))),
+      round_closer_(options_.round_closer != nullptr
+                        ? options_.round_closer
+                        : std::shared_ptr<RoundCloser>(NewGrpcRoundCloser(*options_.channels))) {}
+
+std::string CoordinatorService::StatusUrlOf(const std::string& http_address,
+                                            const std::string& path) const {
+  return StatusUrl(options_.channels->security(), http_address, path);
+}
 
 absl::Status CoordinatorService::Register(NodeRole role, const RegisterRequest& request,
                                           RegisterResponse* response) {
@@ -35,7 +47,7 @@ absl::Status CoordinatorService::Register(NodeRole role, const RegisterRequest& 
   const std::string id = membership_.Register(role, request, now);
   nodes_changed_ = true;
   spdlog::info("{} registered from {} (grpc {}, status {}){}", id, request.host(),
-               request.grpc_address(), StatusUrl(request.http_address(), "/status"),
+               request.grpc_address(), StatusUrlOf(request.http_address(), "/status"),
                role == WORKER ? absl::StrCat(", offering [", absl::StrJoin(request.devices(), ", "),
                                              "] (default ", request.device(), ")")
                               : "");
@@ -278,7 +290,7 @@ nlohmann::json CoordinatorService::StatusJson() {
                      {"role", NodeRole_Name(node.role())},
                      {"host", node.host()},
                      {"grpc_address", node.grpc_address()},
-                     {"status_url", StatusUrl(node.http_address(), "/status")},
+                     {"status_url", StatusUrlOf(node.http_address(), "/status")},
                      {"device", node.device()},
                      {"devices", std::vector<std::string>(node.devices().begin(),
                                                           node.devices().end())},

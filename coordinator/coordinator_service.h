@@ -23,6 +23,10 @@
 #include "proto/coordinator.pb.h"
 #include "proto/parameter.pb.h"
 
+namespace petrel {
+class SecuredChannelFactory;
+}  // namespace petrel
+
 namespace petrel::coordinator {
 
 class CoordinatorService {
@@ -39,15 +43,23 @@ class CoordinatorService {
     // Jobs queued or running at once; a submission past it is refused with
     // RESOURCE_EXHAUSTED (docs/security.md).
     int max_active_jobs = 64;
+    // The daemon's channels, secured as it is: the network probe and
+    // CloseRound call over them, and the status URLs it lists take their
+    // scheme from its security. Null: plaintext (tests in one process).
+    std::shared_ptr<SecuredChannelFactory> channels;
     // Asks silent nodes whether they are there; empty: over the network
-    // (NewNetworkLivenessProbe on the process's channels).
+    // (NewNetworkLivenessProbe on `channels`).
     std::shared_ptr<LivenessProbe> liveness_probe;
     // Has a server apply a closed federated round; empty: CloseRound over
-    // gRPC (NewGrpcRoundCloser on the process's channels).
+    // gRPC (NewGrpcRoundCloser on `channels`).
     std::shared_ptr<RoundCloser> round_closer;
   };
 
   explicit CoordinatorService(Options options);
+
+  // The URL of `path` on a node's status endpoints at `http_address`, with
+  // the scheme this cluster's security gives them.
+  std::string StatusUrlOf(const std::string& http_address, const std::string& path) const;
 
   // Reloads the state directory's jobs and nodes (a restart): running jobs
   // go on, and their nodes are given a heartbeat timeout to be heard again.

@@ -48,11 +48,11 @@ bool HasLoss(const JobStatus& job) {
   return false;
 }
 
-json NodeJson(const NodeStatus& node) {
+json NodeJson(const CoordinatorService& service, const NodeStatus& node) {
   return {{"id", node.node_id()},
           {"host", node.host()},
           {"grpc_address", node.grpc_address()},
-          {"status_url", StatusUrl(node.http_address(), "/status")},
+          {"status_url", service.StatusUrlOf(node.http_address(), "/status")},
           {"device", node.device()},
           {"alive", node.alive()},
           {"seconds_since_heartbeat", node.seconds_since_heartbeat()}};
@@ -229,7 +229,7 @@ HttpReply Dashboard::Summary() {
   json servers = json::array();
   json workers = json::array();
   for (const NodeStatus& node : cluster.nodes()) {
-    json row = NodeJson(node);
+    json row = NodeJson(*service_, node);
     if (node.role() == SERVER) {
       int64_t ranges = 0, values = 0;
       for (const json& shard : shards) {

@@ -63,7 +63,7 @@ absl::StatusOr<std::unique_ptr<ServerDaemon>> ServerDaemon::Start(Options option
   self->store_.set_on_newer_epoch([self] {
     if (self->session_) self->session_->HeartbeatNow();
   });
-  self->coordinator_ = NewGrpcCoordinatorClient(self->options_.coordinator_address);
+  self->coordinator_ = NewGrpcCoordinatorClient(*self->channels_, self->options_.coordinator_address);
   self->session_ = std::make_unique<CoordinatorSession>(self->coordinator_.get(), session);
   PETREL_RETURN_IF_ERROR(self->session_->Start(self->options_.register_timeout));
   self->rebuilder_ = std::thread([self] {

@@ -29,7 +29,7 @@ Outcome Train(int staleness, uint64_t seed) {
   REQUIRE(job->state() == SUCCEEDED);
   auto map = (*cluster)->client().GetShardMap(job->job_id());
   REQUIRE(map.ok());
-  auto tables = cli::FetchParameters(*map);
+  auto tables = cli::FetchParameters(*map, (*cluster)->channels());
   REQUIRE(tables.ok());
   return {cli::ParamsSha256(*map, *tables), job->test_accuracy(), job->max_observed_staleness()};
 }

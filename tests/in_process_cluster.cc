@@ -1,14 +1,23 @@
 #include "tests/in_process_cluster.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "common/status_macros.h"
+#include "common/tls_certs.h"
 
 namespace petrel::testing {
 
 absl::StatusOr<std::unique_ptr<InProcessCluster>> InProcessCluster::Start(Options options) {
   auto cluster = std::unique_ptr<InProcessCluster>(new InProcessCluster(std::move(options)));
+  if (cluster->options_.mutual_tls) PETREL_RETURN_IF_ERROR(cluster->MakeCredentials());
+  PETREL_ASSIGN_OR_RETURN(cluster->channels_,
+                          SecuredChannelFactory::Create(cluster->SecurityFor("client")));
   PETREL_RETURN_IF_ERROR(cluster->StartCoordinator(/*port=*/0));
   for (int i = 0; i < cluster->options_.servers; ++i) {
     PETREL_ASSIGN_OR_RETURN(auto server, cluster->NewServer());
@@ -18,12 +27,36 @@ absl::StatusOr<std::unique_ptr<InProcessCluster>> InProcessCluster::Start(Option
     PETREL_ASSIGN_OR_RETURN(auto worker, cluster->NewWorker());
     cluster->workers_.push_back(std::move(worker));
   }
-  cluster->client_ = NewGrpcCoordinatorClient(cluster->coordinator_address_);
+  cluster->client_ = NewGrpcCoordinatorClient(*cluster->channels_, cluster->coordinator_address_);
   return cluster;
+}
+
+absl::Status InProcessCluster::MakeCredentials() {
+  const char* tmp = getenv("TEST_TMPDIR");
+  std::string dir = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/petrel-cluster-XXXXXX");
+  if (mkdtemp(dir.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("cannot make a folder like ", dir));
+  }
+  tls_dir_ = dir + "/tls";
+  PETREL_RETURN_IF_ERROR(WriteClusterCertificates(tls_dir_, /*hosts=*/{}));
+  std::random_device random;
+  for (int i = 0; i < 8; ++i) absl::StrAppend(&token_, absl::StrFormat("%08x", random()));
+  return absl::OkStatus();
+}
+
+TransportSecurity InProcessCluster::SecurityFor(const std::string& role) const {
+  TransportSecurity security;
+  security.role = role;
+  if (!options_.mutual_tls) return security;
+  security.tls_dir = tls_dir_;
+  security.mutual_tls = role == "coordinator" || role == "server";
+  security.token = token_;
+  return security;
 }
 
 absl::Status InProcessCluster::StartCoordinator(int port) {
   coordinator::CoordinatorDaemon::Options coordinator_options;
+  coordinator_options.security = SecurityFor("coordinator");
   coordinator_options.listen.port = port;
   coordinator_options.service.heartbeat_timeout = options_.heartbeat_timeout;
   coordinator_options.service.state_dir = options_.coordinator_state_dir;
@@ -36,12 +69,14 @@ absl::Status InProcessCluster::StartCoordinator(int port) {
 
 absl::StatusOr<std::unique_ptr<server::ServerDaemon>> InProcessCluster::NewServer() const {
   server::ServerDaemon::Options server_options;
+  server_options.security = SecurityFor("server");
   server_options.coordinator_address = coordinator_address_;
   return server::ServerDaemon::Start(server_options);
 }
 
 absl::StatusOr<std::unique_ptr<worker::WorkerDaemon>> InProcessCluster::NewWorker() const {
   worker::WorkerDaemon::Options worker_options;
+  worker_options.security = SecurityFor("worker");
   worker_options.coordinator_address = coordinator_address_;
   worker_options.device = "cpu";
   return worker::WorkerDaemon::Start(worker_options);
@@ -51,6 +86,10 @@ InProcessCluster::~InProcessCluster() {
   workers_.clear();
   servers_.clear();
   coordinator_.reset();
+  if (!tls_dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(std::filesystem::path(tls_dir_).parent_path(), ignored);
+  }
 }
 
 void InProcessCluster::KillServer(int i) { servers_.at(i).reset(); }

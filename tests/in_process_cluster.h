@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/coordinator_client.h"
+#include "common/rpc.h"
 #include "coordinator/coordinator_daemon.h"
 #include "server/server_daemon.h"
 #include "worker/worker_daemon.h"
@@ -37,6 +38,10 @@ class InProcessCluster {
     // The coordinator's state directory; empty: in memory only (a
     // restarted coordinator then knows nothing).
     std::string coordinator_state_dir;
+    // Secured as a real cluster is (docs/security.md): a fresh CA and a
+    // certificate per role (what `petrel certs init` writes), mutual TLS,
+    // and a cluster token on every call. False: plaintext, no token.
+    bool mutual_tls = false;
   };
 
   // Starts every daemon and waits until all have registered.
@@ -48,6 +53,12 @@ class InProcessCluster {
   // The coordinator must not be killed.
   int coordinator_http_port() const { return coordinator_->ports().http_port; }
   CoordinatorClient& client() { return *client_; }
+  // Channels to the cluster's daemons for a test's own calls, secured as a
+  // client of the cluster (plaintext, or TLS with the token).
+  ChannelFactory& channels() { return *channels_; }
+  // How `role` is secured in this cluster (its TLS files and the token);
+  // tests change a copy to make a client the cluster must refuse.
+  TransportSecurity SecurityFor(const std::string& role) const;
   // Daemon i; it must not be killed.
   server::ServerDaemon& server(int i) { return *servers_[i]; }
   worker::WorkerDaemon& worker(int i) { return *workers_[i]; }
@@ -87,6 +98,8 @@ class InProcessCluster {
 
  private:
   explicit InProcessCluster(Options options) : options_(std::move(options)) {}
+  // Options::mutual_tls: writes the CA and certificates and makes a token.
+  absl::Status MakeCredentials();
   absl::Status StartCoordinator(int port);
   absl::StatusOr<std::unique_ptr<server::ServerDaemon>> NewServer() const;
   absl::StatusOr<std::unique_ptr<worker::WorkerDaemon>> NewWorker() const;
@@ -98,6 +111,11 @@ class InProcessCluster {
   std::unique_ptr<coordinator::CoordinatorDaemon> coordinator_;
   std::vector<std::unique_ptr<server::ServerDaemon>> servers_;
   std::vector<std::unique_ptr<worker::WorkerDaemon>> workers_;
+  // Options::mutual_tls: the CA's folder (removed with the cluster), the token.
+  std::string tls_dir_;
+  std::string token_;
+  // The tests' own channels to the cluster, secured as SecurityFor("client").
+  std::shared_ptr<SecuredChannelFactory> channels_;
   std::unique_ptr<CoordinatorClient> client_;
 };
 

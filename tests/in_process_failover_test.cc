@@ -47,7 +47,7 @@ JobSpec FaultJob() {
 std::string ParamsSha256(InProcessCluster& cluster, const std::string& job_id) {
   auto map = cluster.client().GetShardMap(job_id);
   REQUIRE(map.ok());
-  auto tables = cli::FetchParameters(*map);
+  auto tables = cli::FetchParameters(*map, cluster.channels());
   REQUIRE(tables.ok());
   return cli::ParamsSha256(*map, *tables);
 }

@@ -94,7 +94,7 @@ TEST_CASE("sparse logistic regression trains over 2 sharded servers") {
   // returns, bit for bit.
   auto map = (*cluster)->client().GetShardMap(job->job_id());
   REQUIRE(map.ok());
-  auto sparse = cli::FetchSparseTables(*map, /*page_rows=*/37);
+  auto sparse = cli::FetchSparseTables(*map, (*cluster)->channels(), /*page_rows=*/37);
   REQUIRE(sparse.ok());
   REQUIRE(sparse->size() == 1);
   const cli::SparseTableRows& table = (*sparse)[0];
@@ -155,7 +155,7 @@ print("numpy read", keys.shape[0], "rows of dim", rows.shape[1])
   ShardMap wrong = *map;
   wrong.mutable_sparse_shards(0)->set_table("no_such_table");
   wrong.mutable_sparse_tables(0)->set_name("no_such_table");
-  auto refused = cli::FetchSparseTables(wrong);
+  auto refused = cli::FetchSparseTables(wrong, (*cluster)->channels());
   CHECK(absl::IsNotFound(refused.status()));
   CHECK(refused.status().message().find("no_such_table") != std::string::npos);
 }
@@ -180,7 +180,7 @@ TEST_CASE("on one server sparse rows go over whole, train, and pull back as expo
   auto map = (*cluster)->client().GetShardMap(job->job_id());
   REQUIRE(map.ok());
   REQUIRE(map->sparse_shards_size() == 1);
-  auto sparse = cli::FetchSparseTables(*map);
+  auto sparse = cli::FetchSparseTables(*map, (*cluster)->channels());
   REQUIRE(sparse.ok());
   const cli::SparseTableRows& table = (*sparse)[0];
   CHECK(table.keys.size() > 500);

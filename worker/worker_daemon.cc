@@ -79,7 +79,7 @@ absl::StatusOr<std::unique_ptr<WorkerDaemon>> WorkerDaemon::Start(
   session.on_heartbeat = [self](const HeartbeatResponse& response) { self->OnHeartbeat(response); };
   self->coordinator_ = coordinator != nullptr
                            ? std::move(coordinator)
-                           : NewGrpcCoordinatorClient(self->options_.coordinator_address);
+                           : NewGrpcCoordinatorClient(*self->channels_, self->options_.coordinator_address);
   self->session_ = std::make_unique<CoordinatorSession>(self->coordinator_.get(), session);
   PETREL_RETURN_IF_ERROR(self->session_->Start(self->options_.register_timeout));
   return daemon;

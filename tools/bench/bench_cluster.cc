@@ -86,7 +86,7 @@ absl::StatusOr<std::unique_ptr<BenchCluster>> BenchCluster::Start(int servers,
   options.device = "cpu";
   options.transport = transport;
   PETREL_ASSIGN_OR_RETURN(bench->cluster_, cli::LocalCluster::Start(options));
-  bench->coordinator_ = NewGrpcCoordinatorClient(bench->cluster_->coordinator_address());
+  bench->coordinator_ = NewGrpcCoordinatorClient(bench->cluster_->channels(), bench->cluster_->coordinator_address());
 
   CoordinatorSession::Options session;
   session.role = WORKER;

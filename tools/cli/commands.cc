@@ -67,14 +67,15 @@ absl::StatusOr<JobSpec> LoadJob(const std::string& path, int servers, int worker
 
 // Reads the finished job's parameters off the servers (while they still
 // run): returns their SHA-256 and writes the model file when asked to.
-absl::StatusOr<std::string> FinishModel(CoordinatorClient* coordinator, const std::string& job_id,
+absl::StatusOr<std::string> FinishModel(CoordinatorClient* coordinator, ChannelFactory& channels,
+                                        const std::string& job_id,
                                         const std::string& model_path) {
   auto map = coordinator->GetShardMap(job_id);
   if (!map.ok()) return map.status();
-  auto tables = FetchParameters(*map);
+  auto tables = FetchParameters(*map, channels);
   if (!tables.ok()) return tables.status();
   if (!model_path.empty()) {
-    auto sparse = FetchSparseTables(*map);
+    auto sparse = FetchSparseTables(*map, channels);
     if (!sparse.ok()) return sparse.status();
     if (absl::Status written = WriteSafetensors(model_path, *map, *tables, *sparse);
         !written.ok()) {
@@ -172,7 +173,7 @@ int RunLocal(const LocalOptions& options) {
   auto cluster = LocalCluster::Start(cluster_options);
   if (!cluster.ok()) return Fail(cluster.status());
 
-  auto coordinator = NewGrpcCoordinatorClient((*cluster)->coordinator_address());
+  auto coordinator = NewGrpcCoordinatorClient((*cluster)->channels(), (*cluster)->coordinator_address());
   SubmitJobRequest request;
   *request.mutable_spec() = *spec;
   auto submitted = coordinator->SubmitJob(request);
@@ -192,7 +193,8 @@ int RunLocal(const LocalOptions& options) {
   std::optional<std::string> params_sha256;
   std::optional<ServerTraffic> traffic;
   if (job.ok() && job->state() == SUCCEEDED) {
-    auto sha = FinishModel(coordinator.get(), job->job_id(), spec->output().model_path());
+    auto sha = FinishModel(coordinator.get(), (*cluster)->channels(), job->job_id(),
+                           spec->output().model_path());
     if (!sha.ok()) return Fail(sha.status());
     params_sha256 = *sha;
     std::vector<int> server_ports;
@@ -264,12 +266,12 @@ int RunLocal(const LocalOptions& options) {
 int Export(const std::string& coordinator_address, const std::string& job_id,
            const std::string& out_path, ChannelFactory& channels) {
   if (out_path.empty()) return Fail("petrel export: --out PATH is required");
-  auto coordinator = NewGrpcCoordinatorClient(coordinator_address);
+  auto coordinator = NewGrpcCoordinatorClient(channels, coordinator_address);
   auto map = coordinator->GetShardMap(job_id);
   if (!map.ok()) return Fail(map.status());
-  auto tables = FetchParameters(*map, &channels);
+  auto tables = FetchParameters(*map, channels);
   if (!tables.ok()) return Fail(tables.status());
-  auto sparse = FetchSparseTables(*map, /*page_rows=*/0, &channels);
+  auto sparse = FetchSparseTables(*map, channels);
   if (!sparse.ok()) return Fail(sparse.status());
   if (absl::Status written = WriteSafetensors(out_path, *map, *tables, *sparse); !written.ok()) {
     return Fail(written);
@@ -287,10 +289,11 @@ int Export(const std::string& coordinator_address, const std::string& job_id,
   return 0;
 }
 
-int Submit(const std::string& job_path, const std::string& coordinator_address) {
+int Submit(const std::string& job_path, const std::string& coordinator_address,
+           ChannelFactory& channels) {
   auto spec = LoadJob(job_path, 0, 0, "");
   if (!spec.ok()) return Fail(spec.status());
-  auto coordinator = NewGrpcCoordinatorClient(coordinator_address);
+  auto coordinator = NewGrpcCoordinatorClient(channels, coordinator_address);
   SubmitJobRequest request;
   *request.mutable_spec() = *spec;
   auto submitted = coordinator->SubmitJob(request);
@@ -299,8 +302,9 @@ int Submit(const std::string& job_path, const std::string& coordinator_address) 
   return 0;
 }
 
-int Status(const std::string& coordinator_address, const std::string& job_id, bool json) {
-  auto coordinator = NewGrpcCoordinatorClient(coordinator_address);
+int Status(const std::string& coordinator_address, const std::string& job_id, bool json,
+           ChannelFactory& channels) {
+  auto coordinator = NewGrpcCoordinatorClient(channels, coordinator_address);
   if (!job_id.empty()) {
     auto job = coordinator->GetJob(job_id);
     if (!job.ok()) return Fail(job.status());
@@ -337,8 +341,8 @@ int Status(const std::string& coordinator_address, const std::string& job_id, bo
   return 0;
 }
 
-int Jobs(const std::string& coordinator_address, bool json) {
-  auto coordinator = NewGrpcCoordinatorClient(coordinator_address);
+int Jobs(const std::string& coordinator_address, bool json, ChannelFactory& channels) {
+  auto coordinator = NewGrpcCoordinatorClient(channels, coordinator_address);
   auto jobs = coordinator->ListJobs();
   if (!jobs.ok()) return Fail(jobs.status());
   if (json) return PrintJson(*jobs);
@@ -353,8 +357,9 @@ int Jobs(const std::string& coordinator_address, bool json) {
   return 0;
 }
 
-int Cancel(const std::string& coordinator_address, const std::string& job_id) {
-  auto coordinator = NewGrpcCoordinatorClient(coordinator_address);
+int Cancel(const std::string& coordinator_address, const std::string& job_id,
+           ChannelFactory& channels) {
+  auto coordinator = NewGrpcCoordinatorClient(channels, coordinator_address);
   auto job = coordinator->CancelJob(job_id);
   if (!job.ok()) return Fail(job.status());
   std::printf("%s %s\n", job->job_id().c_str(), JobState_Name(job->state()).c_str());

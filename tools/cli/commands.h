@@ -24,11 +24,14 @@ struct LocalOptions {
 };
 
 int RunLocal(const LocalOptions& options);
-int Submit(const std::string& job_path, const std::string& coordinator);
+// The commands below reach the coordinator at `coordinator` over channels
+// from `channels` (main()'s, secured by --tls_dir and --token_file).
+int Submit(const std::string& job_path, const std::string& coordinator, ChannelFactory& channels);
 // `json`: one JSON document for scripts instead of tables.
-int Status(const std::string& coordinator, const std::string& job_id, bool json);
-int Jobs(const std::string& coordinator, bool json);
-int Cancel(const std::string& coordinator, const std::string& job_id);
+int Status(const std::string& coordinator, const std::string& job_id, bool json,
+           ChannelFactory& channels);
+int Jobs(const std::string& coordinator, bool json, ChannelFactory& channels);
+int Cancel(const std::string& coordinator, const std::string& job_id, ChannelFactory& channels);
 // Writes the job's parameters to `out_path` as safetensors, read over
 // channels from `channels`.
 int Export(const std::string& coordinator, const std::string& job_id, const std::string& out_path,

@@ -92,10 +92,6 @@ absl::StatusOr<std::unique_ptr<LocalCluster>> LocalCluster::Start(Options option
     PETREL_ASSIGN_OR_RETURN(security_flags, cluster->Secure(&client_security));
   }
   PETREL_ASSIGN_OR_RETURN(cluster->channels_, SecuredChannelFactory::Create(client_security));
-  // The coordinator client has no factory of its own yet (common/rpc.h):
-  // this process's calls to the cluster go as this cluster's, including
-  // after a secured cluster ran before (a benchmark comparing transports).
-  InstallProcessChannelFactory(cluster->channels_);
   if (options.transport == LocalTransport::kUnixSockets) {
     // mkdtemp made the run's folder 0700; the sockets get one of their own,
     // 0700 too, which the daemons check before they listen.
@@ -267,7 +263,7 @@ absl::Status LocalCluster::WaitForPorts(ChildProcess* child, const std::string& 
 }
 
 absl::Status LocalCluster::WaitForRegistration(absl::Time deadline) {
-  auto client = NewGrpcCoordinatorClient(coordinator_address(), absl::Seconds(5));
+  auto client = NewGrpcCoordinatorClient(*channels_, coordinator_address(), absl::Seconds(5));
   while (true) {
     auto status = client->GetClusterStatus();
     if (status.ok()) {

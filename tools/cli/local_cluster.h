@@ -55,9 +55,7 @@ class LocalCluster {
     double heartbeat_timeout_seconds = 0;  // 0: the coordinator's default
   };
 
-  // Starts every daemon and waits until all have registered. Also installs
-  // channels() as this process's channel factory (common/rpc.h), for the
-  // coordinator clients that have no factory of their own yet.
+  // Starts every daemon and waits until all have registered.
   static absl::StatusOr<std::unique_ptr<LocalCluster>> Start(Options options);
   ~LocalCluster();  // stops every child still running
 

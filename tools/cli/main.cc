@@ -205,8 +205,6 @@ int main(int argc, char** argv) {
       return 1;
     }
     channels = *secured;
-    // The coordinator client has no factory of its own yet (common/rpc.h).
-    petrel::InstallProcessChannelFactory(channels);
     if (absl::Status reachable = channels->CheckReachable(absl::GetFlag(FLAGS_coordinator));
         !reachable.ok()) {
       std::fprintf(stderr, "petrel %s: %s\n", name.c_str(),
@@ -256,9 +254,13 @@ int main(int argc, char** argv) {
     options.seed = absl::GetFlag(FLAGS_seed);
     return petrel::cli::Data(first, options);
   }
-  if (name == "submit") return petrel::cli::Submit(first, coordinator);
-  if (name == "status") return petrel::cli::Status(coordinator, first, absl::GetFlag(FLAGS_json));
-  if (name == "jobs") return petrel::cli::Jobs(coordinator, absl::GetFlag(FLAGS_json));
-  if (name == "export") return petrel::cli::Export(coordinator, first, absl::GetFlag(FLAGS_out), *channels);
-  return petrel::cli::Cancel(coordinator, first);
+  if (name == "submit") return petrel::cli::Submit(first, coordinator, *channels);
+  if (name == "status") {
+    return petrel::cli::Status(coordinator, first, absl::GetFlag(FLAGS_json), *channels);
+  }
+  if (name == "jobs") return petrel::cli::Jobs(coordinator, absl::GetFlag(FLAGS_json), *channels);
+  if (name == "export") {
+    return petrel::cli::Export(coordinator, first, absl::GetFlag(FLAGS_out), *channels);
+  }
+  return petrel::cli::Cancel(coordinator, first, *channels);
 }

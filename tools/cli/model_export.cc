@@ -23,11 +23,11 @@
 namespace petrel::cli {
 
 absl::StatusOr<std::vector<std::vector<float>>> FetchParameters(const ShardMap& shard_map,
-                                                                ChannelFactory* channels) {
+                                                                ChannelFactory& channels) {
   worker::PsClientOptions options;
   options.job_id = shard_map.job_id();
   options.observer = true;
-  options.channels = channels;
+  options.channels = &channels;
   auto client = worker::NewGrpcPsClient(shard_map, options);
   std::vector<std::vector<float>> tables;
   PETREL_RETURN_IF_ERROR(client->Pull(/*clock=*/0, &tables));
@@ -82,9 +82,8 @@ absl::Status FetchSparseShard(const ShardMap& shard_map, const SparseShard& shar
 }  // namespace
 
 absl::StatusOr<std::vector<SparseTableRows>> FetchSparseTables(const ShardMap& shard_map,
-                                                               int page_rows,
-                                                               ChannelFactory* channels) {
-  ChannelFactory& factory = channels != nullptr ? *channels : ProcessChannelFactory();
+                                                               ChannelFactory& factory,
+                                                               int page_rows) {
   std::vector<SparseTableRows> tables(shard_map.sparse_tables_size());
   for (int t = 0; t < shard_map.sparse_tables_size(); ++t) {
     const SparseTable& table = shard_map.sparse_tables(t);

@@ -19,10 +19,9 @@
 namespace petrel::cli {
 
 // Pulls every table of the job as an observer (outside the job's clock),
-// over channels from `channels` (null: ProcessChannelFactory()).
-// tables[i] belongs to shard_map.tables(i).
+// over channels from `channels`. tables[i] belongs to shard_map.tables(i).
 absl::StatusOr<std::vector<std::vector<float>>> FetchParameters(const ShardMap& shard_map,
-                                                                ChannelFactory* channels = nullptr);
+                                                                ChannelFactory& channels);
 
 // SHA-256 (hex) of the parameters in a canonical order: tables by name, then
 // elements by index, each as little-endian float32. Equal for bit-identical
@@ -39,11 +38,11 @@ struct SparseTableRows {
 
 // Reads every sparse table of the job off its groups' primaries, page by
 // page (at most `page_rows` rows a call; 0: as many as fit in a message),
-// over channels from `channels` (null: ProcessChannelFactory()).
-// tables[i] belongs to shard_map.sparse_tables(i).
+// over channels from `channels`. tables[i] belongs to
+// shard_map.sparse_tables(i).
 absl::StatusOr<std::vector<SparseTableRows>> FetchSparseTables(const ShardMap& shard_map,
-                                                               int page_rows = 0,
-                                                               ChannelFactory* channels = nullptr);
+                                                               ChannelFactory& channels,
+                                                               int page_rows = 0);
 
 // Writes `tables` (in shard_map order) and `sparse` (in the order of
 // shard_map.sparse_tables, or empty) to `path` atomically.
