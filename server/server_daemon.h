@@ -20,6 +20,7 @@
 #include "common/rpc.h"
 #include "nlohmann/json.hpp"
 #include "server/grpc_parameter_service.h"
+#include "server/grpc_replica_client.h"
 #include "server/parameter_service.h"
 #include "server/shard_store.h"
 
@@ -47,7 +48,9 @@ class ServerDaemon {
   const Options options_;
   const absl::Time started_ = absl::Now();
   ShardStore store_{"unregistered"};
-  ParameterService service_{&store_};
+  // Until the daemon owns its ChannelFactory, the process-wide one.
+  GrpcReplicaClient replicas_{ProcessChannelFactory()};
+  ParameterService service_{&store_, &replicas_};
   GrpcParameterService grpc_service_{&service_};
   StartedGrpcServer grpc_;
   std::unique_ptr<HttpStatusServer> http_;

@@ -45,6 +45,7 @@
 #include "proto/checkpoint.pb.h"
 #include "proto/coordinator.pb.h"
 #include "proto/parameter.pb.h"
+#include "server/grpc_replica_client.h"
 #include "server/job_shards.h"
 #include "server/parameter_service.h"
 #include "server/shard_store.h"
@@ -209,7 +210,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   store.Reconcile({Assignment(data[0])});
   absl::StatusOr<std::shared_ptr<JobShards>> shards = store.Find(kJob, 0);
   PETREL_FUZZ_CHECK(shards.ok());
-  ParameterService service(&store);
+  GrpcReplicaClient replicas(ProcessChannelFactory());  // a chain of one: never called
+  ParameterService service(&store, &replicas);
 
   fuzz::RecordReader records(data + 1, size - 1);
   uint8_t kind;
