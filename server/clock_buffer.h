@@ -68,6 +68,10 @@ class ClockBuffer {
     return checkpoint_every_ > 0 && (clock + 1) % checkpoint_every_ == 0;
   }
 
+  // Whether BSP holds any clock, and whether the job takes cuts at all:
+  // when not, callers need not compute the gate's MinClock.
+  bool holds_clocks() const { return !held_.empty(); }
+  bool cuts() const { return checkpoint_every_ > 0; }
   // SSP/async: whether a pull for `clock` must wait for the next cut.
   bool CutHolds(int64_t clock, int64_t min_clock) const {
     return checkpoint_every_ > 0 && !bsp_ && clock > next_cut_ && min_clock < next_cut_;

@@ -199,7 +199,7 @@ class JobShards {
   bool OwnPushIn(const PullRequest& request) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // The gate lets a pull for `clock` through, and no cut holds it.
   bool PullReady(int64_t clock) const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return gate_.Ready(clock) && !buffer_.CutHolds(clock, gate_.MinClock());
+    return gate_.Ready(clock) && !(buffer_.cuts() && buffer_.CutHolds(clock, gate_.MinClock()));
   }
   absl::Status Serve(const PullRequest& request, PullResponse* response)
       ABSL_SHARED_LOCKS_REQUIRED(mu_);

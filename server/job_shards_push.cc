@@ -93,8 +93,9 @@ void JobShards::ApplyNow(const PushView& push) {
 }
 
 void JobShards::ApplyCompleteClocks() {
-  while (std::optional<ClockBuffer::Clock> complete =
-             buffer_.TakeCompleteClock(gate_.MinClock())) {
+  while (buffer_.holds_clocks()) {
+    std::optional<ClockBuffer::Clock> complete = buffer_.TakeCompleteClock(gate_.MinClock());
+    if (!complete.has_value()) break;
     tables_->ApplySum(complete->by_rank);
     // Every clock up to this one is in: a consistent cut after it.
     if (buffer_.CutAfter(complete->clock)) MaybeCheckpoint(complete->clock + 1);
@@ -102,7 +103,7 @@ void JobShards::ApplyCompleteClocks() {
 }
 
 void JobShards::TakeDueCuts() {
-  while (buffer_.CutDue(gate_.MinClock())) {
+  while (buffer_.cuts() && buffer_.CutDue(gate_.MinClock())) {
     // Every worker still in the clock set has pushed every clock before the
     // cut, and nothing from the cut on has been applied: a consistent cut.
     MaybeCheckpoint(buffer_.next_cut());
