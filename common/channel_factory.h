@@ -29,12 +29,6 @@ class ChannelFactory {
   virtual absl::Status CheckReachable(const std::string& address) const = 0;
 };
 
-// The factory a main() installed with InstallProcessChannelFactory
-// (common/rpc.h); plaintext until one does. A stand-in for the callers not
-// yet handed their daemon's own factory; each daemon owns one (rpc.h's
-// SecuredChannelFactory) and is to hand it to them instead.
-ChannelFactory& ProcessChannelFactory();
-
 }  // namespace petrel
 
 #endif  // PETREL_COMMON_CHANNEL_FACTORY_H_

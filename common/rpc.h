@@ -155,21 +155,6 @@ HttpSecurity HttpSecurityFor(const LoadedTransportSecurity& security, const std:
 std::string StatusUrl(const LoadedTransportSecurity& security, const std::string& http_address,
                       const std::string& path);
 
-// --- Transitional: for callers not yet handed a daemon's factory ----------
-// coordinator_client.cc, coordinator_rounds.cc, liveness_probe.cc,
-// coordinator_service.cc, dashboard.cc and server/parameter_service.cc still
-// make channels and status URLs without a factory of their own (issue 18:
-// the lead wires them to their daemon's after the refactor). They go through
-// ProcessChannelFactory() (common/channel_factory.h), MakeChannel and the
-// two-argument StatusUrl below, all over the factory a main() installed here;
-// plaintext until one does. Libraries never install one: only main()s and
-// the CLI's and benchmarks' entry points (tools/cli LocalCluster).
-void InstallProcessChannelFactory(std::shared_ptr<SecuredChannelFactory> factory);
-// ProcessChannelFactory().Channel(address).
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address);
-// StatusUrl with the installed factory's security.
-std::string StatusUrl(const std::string& http_address, const std::string& path);
-
 }  // namespace petrel
 
 #endif  // PETREL_COMMON_RPC_H_

@@ -1,10 +1,13 @@
 // The shards of one shard group of one job, as one server of the group's
-// chain holds them: the group's ranges of the dense tables and its sparse
-// shards, their optimizer state, the staleness gate and the pulls waiting on
-// it. Every server of the chain holds the same pushes (the primary forwards
-// each to the next server before acknowledging it), so any of them can take
-// over as primary. Pull and Push check the whole request before touching
-// anything, so a bad request changes no state.
+// chain holds them. A facade over its parts, which it holds under one lock:
+// the tables (server/table_shards.h: ranges, sparse shards, optimizers),
+// the staleness gate and the pulls waiting on it, the pushes not applied
+// yet (server/clock_buffer.h), the replication chain (server/
+// replication_chain.h) and, for federated jobs, the rounds (server/
+// federated_rounds.h). Every server of the chain holds the same pushes (the
+// primary forwards each to the next server before acknowledging it), so any
+// of them can take over as primary. Pull and Push check the whole request
+// before touching anything, so a bad request changes no state.
 //
 // Under BSP (staleness 0) a clock's pushes are held until every worker still
 // in the clock set has pushed that clock, then summed in rank order and
@@ -17,8 +20,6 @@
 #include <cstdint>
 #include <functional>
 #include <list>
-#include <map>
-#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,12 +35,11 @@
 #include "proto/coordinator.pb.h"
 #include "proto/parameter.pb.h"
 #include "checkpoint/checkpoint_writer.h"
-#include "server/optimizer.h"
-#include "server/push_parts.h"
-#include "server/replica_transfer.h"
-#include "server/round_aggregator.h"
-#include "server/sparse_rows.h"
+#include "server/clock_buffer.h"
+#include "server/federated_rounds.h"
+#include "server/replication_chain.h"
 #include "server/staleness_gate.h"
+#include "server/table_shards.h"
 
 namespace petrel::server {
 
@@ -68,9 +68,9 @@ class JobShards {
   // Rebuilding a replica (server/job_shards_replica.cc). The chain's last
   // up-to-date server sends its whole state to the server after it: pushes
   // and pulls of the group wait while the state is taken and sent (`send`
-  // makes the call), and from then on pushes are forwarded to the new
-  // server too. Returns the id of the
-  // server that is due a transfer from this one, or "" when none is.
+  // makes the calls: ParameterService, through its ReplicaClient), and
+  // from then on pushes are forwarded to the new server too. TransferDue:
+  // the id of the server due a transfer from this one, or "" when none is.
   std::string TransferDue() const;
   absl::Status Transfer(const std::function<absl::Status(const std::string& address,
                                                          const ReplicaState& state)>& send);
@@ -117,9 +117,9 @@ class JobShards {
   // closed is acknowledged and changes nothing.
   absl::Status CloseRound(const CloseRoundRequest& request);
 
-  // Export (server/job_shards_export.cc): a page of the rows this server
-  // holds of one sparse table, ascending by key, values only. Served like an
-  // observer's pull, at once and outside the job's clock.
+  // Export: a page of the rows this server holds of one sparse table,
+  // ascending by key, values only. Served like an observer's pull, at once
+  // and outside the job's clock.
   absl::Status ListSparseRows(const ListSparseRowsRequest& request,
                               ListSparseRowsResponse* response) const;
 
@@ -144,27 +144,6 @@ class JobShards {
   absl::Status Restore(const ShardCheckpoint& checkpoint);
 
  private:
-  struct Range {
-    int64_t begin = 0;
-    int64_t end = 0;
-    std::vector<float> values;
-    const Optimizer* optimizer = nullptr;  // its table's
-    std::vector<float> optimizer_state;
-    std::vector<float> bsp_sum;              // BSP: the clock's summed gradient
-    int64_t sum_lo = 0, sum_hi = 0;          // the part of bsp_sum written
-  };
-  struct Table {
-    int64_t size = 0;
-    std::unique_ptr<Optimizer> optimizer;  // optimizer.tables[name], else the job's
-    std::vector<Range> ranges;  // by begin
-  };
-  // This server's shard of one sparse table.
-  struct SparseShardState {
-    int index = 0;  // holds the keys k with SparseShardOf(k, count) == index
-    int count = 1;
-    std::unique_ptr<Optimizer> optimizer;
-    std::unique_ptr<SparseRows> rows;
-  };
   struct Counters {
     std::atomic<int64_t> pulls{0};
     std::atomic<int64_t> pushes{0};
@@ -183,55 +162,34 @@ class JobShards {
   using Released = std::vector<std::function<void()>>;
 
   JobShards(std::string job_id, std::string server_id, int group,
-            std::vector<std::string> worker_ids, int staleness, absl::Duration stall_timeout)
+            std::vector<std::string> worker_ids, int staleness, absl::Duration stall_timeout,
+            int checkpoint_every)
       : job_id_(std::move(job_id)),
         server_id_(std::move(server_id)),
         group_(group),
         stall_timeout_(stall_timeout),
+        checkpoint_every_(checkpoint_every),
+        chain_(job_id_, server_id_, group),
         gate_(worker_ids, staleness),
-        parts_(static_cast<int>(worker_ids.size())) {}
+        buffer_(static_cast<int>(worker_ids.size()), staleness == 0, checkpoint_every) {}
 
-  // Federated jobs: sets up rounds_ over the group's ranges (after Create
-  // has built them), each range's mask stream its table's index in `map`.
-  void InitRounds(const JobSpec& spec, const ShardMap& map) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A FIXED64 push: part of a worker's upload for a federated round.
+  // The push path (job_shards_push.cc), in the order Push calls it.
   absl::Status AddRoundUpload(const PushView& push) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  // Takes the group's chain from `map` (epoch already checked).
-  void SetChain(const ShardMap& map) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  int PositionInChain() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  // The next server of the chain that holds the state, or "".
-  std::string NextInChainLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  // The chain index of the server this one owes the state to, or -1.
-  int DueTransfer() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  absl::Status RebuildingError() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  absl::Status InstallLocked(const ReplicaState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // A request made under another shard map than this server's: an older
-  // one is refused (the caller refreshes its map), a newer one is retried
-  // (this server has not heard of it yet). 0 skips the check.
-  absl::Status CheckEpoch(int64_t epoch) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  ShardCheckpoint SnapshotLocked(int64_t clock) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  absl::Status RestoreLocked(const ShardCheckpoint& checkpoint) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Applies a push that need not wait, timing it.
+  void ApplyNow(const PushView& push) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // BSP: applies, oldest first, every held clock that all workers have pushed.
+  void ApplyCompleteClocks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // SSP and async with checkpoints: takes each cut every worker has reached
+  // and applies the pushes deferred for it.
+  void TakeDueCuts() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands a snapshot at `clock` to the writer when this server heads the
   // chain and the job takes checkpoints.
   void MaybeCheckpoint(int64_t clock) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Answers the waiting pulls the gate now lets through; the callbacks are
+  // returned to run after the lock is released.
+  void ReleaseReady(Released* released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // The held range that contains `slice`, or the error that says why none does.
-  // Only reads the tables: a shared lock suffices.
-  absl::StatusOr<Range*> FindRange(const Slice& slice) ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  absl::Status CheckGradients(const PushView& push) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // `push` with its dense gradients decoded to float32 (its encoding says
-  // how they came), once each slice is known to be held here.
-  absl::Status DecodeGradients(const PushView& push, PushView* decoded)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The sparse shard of `table`, once `key_bytes` are checked (whole uint64s,
-  // each once, all held here); the keys are returned through `keys`.
-  absl::StatusOr<SparseShardState*> FindSparse(const std::string& table,
-                                               absl::string_view key_bytes,
-                                               absl::Span<const uint64_t>* keys)
-      ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  absl::Status Serve(const PullRequest& request, PullResponse* response)
-      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Pulls (job_shards_pull.cc).
   // Answers `request` now if nothing makes it wait: true, with `status` set.
   bool TryAnswer(const PullRequest& request, PullResponse* response, absl::Status* status,
                  bool after_push = false) ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -239,78 +197,50 @@ class JobShards {
   // PullAfterPush: the worker's push of the clock before `request`'s has
   // all its parts here.
   bool OwnPushIn(const PullRequest& request) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  void ApplyNow(const PushView& push) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // BSP: applies, oldest first, every held clock that all workers have pushed.
-  void ApplyCompleteClocks() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // SSP and async with checkpoints: pushes for clocks from the next cut on
-  // are deferred, and pulls past it wait, until every worker has pushed the
-  // clocks before it; then the cut is taken and the deferred pushes applied.
-  bool CutHolds(int64_t clock) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
-  void TakeDueCuts() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The gate lets a pull for `clock` through, and no cut holds it.
   bool PullReady(int64_t clock) const ABSL_SHARED_LOCKS_REQUIRED(mu_) {
-    return gate_.Ready(clock) && !CutHolds(clock);
+    return gate_.Ready(clock) && !(buffer_.cuts() && buffer_.CutHolds(clock, gate_.MinClock()));
   }
-  // Answers the waiting pulls the gate now lets through; the callbacks are
-  // returned to run after the lock is released.
-  void ReleaseReady(Released* released) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Serve(const PullRequest& request, PullResponse* response)
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
+  // The request's shard map epoch against this server's (ReplicationChain::
+  // CheckEpoch); a newer one also tells on_newer_epoch_.
+  absl::Status CheckEpoch(int64_t epoch) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Status InstallLocked(const ReplicaState& state) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  ShardCheckpoint SnapshotLocked(int64_t clock) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  absl::Status RestoreLocked(const ShardCheckpoint& checkpoint) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const std::string job_id_;
   const std::string server_id_;
   const int group_;
   const absl::Duration stall_timeout_;
-  Counters counters_;
   // Where and how often checkpoints go (set once by Create).
+  const int checkpoint_every_;
   std::string checkpoint_dir_;
-  int checkpoint_every_ = 0;
   int groups_ = 1;
   std::unique_ptr<CheckpointWriter> writer_;
+  Counters counters_;
   std::function<void()> on_newer_epoch_ = [] {};
 
+  // One lock for the whole group: the parts below are not thread-safe on
+  // their own, and a push changes several of them at once.
   mutable absl::Mutex mu_;
   JobState state_ ABSL_GUARDED_BY(mu_) = RUNNING;
-  int64_t epoch_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<std::string> chain_ ABSL_GUARDED_BY(mu_);            // server ids
-  std::vector<std::string> chain_addresses_ ABSL_GUARDED_BY(mu_);
+  absl::Status closed_ ABSL_GUARDED_BY(mu_);
   int64_t last_checkpoint_ ABSL_GUARDED_BY(mu_) = -1;  // the clock last handed to the writer
-  int ready_ ABSL_GUARDED_BY(mu_) = 1;  // the chain's servers that hold the state
   // Per rank, the join clock of the assignment last applied: a new one means
   // a worker (re)joined the rank, even under the same id.
   std::vector<int64_t> join_clocks_ ABSL_GUARDED_BY(mu_);
   std::vector<bool> departed_ ABSL_GUARDED_BY(mu_);  // per rank, as last assigned
-  // SSP/async checkpoints: the clock of the next cut, and the pushes for it
-  // and later, in arrival order, waiting for it to be taken.
-  int64_t next_cut_ ABSL_GUARDED_BY(mu_) = 0;
-  std::vector<PushView> deferred_ ABSL_GUARDED_BY(mu_);
-  // This server joined the chain and has not received the state yet.
-  bool awaiting_install_ ABSL_GUARDED_BY(mu_) = false;
-  // The chunks of the state transfer in progress, and the transfer (id,
-  // bytes) last installed, for a sender that lost its answer.
-  ReplicaAssembler incoming_ ABSL_GUARDED_BY(mu_);
-  std::string installed_transfer_ ABSL_GUARDED_BY(mu_);
-  int64_t installed_bytes_ ABSL_GUARDED_BY(mu_) = 0;
-  // Servers after this one that received the state from it.
-  std::set<std::string> installed_ ABSL_GUARDED_BY(mu_);
-  // When this server became the group's primary by a promotion, and when it
-  // then acknowledged its first push (the failover's end, for the logs and
-  // tools/bench_failover).
-  absl::Time promoted_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  absl::Time first_push_as_primary_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  absl::Status closed_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, Table> tables_ ABSL_GUARDED_BY(mu_);
-  std::map<std::string, SparseShardState> sparse_ ABSL_GUARDED_BY(mu_);
-  // Federated jobs only: the uploads of rounds not closed yet.
-  std::unique_ptr<RoundAggregator> rounds_ ABSL_GUARDED_BY(mu_);
-  double dp_noise_stddev_ = 0;  // set once by Create
+  ReplicationChain chain_ ABSL_GUARDED_BY(mu_);
+  // Built by Create, then only guarded.
+  std::unique_ptr<TableShards> tables_ ABSL_GUARDED_BY(mu_);
+  // Federated jobs only.
+  std::unique_ptr<FederatedRounds> rounds_ ABSL_GUARDED_BY(mu_);
   StalenessGate gate_ ABSL_GUARDED_BY(mu_);
+  ClockBuffer buffer_ ABSL_GUARDED_BY(mu_);
   std::list<WaitingPull> waiting_ ABSL_GUARDED_BY(mu_);
-  PushParts parts_ ABSL_GUARDED_BY(mu_);
-  // A misaligned gradient's floats on their way to an optimizer
-  // (job_shards_updates.cc), kept from push to push.
-  std::vector<float> staging_ ABSL_GUARDED_BY(mu_);
-  // BSP: clock -> the pushes of that clock held so far, by rank (each push
-  // as the parts it came in), each a view that owns its bytes.
-  std::map<int64_t, std::vector<std::vector<PushView>>> held_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace petrel::server

@@ -1,20 +1,12 @@
 #include "server/parameter_service.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/grpc_status.h"
 #include "common/wire/push_wire.h"
 #include "common/request_limits.h"
-#include "common/rpc.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 
 namespace petrel::server {
-namespace {
-
-// How long a push may wait for the rest of its chain.
-constexpr absl::Duration kForwardTimeout = absl::Seconds(30);
-
-}  // namespace
 
 void ParameterService::Pull(const PullRequest& request, PullResponse* response, Done done) {
   auto shards = store_->Find(request.job_id(), request.shard_group());
@@ -44,26 +36,18 @@ void ParameterService::Push(PushView push, const grpc::ByteBuffer& wire, PushRes
   absl::Status applied = (*shards)->Push(std::move(push), &next);
   if (!applied.ok() || next.empty()) return done(applied);
 
-  struct Forward {
-    grpc::ClientContext context;
-    grpc::ByteBuffer request;  // shares the received slices
-    grpc::ByteBuffer response;
-  };
-  auto forward = std::make_shared<Forward>();
-  forward->request = ForwardedBytes(wire, push_pull);
-  forward->context.set_deadline(absl::ToChronoTime(absl::Now() + kForwardTimeout));
-  StubsFor(next).generic->UnaryCall(
-      &forward->context, "/petrel.Parameter/Push", grpc::StubOptions(), &forward->request,
-      &forward->response, [forward, next, done = std::move(done)](grpc::Status status) {
-        if (status.ok()) return done(absl::OkStatus());
-        absl::Status failed = FromGrpcStatus(status, absl::StrCat("replicating the push to ", next));
-        // The caller retries whatever went wrong down the chain; a stale map
-        // there means this server's map is stale too.
-        if (!absl::IsFailedPrecondition(failed) && !absl::IsInvalidArgument(failed)) {
-          failed = absl::UnavailableError(failed.message());
-        }
-        done(failed);
-      });
+  replicas_->ForwardPush(next, ForwardedBytes(wire, push_pull),
+                         [done = std::move(done)](absl::Status failed) {
+                           if (failed.ok()) return done(failed);
+                           // The caller retries whatever went wrong down the
+                           // chain; a stale map there means this server's map
+                           // is stale too.
+                           if (!absl::IsFailedPrecondition(failed) &&
+                               !absl::IsInvalidArgument(failed)) {
+                             failed = absl::UnavailableError(failed.message());
+                           }
+                           done(failed);
+                         });
 }
 
 grpc::ByteBuffer ParameterService::ForwardedBytes(const grpc::ByteBuffer& wire, bool push_pull) {
@@ -154,17 +138,11 @@ void ParameterService::RunDueTransfers() {
       InstallReplicaRequest header;
       header.set_job_id(shards->job_id());
       header.set_shard_group(shards->group());
-      Parameter::Stub* stub = StubsFor(address).typed.get();
       const absl::Time start = absl::Now();
       auto stats = SendReplicaState(
           header, NewTransferId(), bytes,
-          [&](const InstallReplicaRequest& chunk) -> absl::StatusOr<InstallReplicaResponse> {
-            InstallReplicaResponse response;
-            grpc::ClientContext context;
-            context.set_deadline(absl::ToChronoTime(absl::Now() + options_.chunk_timeout));
-            grpc::Status status = stub->InstallReplica(&context, chunk, &response);
-            if (!status.ok()) return FromGrpcStatus(status, absl::StrCat("InstallReplica to ", address));
-            return response;
+          [&](const InstallReplicaRequest& chunk) {
+            return replicas_->InstallReplica(address, chunk);
           },
           options_.transfer);
       if (!stats.ok()) return stats.status();
@@ -179,17 +157,6 @@ void ParameterService::RunDueTransfers() {
                    shards->job_id(), shards->group(), sent.ToString());
     }
   }
-}
-
-ParameterService::Stubs& ParameterService::StubsFor(const std::string& address) {
-  absl::MutexLock lock(&mu_);
-  Stubs& stubs = stubs_[address];  // std::map: the reference stays valid
-  if (stubs.typed == nullptr) {
-    std::shared_ptr<grpc::Channel> channel = MakeChannel(address);
-    stubs.typed = Parameter::NewStub(channel);
-    stubs.generic = std::make_unique<grpc::GenericStub>(channel);
-  }
-  return stubs;
 }
 
 }  // namespace petrel::server

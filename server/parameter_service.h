@@ -1,24 +1,22 @@
 // The parameter service's domain logic on proto types; no gRPC here
-// (server/grpc_parameter_service.h adapts it), except the client that
-// forwards each push down its group's chain. Calls complete through `done`
-// so that a pull held back by the staleness gate, or a push waiting for the
-// next server of its chain, occupies no thread.
+// (server/grpc_parameter_service.h adapts it) but the byte buffers a raw
+// push arrives and leaves in. Pushes go down a group's chain, and state
+// transfers to a server being rebuilt, through a ReplicaClient (server/
+// replica_client.h). Calls complete through `done` so that a pull held back
+// by the staleness gate, or a push waiting for the next server of its chain,
+// occupies no thread.
 #ifndef PETREL_SERVER_PARAMETER_SERVICE_H_
 #define PETREL_SERVER_PARAMETER_SERVICE_H_
 
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "common/wire/push_view.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "grpcpp/support/byte_buffer.h"
-#include "proto/parameter.grpc.pb.h"
 #include "proto/parameter.pb.h"
+#include "server/replica_client.h"
 #include "server/replica_transfer.h"
 #include "server/shard_store.h"
 
@@ -27,19 +25,18 @@ namespace petrel::server {
 struct ParameterServiceOptions {
   // Rebuilding a replica: the chunks of the group's state and the retries
   // of a failed chunk call (server/replica_transfer.h).
+  // (How long each call may take is the ReplicaClient's.)
   ReplicaSendOptions transfer;
-  // How long one chunk's call may take, installing the state included.
-  // A chunk is a few MiB; the last one installs up to 2 GiB of state. A
-  // call that runs out is resumed from (the receiver says where it stands).
-  absl::Duration chunk_timeout = absl::Seconds(10);
 };
 
 class ParameterService {
  public:
   using Done = std::function<void(absl::Status)>;
 
-  explicit ParameterService(ShardStore* store, ParameterServiceOptions options = {})
-      : store_(store), options_(std::move(options)) {}
+  // `store` and `replicas` must outlive the service.
+  ParameterService(ShardStore* store, ReplicaClient* replicas,
+                   ParameterServiceOptions options = {})
+      : store_(store), replicas_(replicas), options_(std::move(options)) {}
 
   void Pull(const PullRequest& request, PullResponse* response, Done done);
   // Applies the push here, then forwards it to the next server of the
@@ -78,13 +75,6 @@ class ParameterService {
   void RunDueTransfers();
 
  private:
-  // The typed stub (state transfers) and the generic one (pushes, sent as
-  // the bytes they came in) of one channel to each next server.
-  struct Stubs {
-    std::unique_ptr<Parameter::Stub> typed;
-    std::unique_ptr<grpc::GenericStub> generic;
-  };
-  Stubs& StubsFor(const std::string& address);
   // Push-pull (PushRequest.pull_next): what the push must not carry, and
   // the `done` that pulls clock + 1 into `response` once the push is in.
   static absl::Status CheckPushPull(const PushRequest& request);
@@ -96,9 +86,8 @@ class ParameterService {
                              PushResponse* response, Done done);
 
   ShardStore* const store_;
+  ReplicaClient* const replicas_;
   const ParameterServiceOptions options_;
-  absl::Mutex mu_;
-  std::map<std::string, Stubs> stubs_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace petrel::server

@@ -22,6 +22,7 @@
 #include "common/wire/float_bytes.h"
 #include "common/sha256.h"
 #include "server/job_shards.h"
+#include "server/fake_replica_client.h"
 #include "server/parameter_service.h"
 #include "server/replica_test_job.h"
 #include "server/shard_store.h"
@@ -413,7 +414,8 @@ TEST_CASE("bad chunks are refused, naming the problem, and change nothing") {
   // Unknown job or group, and a group that awaits no state, through the service.
   ShardStore store("server-0");
   store.Reconcile({Assignment()});
-  ParameterService service(&store);
+  FakeReplicaClient replicas;
+  ParameterService service(&store, &replicas);
   InstallReplicaResponse response;
   InstallReplicaRequest unknown = chunk("t", 0);
   unknown.set_job_id("no-such-job");

@@ -20,6 +20,7 @@
 #include "common/rpc.h"
 #include "nlohmann/json.hpp"
 #include "server/grpc_parameter_service.h"
+#include "server/grpc_replica_client.h"
 #include "server/parameter_service.h"
 #include "server/shard_store.h"
 #include "spdlog/logger.h"
@@ -60,7 +61,9 @@ class ServerDaemon {
   const std::shared_ptr<SecuredChannelFactory> channels_;
   const absl::Time started_ = absl::Now();
   ShardStore store_{"unregistered"};
-  ParameterService service_{&store_};
+  // Forwards pushes and sends state down the chain over the daemon's channels.
+  GrpcReplicaClient replicas_{*channels_};
+  ParameterService service_{&store_, &replicas_};
   GrpcParameterService grpc_service_{&service_};
   StartedGrpcServer grpc_;
   std::unique_ptr<HttpStatusServer> http_;

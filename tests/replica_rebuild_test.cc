@@ -24,6 +24,7 @@
 #include "common/rpc.h"
 #include "proto/checkpoint.pb.h"
 #include "server/grpc_parameter_service.h"
+#include "server/grpc_replica_client.h"
 #include "server/parameter_service.h"
 #include "server/replica_test_job.h"
 #include "server/shard_store.h"
@@ -52,7 +53,9 @@ struct Node {
     server.server->Shutdown(absl::ToChronoTime(absl::Now() + absl::Seconds(1)));
   }
   ShardStore store;
-  ParameterService service{&store};
+  SecuredChannelFactory channels;  // plaintext, as the test's servers
+  GrpcReplicaClient replicas{channels};
+  ParameterService service{&store, &replicas};
   GrpcParameterService grpc{&service};
   StartedGrpcServer server;
   std::string address;

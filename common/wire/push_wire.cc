@@ -277,7 +277,7 @@ absl::StatusOr<PushView> DecodePush(const grpc::ByteBuffer& buffer, PushDecodeSt
       continue;
     }
     // Gradients at any address: the server reads them as bytes where it
-    // can (server/job_shards_updates.cc).
+    // can (server/table_shards_apply.cc).
     absl::string_view bytes;
     cursor.View(size, 1, &bytes, stats);
     (field == 6 ? view.gradients : view.sparse_gradients).push_back(bytes);

@@ -27,7 +27,7 @@ struct PushDecodeStats {
 // had to be gathered: a field that spans slices, or keys not at a multiple
 // of 8 (the sparse tables read them as uint64 arrays). Gradients are viewed
 // at whatever address they arrived (the server copies one for an optimizer
-// only if it is misaligned: server/job_shards_updates.cc).
+// only if it is misaligned: server/table_shards_apply.cc).
 //
 // Stricter than protobuf's parser: an unknown field, or a known one with the
 // wrong wire type, is refused rather than kept. INVALID_ARGUMENT naming the

@@ -39,12 +39,14 @@
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "common/jobspec/job_file.h"
+#include "common/rpc.h"
 #include "common/jobspec/partition.h"
 #include "common/wire/push_wire.h"
 #include "grpcpp/support/byte_buffer.h"
 #include "proto/checkpoint.pb.h"
 #include "proto/coordinator.pb.h"
 #include "proto/parameter.pb.h"
+#include "server/grpc_replica_client.h"
 #include "server/job_shards.h"
 #include "server/parameter_service.h"
 #include "server/shard_store.h"
@@ -209,7 +211,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   store.Reconcile({Assignment(data[0])});
   absl::StatusOr<std::shared_ptr<JobShards>> shards = store.Find(kJob, 0);
   PETREL_FUZZ_CHECK(shards.ok());
-  ParameterService service(&store);
+  SecuredChannelFactory channels;
+  GrpcReplicaClient replicas(channels);  // a chain of one: never called
+  ParameterService service(&store, &replicas);
 
   fuzz::RecordReader records(data + 1, size - 1);
   uint8_t kind;

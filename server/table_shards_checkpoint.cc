@@ -1,28 +1,17 @@
-// Snapshot and Restore of one job's shards on one server (the contents of a
-// checkpoint file, server/checkpoint_file.h). Split from job_shards.cc.
+// The tables' part of a checkpoint (server/checkpoint_file.h): every range's
+// values and optimizer state and every sparse row, and restoring them.
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/wire/float_bytes.h"
-#include "server/job_shards.h"
+#include "server/table_shards.h"
 
 namespace petrel::server {
 
-ShardCheckpoint JobShards::Snapshot(int64_t clock) const {
-  absl::ReaderMutexLock lock(&mu_);
-  return SnapshotLocked(clock);
-}
-
-ShardCheckpoint JobShards::SnapshotLocked(int64_t clock) const {
-  ShardCheckpoint checkpoint;
-  checkpoint.set_job_id(job_id_);
-  checkpoint.set_server_id(server_id_);
-  checkpoint.set_clock(clock);
-  checkpoint.set_group(group_);
-  checkpoint.set_groups(groups_);
+void TableShards::SnapshotInto(ShardCheckpoint* checkpoint) const {
   for (const auto& [name, table] : tables_) {
     for (const Range& range : table.ranges) {
-      RangeState* state = checkpoint.add_ranges();
+      RangeState* state = checkpoint->add_ranges();
       state->set_table(name);
       state->set_begin(range.begin);
       state->set_end(range.end);
@@ -32,7 +21,7 @@ ShardCheckpoint JobShards::SnapshotLocked(int64_t clock) const {
     }
   }
   for (const auto& [name, shard] : sparse_) {
-    SparseRowsState* state = checkpoint.add_sparse();
+    SparseRowsState* state = checkpoint->add_sparse();
     state->set_table(name);
     state->set_index(shard.index);
     state->set_count(shard.count);
@@ -48,16 +37,9 @@ ShardCheckpoint JobShards::SnapshotLocked(int64_t clock) const {
       rows->append(reinterpret_cast<const char*>(row), floats * sizeof(float));
     });
   }
-  for (const WorkerClock& clock_of : gate_.Clocks()) *checkpoint.add_worker_clocks() = clock_of;
-  return checkpoint;
 }
 
-absl::Status JobShards::Restore(const ShardCheckpoint& checkpoint) {
-  absl::MutexLock lock(&mu_);
-  return RestoreLocked(checkpoint);
-}
-
-absl::Status JobShards::RestoreLocked(const ShardCheckpoint& checkpoint) {
+absl::Status TableShards::Restore(const ShardCheckpoint& checkpoint) {
   auto mismatch = [&](const std::string& what) {
     return absl::FailedPreconditionError(absl::StrCat(
         "checkpoint of ", checkpoint.job_id(), " at clock ", checkpoint.clock(), " from ",
@@ -131,12 +113,6 @@ absl::Status JobShards::RestoreLocked(const ShardCheckpoint& checkpoint) {
     for (size_t k = 0; k < n; ++k) {
       std::memcpy(shard.rows->FindOrCreate(keys[k]), rows + k * floats, floats * sizeof(float));
     }
-  }
-  gate_.ResumeAt(checkpoint.clock());
-  held_.clear();
-  deferred_.clear();
-  if (checkpoint_every_ > 0) {
-    next_cut_ = (checkpoint.clock() / checkpoint_every_ + 1) * checkpoint_every_;
   }
   return absl::OkStatus();
 }

@@ -1,6 +1,6 @@
-// How pushed gradients are checked and applied to one job's shards: dense
-// ranges and sparse rows, each push at once, or (BSP) each clock's pushes
-// summed in rank order. Split from job_shards.cc, which holds the rest.
+// How pushed gradients are checked and applied to the shards: dense ranges
+// and sparse rows, each push at once, or (BSP) each clock's pushes summed in
+// rank order, and a federated round's mean delta.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -13,9 +13,9 @@
 #include "common/wire/gradient_codec.h"
 #include "common/status_macros.h"
 #include "server/finite_check.h"
-#include "server/job_shards.h"
 #include "server/parallel_apply.h"
 #include "server/sparse_apply.h"
+#include "server/table_shards.h"
 
 namespace petrel::server {
 namespace {
@@ -64,7 +64,7 @@ struct Decoded {
 
 }  // namespace
 
-absl::Status JobShards::CheckGradients(const PushView& push) {
+absl::Status TableShards::CheckGradients(const PushView& push) const {
   const PushRequest& request = push.header;
   if (push.gradients.size() != static_cast<size_t>(request.slices_size())) {
     return absl::InvalidArgumentError(absl::StrCat("push carries ", request.slices_size(),
@@ -98,7 +98,7 @@ absl::Status JobShards::CheckGradients(const PushView& push) {
   for (int i = 0; i < request.sparse_size(); ++i) {
     const SparseSlice& slice = request.sparse(i);
     absl::Span<const uint64_t> keys;
-    PETREL_ASSIGN_OR_RETURN(SparseShardState * shard,
+    PETREL_ASSIGN_OR_RETURN(const SparseShardState* shard,
                             FindSparse(slice.table(), push.sparse_keys[i], &keys));
     const int dim = shard->rows->dim();
     absl::string_view bytes = push.sparse_gradients[i];
@@ -125,7 +125,7 @@ absl::Status JobShards::CheckGradients(const PushView& push) {
   return absl::OkStatus();
 }
 
-absl::Status JobShards::DecodeGradients(const PushView& push, PushView* decoded) {
+absl::Status TableShards::DecodeGradients(const PushView& push, PushView* decoded) const {
   const PushRequest& request = push.header;
   if (push.gradients.size() != static_cast<size_t>(request.slices_size())) {
     return absl::InvalidArgumentError(absl::StrCat("push carries ", request.slices_size(),
@@ -169,11 +169,11 @@ absl::Status JobShards::DecodeGradients(const PushView& push, PushView* decoded)
   return absl::OkStatus();
 }
 
-void JobShards::ApplyNow(const PushView& push) {
+void TableShards::Apply(const PushView& push) {
   const PushRequest& request = push.header;
   for (int i = 0; i < request.slices_size(); ++i) {
     const Slice& slice = request.slices(i);
-    Range& range = **FindRange(slice);  // checked by CheckGradients
+    Range& range = HeldRange(slice);  // checked by CheckGradients
     const int64_t offset = slice.begin() - range.begin;
     const int64_t count = slice.end() - slice.begin();
     const int slots = range.optimizer->StateSlots();
@@ -189,59 +189,72 @@ void JobShards::ApplyNow(const PushView& push) {
   }
 }
 
-void JobShards::ApplyCompleteClocks() {
-  while (!held_.empty() && gate_.Complete(held_.begin()->first)) {
-    // Sum in rank order, whatever order the pushes came in.
-    std::vector<Range*> touched;
-    // A worker that left before this clock has no parts.
-    std::vector<const PushView*> pushes;
-    for (const auto& parts : held_.begin()->second) {
-      for (const PushView& part : parts) pushes.push_back(&part);
-    }
-    for (const PushView* push : pushes) {
-      for (int i = 0; i < push->header.slices_size(); ++i) {
-        const Slice& slice = push->header.slices(i);
-        Range& range = **FindRange(slice);
-        if (range.sum_lo == range.sum_hi) {
-          touched.push_back(&range);
-          range.sum_lo = slice.begin() - range.begin;
-          range.sum_hi = slice.end() - range.begin;
-        }
-        range.sum_lo = std::min(range.sum_lo, slice.begin() - range.begin);
-        range.sum_hi = std::max(range.sum_hi, slice.end() - range.begin);
-        float* sum = range.bsp_sum.data() + (slice.begin() - range.begin);
-        AddFloats(push->gradients[i], 0, push->gradients[i].size() / sizeof(float), sum);
+void TableShards::ApplySum(const std::vector<std::vector<PushView>>& by_rank) {
+  // Sum in rank order, whatever order the pushes came in.
+  std::vector<Range*> touched;
+  // A worker that left before this clock has no parts.
+  std::vector<const PushView*> pushes;
+  for (const auto& parts : by_rank) {
+    for (const PushView& part : parts) pushes.push_back(&part);
+  }
+  for (const PushView* push : pushes) {
+    for (int i = 0; i < push->header.slices_size(); ++i) {
+      const Slice& slice = push->header.slices(i);
+      Range& range = HeldRange(slice);
+      if (range.sum_lo == range.sum_hi) {
+        touched.push_back(&range);
+        range.sum_lo = slice.begin() - range.begin;
+        range.sum_hi = slice.end() - range.begin;
       }
+      range.sum_lo = std::min(range.sum_lo, slice.begin() - range.begin);
+      range.sum_hi = std::max(range.sum_hi, slice.end() - range.begin);
+      float* sum = range.bsp_sum.data() + (slice.begin() - range.begin);
+      AddFloats(push->gradients[i], 0, push->gradients[i].size() / sizeof(float), sum);
     }
-    // Sparse rows: the same, per key.
-    std::map<std::string, SparseSums> sparse_sums;
-    for (const PushView* push : pushes) {
-      for (int i = 0; i < push->header.sparse_size(); ++i) {
-        const std::string& table = push->header.sparse(i).table();
-        const int dim = sparse_.at(table).rows->dim();
-        // Summed at once: the staging buffer is free again for the next.
-        sparse_sums.try_emplace(table, dim)
-            .first->second.Add(ViewedKeys(push->sparse_keys[i]),
-                               AlignedFloats(push->sparse_gradients[i], &staging_).data());
-      }
+  }
+  // Sparse rows: the same, per key.
+  std::map<std::string, SparseSums> sparse_sums;
+  for (const PushView* push : pushes) {
+    for (int i = 0; i < push->header.sparse_size(); ++i) {
+      const std::string& table = push->header.sparse(i).table();
+      const int dim = sparse_.at(table).rows->dim();
+      // Summed at once: the staging buffer is free again for the next.
+      sparse_sums.try_emplace(table, dim)
+          .first->second.Add(ViewedKeys(push->sparse_keys[i]),
+                             AlignedFloats(push->sparse_gradients[i], &staging_).data());
     }
-    for (const auto& [table, sums] : sparse_sums) {
-      SparseShardState& shard = sparse_.at(table);
-      ApplyToRows(*shard.rows, *shard.optimizer, sums.keys(), sums.sums());
-    }
-    for (Range* range : touched) {
-      const int64_t lo = range->sum_lo, count = range->sum_hi - range->sum_lo;
-      const int slots = range->optimizer->StateSlots();
-      ApplyInParallel(*range->optimizer, absl::MakeSpan(range->values.data() + lo, count),
-                      absl::MakeConstSpan(range->bsp_sum.data() + lo, count),
-                      absl::MakeSpan(range->optimizer_state.data() + lo * slots, count * slots));
-      std::fill_n(range->bsp_sum.data() + lo, count, 0.0f);
-      range->sum_lo = range->sum_hi = 0;
-    }
-    const int64_t applied = held_.begin()->first;
-    held_.erase(held_.begin());
-    // Every clock up to `applied` is in: a consistent cut at applied + 1.
-    if (checkpoint_every_ > 0 && (applied + 1) % checkpoint_every_ == 0) MaybeCheckpoint(applied + 1);
+  }
+  for (const auto& [table, sums] : sparse_sums) {
+    SparseShardState& shard = sparse_.at(table);
+    ApplyToRows(*shard.rows, *shard.optimizer, sums.keys(), sums.sums());
+  }
+  for (Range* range : touched) {
+    const int64_t lo = range->sum_lo, count = range->sum_hi - range->sum_lo;
+    const int slots = range->optimizer->StateSlots();
+    ApplyInParallel(*range->optimizer, absl::MakeSpan(range->values.data() + lo, count),
+                    absl::MakeConstSpan(range->bsp_sum.data() + lo, count),
+                    absl::MakeSpan(range->optimizer_state.data() + lo * slots, count * slots));
+    std::fill_n(range->bsp_sum.data() + lo, count, 0.0f);
+    range->sum_lo = range->sum_hi = 0;
+  }
+}
+
+void TableShards::ApplyMeanDelta(const std::vector<RoundAggregator::RangeLayout>& layout,
+                                 const std::vector<std::vector<float>>& mean_delta) {
+  // The optimizer descends: the mean delta is the negative gradient.
+  std::vector<float> gradient;
+  for (size_t i = 0; i < layout.size(); ++i) {
+    const RoundAggregator::RangeLayout& held = layout[i];
+    Slice slice;
+    slice.set_table(held.table);
+    slice.set_begin(held.begin);
+    slice.set_end(held.end);
+    Range& range = HeldRange(slice);  // the layout was built from these ranges
+    const std::vector<float>& delta = mean_delta[i];
+    gradient.resize(delta.size());
+    for (size_t k = 0; k < delta.size(); ++k) gradient[k] = -delta[k];
+    ApplyInParallel(*range.optimizer, absl::MakeSpan(range.values), gradient,
+                    absl::MakeSpan(range.optimizer_state));
   }
 }
 
