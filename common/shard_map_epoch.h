@@ -32,13 +32,8 @@ inline absl::Status NotHeldError(const std::string& what) {
 }
 
 inline bool IsStaleShardMap(const absl::Status& status) {
-  if (!absl::IsFailedPrecondition(status)) return false;
-  if (ErrorReason(status) == ErrorInfo::STALE_SHARD_MAP) return true;
-  // Transitional: server/job_shards.cc still writes two of these errors
-  // (a slice or a sparse key it does not hold) with the phrase rather than
-  // through StaleShardMapError; it is being restructured in parallel
-  // (issue 18). Once both call StaleShardMapError this text test goes.
-  return absl::StrContains(status.message(), kRefreshShardMap);
+  return absl::IsFailedPrecondition(status) &&
+         ErrorReason(status) == ErrorInfo::STALE_SHARD_MAP;
 }
 
 inline bool IsNotHeld(const absl::Status& status) {

@@ -11,6 +11,7 @@
 #include "common/jobspec/job_validation.h"
 #include "common/jobspec/model_tables.h"
 #include "common/jobspec/partition.h"
+#include "common/shard_map_epoch.h"
 #include "common/status_macros.h"
 #include "server/initializer.h"
 #include "server/sparse_apply.h"
@@ -103,9 +104,9 @@ absl::StatusOr<const TableShards::Range*> TableShards::FindRange(const Slice& sl
   for (const Range& range : table.ranges) {
     absl::StrAppend(&held, held.empty() ? "" : ", ", "[", range.begin, ", ", range.end, ")");
   }
-  return absl::FailedPreconditionError(absl::StrCat(
+  return StaleShardMapError(absl::StrCat(
       server_id_, " does not hold [", slice.begin(), ", ", slice.end(), ") of ", slice.table(),
-      " (it holds ", held.empty() ? "nothing" : held, "); refresh the shard map"));
+      " (it holds ", held.empty() ? "nothing" : held, ")"));
 }
 
 TableShards::Range& TableShards::HeldRange(const Slice& slice) {
@@ -131,10 +132,10 @@ absl::StatusOr<const TableShards::SparseShardState*> TableShards::FindSparse(
   const SparseShardState& shard = it->second;
   for (uint64_t key : *keys) {
     if (SparseShardOf(key, shard.count) != shard.index) {
-      return absl::FailedPreconditionError(
+      return StaleShardMapError(
           absl::StrCat("key ", key, " of ", table, " belongs to shard ",
                        SparseShardOf(key, shard.count), ", not to ", server_id_, " (shard ",
-                       shard.index, "); refresh the shard map"));
+                       shard.index, ")"));
     }
   }
   if (const std::optional<uint64_t> key = FirstRepeatedKey(*keys)) {
