@@ -1,7 +1,7 @@
 #include "client/coordinator_client.h"
 
 #include "absl/strings/str_cat.h"
-#include "common/grpc_status.h"
+#include "common/rpc/grpc_status.h"
 #include "proto/coordinator.grpc.pb.h"
 
 namespace petrel {

@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/channel_factory.h"
+#include "common/rpc/channel_factory.h"
 #include "proto/coordinator.pb.h"
 
 namespace petrel {

@@ -10,7 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include "common/channel_factory.h"
+#include "common/rpc/channel_factory.h"
 #include "proto/job.pb.h"
 
 namespace petrel::worker {

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "common/shard_map_epoch.h"
+#include "common/rpc/shard_map_epoch.h"
 #include "spdlog/spdlog.h"
 
 namespace petrel::worker {

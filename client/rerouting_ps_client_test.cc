@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "catch2/catch.hpp"
 #include "client/fake_coordinator_client.h"
-#include "common/shard_map_epoch.h"
+#include "common/rpc/shard_map_epoch.h"
 #include "client/fake_ps_client.h"
 #include "client/rerouting_ps_client.h"
 

@@ -1,6 +1,6 @@
 #include "coordinator/coordinator_daemon.h"
 
-#include "common/rpc.h"
+#include "common/rpc/rpc.h"
 #include "common/status_macros.h"
 #include "coordinator/coordinator_metrics.h"
 #include "coordinator/dashboard.h"

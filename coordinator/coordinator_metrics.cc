@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "common/metrics.h"
+#include "common/daemon/metrics.h"
 
 namespace petrel::coordinator {
 namespace {

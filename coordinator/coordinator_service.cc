@@ -5,8 +5,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "common/channel_factory.h"
-#include "common/rpc.h"
+#include "common/rpc/channel_factory.h"
+#include "common/rpc/rpc.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 

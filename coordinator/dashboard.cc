@@ -4,7 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/jobspec/partition.h"
-#include "common/rpc.h"
+#include "common/rpc/rpc.h"
 #include "coordinator/dashboard_page.h"
 #include "nlohmann/json.hpp"
 

@@ -23,7 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
-#include "common/http_status_server.h"
+#include "common/daemon/http_status_server.h"
 #include "coordinator/coordinator_service.h"
 
 namespace petrel::coordinator {

@@ -2,7 +2,7 @@
 
 #include <thread>
 
-#include "common/grpc_status.h"
+#include "common/rpc/grpc_status.h"
 
 namespace petrel::coordinator {
 namespace {

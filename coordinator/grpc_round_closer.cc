@@ -1,8 +1,8 @@
 // RoundCloser over gRPC: one Parameter.CloseRound call per server.
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/channel_factory.h"
-#include "common/grpc_status.h"
+#include "common/rpc/channel_factory.h"
+#include "common/rpc/grpc_status.h"
 #include "coordinator/round_closer.h"
 #include "proto/parameter.grpc.pb.h"
 

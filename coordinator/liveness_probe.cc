@@ -1,7 +1,7 @@
 #include "coordinator/liveness_probe.h"
 
 #include "absl/synchronization/notification.h"
-#include "common/channel_factory.h"
+#include "common/rpc/channel_factory.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "httplib.h"
 

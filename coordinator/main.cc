@@ -4,11 +4,11 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "common/auth.h"
-#include "common/daemon_main.h"
-#include "common/daemon_security_flags.h"
-#include "common/daemon_util.h"
-#include "common/rpc.h"
+#include "common/rpc/auth.h"
+#include "common/daemon/daemon_main.h"
+#include "common/daemon/daemon_security_flags.h"
+#include "common/daemon/daemon_util.h"
+#include "common/rpc/rpc.h"
 #include "coordinator/coordinator_daemon.h"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "address to bind gRPC on (0.0.0.0 for all)");

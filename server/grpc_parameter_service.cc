@@ -1,8 +1,8 @@
 #include "server/grpc_parameter_service.h"
 
-#include "common/grpc_status.h"
+#include "common/rpc/grpc_status.h"
 #include "common/wire/parameter_wire.h"
-#include "common/request_limits.h"
+#include "common/rpc/request_limits.h"
 #include "grpcpp/support/proto_buffer_reader.h"
 #include "spdlog/spdlog.h"
 

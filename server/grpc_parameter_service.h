@@ -5,7 +5,7 @@
 
 #include <atomic>
 
-#include "common/metrics.h"
+#include "common/daemon/metrics.h"
 #include "common/wire/push_wire.h"
 #include "proto/parameter.grpc.pb.h"
 #include "server/parameter_service.h"

@@ -12,7 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "common/channel_factory.h"
+#include "common/rpc/channel_factory.h"
 #include "grpcpp/generic/generic_stub.h"
 #include "proto/parameter.grpc.pb.h"
 #include "server/replica_client.h"

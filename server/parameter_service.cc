@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/wire/push_wire.h"
-#include "common/request_limits.h"
+#include "common/rpc/request_limits.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 

@@ -8,7 +8,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "common/request_limits.h"
+#include "common/rpc/request_limits.h"
 #include "common/sha256.h"
 
 namespace petrel::server {

@@ -34,7 +34,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "common/openssl_ptr.h"
+#include "common/rpc/openssl_ptr.h"
 #include "proto/parameter.pb.h"
 
 namespace petrel::server {

@@ -3,7 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/jobspec/partition.h"
-#include "common/shard_map_epoch.h"
+#include "common/rpc/shard_map_epoch.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 

@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "common/rpc.h"
+#include "common/rpc/rpc.h"
 #include "common/status_macros.h"
 #include "server/server_metrics.h"
 #include "spdlog/spdlog.h"

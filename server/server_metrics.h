@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "common/metrics.h"
+#include "common/daemon/metrics.h"
 #include "nlohmann/json.hpp"
 
 namespace petrel::server {

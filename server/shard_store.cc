@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "checkpoint/checkpoint_cut.h"
 #include "checkpoint/checkpoint_file.h"
-#include "common/shard_map_epoch.h"
+#include "common/rpc/shard_map_epoch.h"
 #include "spdlog/spdlog.h"
 
 namespace petrel::server {

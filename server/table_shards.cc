@@ -11,7 +11,7 @@
 #include "common/jobspec/job_validation.h"
 #include "common/jobspec/model_tables.h"
 #include "common/jobspec/partition.h"
-#include "common/shard_map_epoch.h"
+#include "common/rpc/shard_map_epoch.h"
 #include "common/status_macros.h"
 #include "server/initializer.h"
 #include "server/sparse_apply.h"

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/status_macros.h"
-#include "common/tls_certs.h"
+#include "common/rpc/tls_certs.h"
 
 namespace petrel::testing {
 

@@ -22,7 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "client/coordinator_client.h"
-#include "common/rpc.h"
+#include "common/rpc/rpc.h"
 #include "coordinator/coordinator_daemon.h"
 #include "server/server_daemon.h"
 #include "worker/worker_daemon.h"

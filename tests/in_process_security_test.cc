@@ -13,7 +13,7 @@
 #include "catch2/catch.hpp"
 #include "client/ps_client.h"
 #include "common/jobspec/model_tables.h"
-#include "common/rpc.h"
+#include "common/rpc/rpc.h"
 #include "tests/in_process_cluster.h"
 #include "tools/cli/model_export.h"
 

@@ -12,7 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "catch2/catch.hpp"
 #include "common/wire/float_bytes.h"
-#include "common/rpc.h"
+#include "common/rpc/rpc.h"
 #include "proto/parameter.grpc.pb.h"
 #include "tests/in_process_cluster.h"
 #include "client/pipelined_ps_client.h"

@@ -21,7 +21,7 @@
 #include "absl/time/clock.h"
 #include "catch2/catch.hpp"
 #include "common/wire/float_bytes.h"
-#include "common/rpc.h"
+#include "common/rpc/rpc.h"
 #include "proto/checkpoint.pb.h"
 #include "server/grpc_parameter_service.h"
 #include "server/grpc_replica_client.h"

@@ -7,11 +7,11 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "common/auth.h"
-#include "common/daemon_main.h"
-#include "common/daemon_security_flags.h"
-#include "common/daemon_util.h"
-#include "common/rpc.h"
+#include "common/rpc/auth.h"
+#include "common/daemon/daemon_main.h"
+#include "common/daemon/daemon_security_flags.h"
+#include "common/daemon/daemon_util.h"
+#include "common/rpc/rpc.h"
 #include "worker/worker_daemon.h"
 
 ABSL_FLAG(std::string, coordinator, "127.0.0.1:7070", "host:port of the coordinator (unix:PATH for a local cluster's socket)");

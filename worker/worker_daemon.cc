@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "common/rpc.h"
+#include "common/rpc/rpc.h"
 #include "common/status_macros.h"
 #include "spdlog/spdlog.h"
 #include "absl/strings/str_cat.h"

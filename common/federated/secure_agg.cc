@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "absl/strings/str_cat.h"
-#include "common/openssl_ptr.h"
+#include "common/rpc/openssl_ptr.h"
 
 namespace petrel::secagg {
 namespace {

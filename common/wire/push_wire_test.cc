@@ -11,7 +11,7 @@
 #include "absl/strings/match.h"
 #include "catch2/catch.hpp"
 #include "common/wire/parameter_wire.h"
-#include "common/request_limits.h"
+#include "common/rpc/request_limits.h"
 
 namespace petrel {
 namespace {

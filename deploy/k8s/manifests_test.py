@@ -8,7 +8,7 @@ objects fit together and fit the daemons: every ConfigMap, Secret, Service,
 ServiceAccount and claim referenced exists; Service selectors pick pods;
 ports agree between container ports, Services, probes, Prometheus
 annotations and the daemons' --port/--http_port; every flag passed to a
-binary is one its main.cc (or, for the daemons, common/daemon_security_flags.cc)
+binary is one its main.cc (or, for the daemons, common/daemon/daemon_security_flags.cc)
 defines (ABSL_FLAG); probes point at real endpoints; the StatefulSet's
 serviceName is a headless Service; every daemon and `petrel submit` runs with
 --tls_dir on a mounted Secret holding its role's certificate. Then it
@@ -363,7 +363,7 @@ class Checker:
                 if get.get("path") != "/healthz":
                     self.error(f"{where}: {kind} path {get.get('path')} is not /healthz")
                 # Under --tls_dir an HTTP port bound beyond loopback serves
-                # HTTPS (common/rpc.h HttpSecurityFor).
+                # HTTPS (common/rpc/rpc.h HttpSecurityFor).
                 if "tls_dir" in flags and get.get("scheme") != "HTTPS":
                     self.error(f"{where}: {kind} must use scheme: HTTPS (the daemon has --tls_dir "
                                f"and --http_host {flags.get('http_host')}, so its HTTP port is HTTPS)")

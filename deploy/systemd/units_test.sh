@@ -7,7 +7,7 @@
 #     /etc/petrel/ROLE.env and carries the expected hardening;
 #   - every flag in ROLE.env.example is a flag that binary defines (its
 #     --helpfull, sections "Flags from ROLE/main.cc" and
-#     "Flags from common/daemon_security_flags.cc").
+#     "Flags from common/daemon/daemon_security_flags.cc").
 # And that the checks can fail: a unit with a misspelt key and an env file
 # with an unknown flag must both be caught.
 #
@@ -39,7 +39,7 @@ verify_unit() {
 # and the security flags every daemon shares (--tls_dir, --mtls, ...).
 real_flags() {
   "${bin[$1]}" --helpfull 2>&1 |
-    awk -v f="Flags from $1/main.cc:" -v g="Flags from common/daemon_security_flags.cc:" \
+    awk -v f="Flags from $1/main.cc:" -v g="Flags from common/daemon/daemon_security_flags.cc:" \
         '$0 ~ /^  Flags from / {on = index($0, f) > 0 || index($0, g) > 0; next}
                                       on && /^    --[a-z_]+ / {sub(/^    --/, ""); print $1}'
 }

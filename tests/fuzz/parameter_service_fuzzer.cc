@@ -39,7 +39,7 @@
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "common/jobspec/job_file.h"
-#include "common/rpc.h"
+#include "common/rpc/rpc.h"
 #include "common/jobspec/partition.h"
 #include "common/wire/push_wire.h"
 #include "grpcpp/support/byte_buffer.h"

@@ -35,7 +35,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "nlohmann/json.hpp"
-#include "common/daemon_util.h"
+#include "common/daemon/daemon_util.h"
 #include "common/status_macros.h"
 #include "tools/bench/apply_cases.h"
 #include "tools/bench/bench_cluster.h"

@@ -18,7 +18,7 @@
 #include "common/jobspec/partition.h"
 #include "client/coordinator_client.h"
 #include "common/jobspec/job_file.h"
-#include "common/tls_certs.h"
+#include "common/rpc/tls_certs.h"
 #include "google/protobuf/util/json_util.h"
 #include "tools/cli/job_watch.h"
 #include "tools/cli/local_cluster.h"

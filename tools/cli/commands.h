@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "common/channel_factory.h"
+#include "common/rpc/channel_factory.h"
 #include "tools/cli/local_cluster.h"
 
 namespace petrel::cli {

@@ -12,11 +12,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "common/auth.h"
+#include "common/rpc/auth.h"
 #include "client/coordinator_client.h"
-#include "common/rpc.h"
+#include "common/rpc/rpc.h"
 #include "common/status_macros.h"
-#include "common/tls_certs.h"
+#include "common/rpc/tls_certs.h"
 
 namespace petrel::cli {
 namespace {

@@ -16,8 +16,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/daemon_util.h"
-#include "common/rpc.h"
+#include "common/daemon/daemon_util.h"
+#include "common/rpc/rpc.h"
 
 namespace petrel::cli {
 

@@ -11,8 +11,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/marshalling.h"
 #include "absl/flags/parse.h"
-#include "common/auth.h"
-#include "common/rpc.h"
+#include "common/rpc/auth.h"
+#include "common/rpc/rpc.h"
 #include "tools/cli/commands.h"
 
 ABSL_FLAG(std::string, coordinator, "127.0.0.1:7070", "host:port of the coordinator (unix:PATH for a local cluster's socket)");

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/channel_factory.h"
+#include "common/rpc/channel_factory.h"
 #include "proto/job.pb.h"
 
 namespace petrel::cli {
