@@ -1,3 +1,9 @@
+// YAML job files -> JobSpec, with the line of every field in each error.
+//
+// Over 500 lines on purpose: it is one parser class whose section readers
+// (one per top-level key) share the scalar conversions and the field-line
+// bookkeeping above them; cut in two, each half would need the other's
+// private state. What the fields mean lives in job_validation.cc.
 #include "common/jobspec/job_file.h"
 
 #include <algorithm>

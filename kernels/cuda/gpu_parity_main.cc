@@ -1,5 +1,8 @@
 // Standalone parity test and worker-step benchmark for the CUDA kernels.
 //
+// One file over 500 lines on purpose: tools/gpu_check compiles it with nvcc
+// alone on a machine with no Bazel, so it carries its own small harness.
+//
 // Depends only on cuda_api.h (so on the CUDA runtime and cuBLAS, no Abseil,
 // Catch2 or OpenBLAS): tools/gpu_check builds it with nvcc on a GPU machine
 // that has no Bazel, and Bazel builds and runs it here as //kernels/cuda:gpu_parity.
