@@ -70,7 +70,7 @@ TEST_CASE("a mutual-TLS cluster with a token trains to the plaintext cluster's p
 }
 
 TEST_CASE("calls without the token, with a wrong one, or with no certificate are refused") {
-  auto cluster = InProcessCluster::Start({.servers = 2, .workers = 1, .mutual_tls = true});
+  auto cluster = InProcessCluster::Start({.servers = 2, .workers = 2, .mutual_tls = true});
   REQUIRE(cluster.ok());
   const Trained trained = Train(**cluster);
   const TransportSecurity good = (*cluster)->SecurityFor("client");

@@ -117,7 +117,7 @@ done
 $PY "$RUNFILES/tests/security_client.py" "$coordinator" "$server" "$TMP/ca" "$TMP/other" \
   "$TMP/token" "$job" >"$TMP/client.out" 2>&1
 cat "$TMP/client.out"
-failures=$((failures + $(grep -c "^FAIL" "$TMP/client.out")))
+failures=$((failures + $(grep -c "^FAIL" "$TMP/client.out" || true)))
 grep -q "^ok: under a flood" "$TMP/client.out" || fail "the gRPC client did not finish"
 "$PETREL" export "$job" --out "$TMP/after.safetensors" "${client[@]}" >"$TMP/after.out" 2>&1 \
   || fail "export after: $(cat "$TMP/after.out")"
