@@ -36,11 +36,9 @@ LoadedTransportSecurity Loaded(const TransportSecurity& security) {
   return *loaded;
 }
 
-// Calls `method` with an empty message through a channel made now by a
-// client secured as `client`.
-grpc::Status Call(const TransportSecurity& client, const std::string& address,
+// Calls `method` with an empty message through a channel from `channels`.
+grpc::Status Call(ChannelFactory& channels, const std::string& address,
                   const std::string& method) {
-  SecuredChannelFactory channels(Loaded(client));
   grpc::GenericStub stub(channels.Channel(address));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -50,6 +48,13 @@ grpc::Status Call(const TransportSecurity& client, const std::string& address,
   stub.UnaryCall(&context, method, grpc::StubOptions(), &request, &response,
                  [&done](grpc::Status status) { done.set_value(status); });
   return done.get_future().get();
+}
+
+// The same through a channel made now by a client secured as `client`.
+grpc::Status Call(const TransportSecurity& client, const std::string& address,
+                  const std::string& method) {
+  SecuredChannelFactory channels(Loaded(client));
+  return Call(channels, address, method);
 }
 
 // Reaches the auth check but names no method: past the check, UNIMPLEMENTED.
@@ -256,15 +261,7 @@ TEST_CASE("Two differently secured clients in one process keep their own securit
   SecuredChannelFactory tls_channels(Loaded(client));
   SecuredChannelFactory plain_channels;
   auto call = [](SecuredChannelFactory& channels, const std::string& address) {
-    grpc::GenericStub stub(channels.Channel(address));
-    grpc::ClientContext context;
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    grpc::Slice empty("");
-    grpc::ByteBuffer request(&empty, 1), response;
-    std::promise<grpc::Status> done;
-    stub.UnaryCall(&context, kAnyMethod, grpc::StubOptions(), &request, &response,
-                   [&done](grpc::Status status) { done.set_value(status); });
-    return done.get_future().get().error_code();
+    return Call(channels, address, kAnyMethod).error_code();
   };
   CHECK(call(tls_channels, tls_address) == grpc::StatusCode::UNIMPLEMENTED);
   CHECK(call(plain_channels, plain_address) == grpc::StatusCode::UNIMPLEMENTED);
